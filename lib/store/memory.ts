@@ -1,0 +1,118 @@
+/** In-memory backend: for tests and `BACKLOG_BACKEND=memory`. Loses everything on exit. */
+import {
+  cleanupCutoff,
+  computeDashboard,
+  isExpired,
+  listItems,
+  notFound,
+  parseStatus,
+  parseUpsert,
+  planComment,
+  planStatus,
+  planUpsert,
+} from "./logic.ts";
+import type {
+  Actor,
+  BacklogEvent,
+  BacklogItem,
+  BacklogStore,
+  CleanupOptions,
+  Dashboard,
+  ListFilter,
+  ListResult,
+  Status,
+  StoreHealth,
+  UpsertInput,
+  UpsertResult,
+} from "./types.ts";
+
+export class MemoryBacklogStore implements BacklogStore {
+  readonly name = "MemoryBacklogStore";
+  private items = new Map<string, BacklogItem>();
+  private byKey = new Map<string, string>();
+  private evs = new Map<string, BacklogEvent[]>();
+  private readonly clock: () => Date;
+
+  constructor(options: { clock?: () => Date } = {}) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  async upsert(input: UpsertInput, ctx: Actor): Promise<UpsertResult> {
+    const parsed = parseUpsert(input);
+    const existingId = this.byKey.get(parsed.dedupe_key);
+    const plan = planUpsert(existingId ? this.items.get(existingId)! : null, parsed, ctx.actor, this.clock());
+    if (plan.changed) {
+      this.items.set(plan.item.id, plan.item);
+      this.byKey.set(plan.item.dedupe_key, plan.item.id);
+      for (const e of plan.events) this.pushEvent(e);
+    }
+    return { item: structuredClone(plan.item), created: plan.created, changed: plan.changed };
+  }
+
+  private pushEvent(e: BacklogEvent) {
+    const list = this.evs.get(e.item_id) ?? [];
+    list.push(e);
+    this.evs.set(e.item_id, list);
+  }
+
+  async get(id: string) {
+    const it = this.items.get(id);
+    return it ? structuredClone(it) : null;
+  }
+
+  async getByDedupeKey(key: string) {
+    const id = this.byKey.get(key);
+    return id ? this.get(id) : null;
+  }
+
+  async list(filter?: ListFilter, now: Date = this.clock()): Promise<ListResult> {
+    return structuredClone(listItems(this.items.values(), filter, now));
+  }
+
+  async setStatus(id: string, status: Status, ctx: Actor & { message?: string }) {
+    const next = parseStatus(status); // validate before lookup: bad input is 400, not 404
+    const item = this.items.get(id);
+    if (!item) throw notFound(id);
+    const plan = planStatus(item, next, ctx.actor, ctx.message, this.clock());
+    if (plan.event) {
+      this.items.set(id, plan.item);
+      this.pushEvent(plan.event);
+    }
+    return structuredClone(plan.item);
+  }
+
+  async addComment(id: string, message: string, ctx: Actor) {
+    const item = this.items.get(id);
+    if (!item) throw notFound(id);
+    const ev = planComment(item, message, ctx.actor, this.clock());
+    this.pushEvent(ev);
+    return structuredClone(ev);
+  }
+
+  async events(itemId: string) {
+    return structuredClone(this.evs.get(itemId) ?? []);
+  }
+
+  async dashboard(filter: { env?: string } = {}, now: Date = this.clock()): Promise<Dashboard> {
+    return computeDashboard(this.items.values(), filter, now);
+  }
+
+  async cleanup(retentionDays: number, now: Date = this.clock(), options: CleanupOptions = {}) {
+    const cutoff = cleanupCutoff(retentionDays, now);
+    const doomed = [...this.items.values()].filter((it) => isExpired(it, cutoff));
+    if (!options.dryRun) {
+      for (const it of doomed) {
+        this.items.delete(it.id);
+        this.byKey.delete(it.dedupe_key);
+        this.evs.delete(it.id);
+      }
+    }
+    return doomed.length;
+  }
+
+  async health(): Promise<StoreHealth> {
+    return { backend: this.name, degraded: false };
+  }
+
+  async close() {}
+}

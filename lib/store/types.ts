@@ -1,0 +1,167 @@
+/**
+ * The backlog's data model and the one BacklogStore interface every backend implements
+ * (memory, JSONL, Postgres, auto). Schemas are valibot data; types are inferred from them.
+ */
+import * as v from "valibot";
+
+export const PRIORITIES = ["P0", "P1", "P2", "P3"] as const;
+export const STATUSES = ["open", "in_progress", "blocked", "done", "canceled"] as const;
+/** Work that is not finished: counted in top_services, can be overdue, never removed by cleanup. */
+export const OPEN_STATUSES = ["open", "in_progress", "blocked"] as const;
+export const CLOSED_STATUSES = ["done", "canceled"] as const;
+export const EVENT_TYPES = ["created", "updated", "status_changed", "commented", "owner_changed"] as const;
+
+export type Priority = (typeof PRIORITIES)[number];
+export type Status = (typeof STATUSES)[number];
+export type EventType = (typeof EVENT_TYPES)[number];
+
+const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+/** Env names end up in file paths (reports/<env>): a strict slug, never `../`. */
+export const EnvName = v.pipe(
+  v.string(),
+  v.regex(/^[a-z][a-z0-9_-]{0,31}$/, "must be a lowercase name like prod, staging or dev (a-z, 0-9, - and _)"),
+);
+export const DateString = v.pipe(v.string(), v.regex(ISO_DATE, "must be a date YYYY-MM-DD"));
+const Name = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(max, `must be at most ${max} characters`));
+const Meta = v.record(v.string(), v.unknown());
+const Tags = v.pipe(v.array(Name(64)), v.maxLength(50, "at most 50 tags"));
+
+export const BacklogItemSchema = v.object({
+  id: v.pipe(v.string(), v.regex(/^bl_[A-Za-z0-9_-]+$/, "must look like bl_…")),
+  env: EnvName,
+  service: Name(200),
+  category: Name(100),
+  title: Name(500),
+  description: v.string(),
+  priority: v.picklist(PRIORITIES),
+  status: v.picklist(STATUSES),
+  owner: v.nullable(Name(200)),
+  due_date: v.nullable(DateString),
+  source: Name(100),
+  dedupe_key: Name(500),
+  tags: v.array(v.string()),
+  meta: Meta,
+  created_at: v.string(),
+  updated_at: v.string(),
+});
+export type BacklogItem = v.InferOutput<typeof BacklogItemSchema>;
+
+export const BacklogEventSchema = v.object({
+  id: v.string(),
+  item_id: v.string(),
+  ts: v.string(),
+  type: v.picklist(EVENT_TYPES),
+  actor: v.string(),
+  message: v.string(),
+  meta: Meta,
+});
+export type BacklogEvent = v.InferOutput<typeof BacklogEventSchema>;
+
+/**
+ * What callers pass to upsert: the item without id/timestamps. On an existing dedupe_key only title,
+ * description, tags and meta are updated; owner changes only when passed explicitly; status, priority
+ * and due_date stay as people left them (runbook section 7).
+ */
+export const UpsertInputSchema = v.object({
+  env: EnvName,
+  service: Name(200),
+  category: Name(100),
+  title: Name(500),
+  description: v.optional(v.pipe(v.string(), v.maxLength(20_000)), ""),
+  priority: v.picklist(PRIORITIES),
+  /** Initial status of a new item; ignored for an existing one (use setStatus). */
+  status: v.optional(v.picklist(STATUSES)),
+  owner: v.optional(v.nullable(Name(200))),
+  due_date: v.optional(v.nullable(DateString)),
+  source: v.optional(Name(100), "manual"),
+  dedupe_key: Name(500),
+  tags: v.optional(Tags),
+  meta: v.optional(Meta),
+});
+export type UpsertInput = v.InferInput<typeof UpsertInputSchema>;
+export type UpsertInputParsed = v.InferOutput<typeof UpsertInputSchema>;
+
+export const ListFilterSchema = v.object({
+  env: v.optional(EnvName),
+  status: v.optional(v.union([v.picklist(STATUSES), v.array(v.picklist(STATUSES))])),
+  service: v.optional(v.string()),
+  owner: v.optional(v.string()),
+  category: v.optional(v.string()),
+  priority: v.optional(v.union([v.picklist(PRIORITIES), v.array(v.picklist(PRIORITIES))])),
+  overdue: v.optional(v.boolean()),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)), 100),
+  offset: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
+});
+export type ListFilter = v.InferInput<typeof ListFilterSchema>;
+
+export interface ListResult {
+  items: BacklogItem[];
+  /** Matches before limit/offset, for pagination. */
+  total: number;
+}
+
+export interface Actor {
+  actor: string;
+}
+
+export interface UpsertResult {
+  item: BacklogItem;
+  created: boolean;
+  /** False when an existing item already had exactly these values (nothing written, no event). */
+  changed: boolean;
+}
+
+export interface OverdueEntry {
+  id: string;
+  env: string;
+  service: string;
+  category: string;
+  title: string;
+  priority: Priority;
+  status: Status;
+  owner: string | null;
+  due_date: string;
+  days_overdue: number;
+}
+
+/** Exactly the runbook's section 6 shape. */
+export interface Dashboard {
+  total: number;
+  status_counts: Record<Status, number>;
+  priority_counts: Record<Priority, number>;
+  overdue_count: number;
+  overdue: OverdueEntry[];
+  top_services: { service: string; count: number }[];
+}
+
+export const DASHBOARD_OVERDUE_LIMIT = 50;
+export const DASHBOARD_TOP_SERVICES = 10;
+
+export interface StoreHealth {
+  backend: string;
+  degraded: boolean;
+  detail?: string;
+}
+
+export interface CleanupOptions {
+  /** Count what would be removed; remove nothing. */
+  dryRun?: boolean;
+}
+
+export interface BacklogStore {
+  /** The runbook's class name of the backend actually serving: MemoryBacklogStore, JsonlBacklogStore, ... */
+  readonly name: string;
+  upsert(input: UpsertInput, ctx: Actor): Promise<UpsertResult>;
+  get(id: string): Promise<BacklogItem | null>;
+  getByDedupeKey(key: string): Promise<BacklogItem | null>;
+  list(filter?: ListFilter, now?: Date): Promise<ListResult>;
+  setStatus(id: string, status: Status, ctx: Actor & { message?: string }): Promise<BacklogItem>;
+  addComment(id: string, message: string, ctx: Actor): Promise<BacklogEvent>;
+  events(itemId: string): Promise<BacklogEvent[]>;
+  dashboard(filter?: { env?: string }, now?: Date): Promise<Dashboard>;
+  /** Removes done/canceled items (and their events) whose updated_at is older than retentionDays. */
+  cleanup(retentionDays: number, now?: Date, options?: CleanupOptions): Promise<number>;
+  health(): Promise<StoreHealth>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,271 @@
+/**
+ * The ONE behavioural contract every BacklogStore backend must meet. Each backend's test file calls
+ * `storeContract(label, factory)`; the assertions are identical for memory, JSONL and Postgres.
+ */
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { AppError } from "../../lib/errors.ts";
+import type { BacklogStore, UpsertInput } from "../../lib/store/types.ts";
+
+export interface StoreFactory {
+  /** A fresh, empty store whose notion of "now" is `clock()`. */
+  open(clock: () => Date): Promise<BacklogStore>;
+  /** Called after each test (drop the database, remove the dir). */
+  dispose?(store: BacklogStore): Promise<void>;
+}
+
+export const item = (over: Partial<UpsertInput> = {}): UpsertInput => ({
+  env: "prod",
+  service: "gateway",
+  category: "security",
+  title: "Rotate gateway TLS keys",
+  description: "Keys are 400 days old.",
+  priority: "P1",
+  dedupe_key: "platform_backlog:2026-W47:prod:gateway:security",
+  owner: "team-edge",
+  due_date: "2026-12-01",
+  source: "weekly_digest",
+  tags: ["auto"],
+  meta: { pressure_score: 71 },
+  ...over,
+});
+
+export function storeContract(label: string, factory: StoreFactory) {
+  describe(`BacklogStore contract: ${label}`, () => {
+    let now = new Date("2026-11-23T10:00:00.000Z");
+    const clock = () => now;
+    const tick = (ms = 1000) => (now = new Date(now.getTime() + ms));
+    let store: BacklogStore;
+
+    beforeEach(async () => {
+      now = new Date("2026-11-23T10:00:00.000Z");
+      store = await factory.open(clock);
+    });
+    afterEach(async () => {
+      await store.close();
+      await factory.dispose?.(store);
+    });
+
+    test("upsert creates an item with a bl_ id, defaults and a created event", async () => {
+      const r = await store.upsert(item({ tags: undefined, meta: undefined, status: undefined }), { actor: "alice" });
+      expect(r.created).toBe(true);
+      expect(r.changed).toBe(true);
+      expect(r.item.id).toMatch(/^bl_[a-z0-9]+$/);
+      expect(r.item).toMatchObject({
+        env: "prod", service: "gateway", category: "security", priority: "P1", status: "open",
+        owner: "team-edge", due_date: "2026-12-01", tags: [], meta: {},
+        created_at: "2026-11-23T10:00:00.000Z", updated_at: "2026-11-23T10:00:00.000Z",
+      });
+      expect(await store.get(r.item.id)).toEqual(r.item);
+      expect(await store.getByDedupeKey(r.item.dedupe_key)).toEqual(r.item);
+      const evs = await store.events(r.item.id);
+      expect(evs.map((e) => [e.type, e.actor])).toEqual([["created", "alice"]]);
+    });
+
+    test("optional fields default: owner and due_date null, description empty, source manual", async () => {
+      const r = await store.upsert(
+        { env: "dev", service: "s", category: "c", title: "t", priority: "P3", dedupe_key: "k-min" },
+        { actor: "a" },
+      );
+      expect(r.item).toMatchObject({ owner: null, due_date: null, description: "", source: "manual", status: "open" });
+    });
+
+    test("re-upsert updates title/description/meta, keeps owner, status, priority and due_date", async () => {
+      const first = await store.upsert(item(), { actor: "gen" });
+      await store.setStatus(first.item.id, "in_progress", { actor: "bob" });
+      tick();
+      const r = await store.upsert(
+        item({ title: "Rotate gateway TLS keys now", description: "Keys are 407 days old.", meta: { week: "2026-W48" },
+               owner: undefined, priority: "P0", due_date: "2030-01-01", status: "open" }),
+        { actor: "gen" },
+      );
+      expect(r.created).toBe(false);
+      expect(r.changed).toBe(true);
+      expect(r.item.id).toBe(first.item.id);
+      expect(r.item).toMatchObject({
+        title: "Rotate gateway TLS keys now", description: "Keys are 407 days old.",
+        meta: { pressure_score: 71, week: "2026-W48" }, // merged, earlier keys survive
+        owner: "team-edge", status: "in_progress", priority: "P1", due_date: "2026-12-01",
+        created_at: "2026-11-23T10:00:00.000Z", updated_at: "2026-11-23T10:00:01.000Z",
+      });
+      expect(await store.get(first.item.id)).toEqual(r.item);
+      const types = (await store.events(first.item.id)).map((e) => e.type);
+      expect(types).toEqual(["created", "status_changed", "updated"]);
+    });
+
+    test("an identical re-upsert writes nothing: no event, updated_at unchanged", async () => {
+      const first = await store.upsert(item(), { actor: "gen" });
+      tick();
+      const again = await store.upsert(item(), { actor: "gen" });
+      expect(again).toEqual({ item: first.item, created: false, changed: false });
+      expect((await store.events(first.item.id)).length).toBe(1);
+    });
+
+    test("an explicit owner changes the owner and records from whom to whom", async () => {
+      const first = await store.upsert(item(), { actor: "gen" });
+      const r = await store.upsert(item({ owner: "team-core" }), { actor: "carol" });
+      expect(r.item.owner).toBe("team-core");
+      const ev = (await store.events(first.item.id)).find((e) => e.type === "owner_changed")!;
+      expect(ev.actor).toBe("carol");
+      expect(ev.message).toBe("owner changed from team-edge to team-core");
+      expect(ev.meta).toEqual({ from: "team-edge", to: "team-core" });
+    });
+
+    test("unknown ids and keys are null; writes to them are not_found", async () => {
+      expect(await store.get("bl_nope")).toBeNull();
+      expect(await store.getByDedupeKey("nope")).toBeNull();
+      expect(await store.events("bl_nope")).toEqual([]);
+      await expect(store.setStatus("bl_nope", "done", { actor: "a" })).rejects.toMatchObject({ code: "not_found" });
+      await expect(store.addComment("bl_nope", "hi", { actor: "a" })).rejects.toMatchObject({ code: "not_found" });
+    });
+
+    test("invalid input is an invalid_input error naming the field, and nothing is written", async () => {
+      const bad = { ...item(), priority: "P9" } as unknown as UpsertInput;
+      const err = await store.upsert(bad, { actor: "a" }).catch((e) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect(err.code).toBe("invalid_input");
+      expect(err.message).toContain('priority: expected one of P0|P1|P2|P3, got "P9"');
+      const badEnv = await store.upsert(item({ env: "../../etc" }), { actor: "a" }).catch((e) => e);
+      expect(badEnv.message).toContain("env: must be a lowercase name");
+      expect((await store.list()).total).toBe(0);
+      await expect(store.setStatus("bl_x", "wontfix" as never, { actor: "a" })).rejects.toMatchObject({ code: "invalid_input" });
+    });
+
+    test("setStatus records status_changed with actor and message; same status is a no-op", async () => {
+      const { item: it } = await store.upsert(item(), { actor: "gen" });
+      tick();
+      const done = await store.setStatus(it.id, "done", { actor: "dave", message: "rotated" });
+      expect(done.status).toBe("done");
+      expect(done.updated_at).toBe("2026-11-23T10:00:01.000Z");
+      tick();
+      const same = await store.setStatus(it.id, "done", { actor: "dave" });
+      expect(same.updated_at).toBe("2026-11-23T10:00:01.000Z");
+      const evs = await store.events(it.id);
+      expect(evs.map((e) => [e.type, e.actor, e.message])).toEqual([
+        ["created", "gen", "created: Rotate gateway TLS keys"],
+        ["status_changed", "dave", "rotated"],
+      ]);
+      expect(evs[1]!.meta).toEqual({ from: "open", to: "done" });
+    });
+
+    test("addComment appends a commented event; empty comments are refused", async () => {
+      const { item: it } = await store.upsert(item(), { actor: "gen" });
+      tick();
+      const ev = await store.addComment(it.id, "  waiting on vendor  ", { actor: "erin" });
+      expect(ev).toMatchObject({ item_id: it.id, type: "commented", actor: "erin", message: "waiting on vendor", ts: "2026-11-23T10:00:01.000Z" });
+      await expect(store.addComment(it.id, "   ", { actor: "erin" })).rejects.toMatchObject({ code: "invalid_input" });
+      expect((await store.events(it.id)).map((e) => e.type)).toEqual(["created", "commented"]);
+    });
+
+    test("list filters by every field, paginates, and orders newest first", async () => {
+      const mk = async (key: string, over: Partial<UpsertInput>) => {
+        tick();
+        return (await store.upsert(item({ dedupe_key: key, ...over }), { actor: "gen" })).item;
+      };
+      const a = await mk("a", { service: "gateway", owner: "x", priority: "P0", due_date: "2026-11-01" });
+      const b = await mk("b", { service: "billing", owner: "y", category: "tech_debt", due_date: "2026-12-30" });
+      const c = await mk("c", { env: "staging", service: "gateway", owner: "x", priority: "P2", due_date: null });
+      const d = await mk("d", { service: "search", owner: "z", due_date: "2026-10-01" });
+      await store.setStatus(d.id, "done", { actor: "a" }); // done: never overdue
+      const ids = async (f: Parameters<BacklogStore["list"]>[0]) => (await store.list(f)).items.map((i) => i.id);
+
+      expect(await ids({})).toEqual([d.id, c.id, b.id, a.id]);
+      expect(await ids({ env: "staging" })).toEqual([c.id]);
+      expect(await ids({ service: "gateway" })).toEqual([c.id, a.id]);
+      expect(await ids({ owner: "x", env: "prod" })).toEqual([a.id]);
+      expect(await ids({ category: "tech_debt" })).toEqual([b.id]);
+      expect(await ids({ priority: "P0" })).toEqual([a.id]);
+      expect(await ids({ priority: ["P0", "P2"] })).toEqual([c.id, a.id]);
+      expect(await ids({ status: "done" })).toEqual([d.id]);
+      expect(await ids({ status: ["open", "done"] })).toEqual([d.id, c.id, b.id, a.id]);
+      expect(await ids({ overdue: true })).toEqual([a.id]);
+      expect(await ids({ overdue: false })).toEqual([d.id, c.id, b.id]);
+      const page = await store.list({ limit: 2, offset: 1 });
+      expect(page.total).toBe(4);
+      expect(page.items.map((i) => i.id)).toEqual([c.id, b.id]);
+      await expect(store.list({ limit: 0 })).rejects.toMatchObject({ code: "invalid_input" });
+    });
+
+    test("dashboard has the runbook's exact shape, zeros included, on an empty store", async () => {
+      expect(await store.dashboard({ env: "prod" })).toEqual({
+        total: 0,
+        status_counts: { open: 0, in_progress: 0, blocked: 0, done: 0, canceled: 0 },
+        priority_counts: { P0: 0, P1: 0, P2: 0, P3: 0 },
+        overdue_count: 0,
+        overdue: [],
+        top_services: [],
+      });
+    });
+
+    test("dashboard counts, overdue order and top services of open work", async () => {
+      const mk = async (key: string, over: Partial<UpsertInput>, status?: "in_progress" | "blocked" | "done" | "canceled") => {
+        const { item: it } = await store.upsert(item({ dedupe_key: key, ...over }), { actor: "gen" });
+        if (status) await store.setStatus(it.id, status, { actor: "gen" });
+        return it;
+      };
+      const p0 = await mk("1", { service: "gateway", priority: "P0", due_date: "2026-11-20" });
+      const old = await mk("2", { service: "billing", priority: "P2", due_date: "2026-11-01" }, "blocked");
+      await mk("3", { service: "gateway", priority: "P1", due_date: "2026-11-22" }, "in_progress");
+      await mk("4", { service: "search", priority: "P1", due_date: "2026-11-23" }); // due today: not overdue
+      await mk("5", { service: "search", priority: "P3", due_date: "2026-01-01" }, "done"); // closed: not overdue
+      await mk("6", { service: "billing", priority: "P3", due_date: null }, "canceled");
+      await mk("7", { env: "staging", service: "gateway", priority: "P0", due_date: "2026-01-01" });
+
+      const d = await store.dashboard({ env: "prod" });
+      expect(d.total).toBe(6);
+      expect(d.status_counts).toEqual({ open: 2, in_progress: 1, blocked: 1, done: 1, canceled: 1 });
+      expect(d.priority_counts).toEqual({ P0: 1, P1: 2, P2: 1, P3: 2 });
+      expect(d.overdue_count).toBe(3);
+      expect(d.overdue.map((o) => [o.id, o.days_overdue])).toEqual([
+        [old.id, 22],
+        [p0.id, 3],
+        [expect.any(String), 1],
+      ]);
+      expect(d.overdue[1]).toMatchObject({ service: "gateway", priority: "P0", due_date: "2026-11-20", status: "open", owner: "team-edge" });
+      expect(d.top_services).toEqual([
+        { service: "gateway", count: 2 },
+        { service: "billing", count: 1 },
+        { service: "search", count: 1 },
+      ]);
+      const all = await store.dashboard({});
+      expect(all.total).toBe(7);
+      expect(all.overdue_count).toBe(4);
+      expect(all.overdue[0]!.env).toBe("staging");
+    });
+
+    test("cleanup removes only done/canceled items older than the retention, with their events", async () => {
+      const mk = async (key: string, status?: "done" | "canceled" | "blocked") => {
+        const { item: it } = await store.upsert(item({ dedupe_key: key }), { actor: "gen" });
+        if (status) await store.setStatus(it.id, status, { actor: "gen" });
+        return it;
+      };
+      const oldDone = await mk("old-done", "done");
+      const oldCanceled = await mk("old-canceled", "canceled");
+      const oldOpen = await mk("old-open");
+      const oldBlocked = await mk("old-blocked", "blocked");
+      tick(100 * 86_400_000); // 100 days later
+      const recentDone = await mk("recent-done", "done");
+      tick(90 * 86_400_000); // old ones are now 190 days old, recent 90
+
+      expect(await store.cleanup(180, clock(), { dryRun: true })).toBe(2);
+      expect((await store.list()).total).toBe(5); // dry run removed nothing
+      expect(await store.cleanup(180)).toBe(2);
+      expect(await store.get(oldDone.id)).toBeNull();
+      expect(await store.get(oldCanceled.id)).toBeNull();
+      expect(await store.events(oldDone.id)).toEqual([]);
+      expect(await store.getByDedupeKey("old-done")).toBeNull();
+      for (const kept of [oldOpen, oldBlocked, recentDone]) expect(await store.get(kept.id)).not.toBeNull();
+      expect(await store.cleanup(180)).toBe(0);
+      expect(await store.cleanup(30)).toBe(1); // recent-done is 90 days old
+      await expect(store.cleanup(0)).rejects.toMatchObject({ code: "invalid_input" });
+      // a removed key can be generated again as a new item
+      const again = await store.upsert(item({ dedupe_key: "old-done" }), { actor: "gen" });
+      expect(again.created).toBe(true);
+    });
+
+    test("health names the backend", async () => {
+      const h = await store.health();
+      expect(h.backend).toBe(store.name);
+      expect(h.degraded).toBe(false);
+    });
+  });
+}
