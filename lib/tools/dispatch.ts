@@ -1,0 +1,52 @@
+/**
+ * The one dispatcher: find the tool and action, check the entitlement, validate params, run.
+ * Errors are AppErrors so every caller (CLI, HTTP, scheduler) reports them the same way:
+ * unknown tool/action → not_found naming the known ones; bad params → invalid_input per field;
+ * missing entitlement → forbidden naming it.
+ */
+import { hasEntitlement } from "../access.ts";
+import { AppError, parseOrThrow } from "../errors.ts";
+import type { Tool, ToolCall, ToolContext } from "./types.ts";
+
+export type Registry = ReadonlyMap<string, Tool>;
+
+export function createRegistry(tools: Tool[]): Registry {
+  return new Map(tools.map((t) => [t.name, t]));
+}
+
+export function resolveAction(registry: Registry, call: Pick<ToolCall, "tool" | "action">) {
+  const tool = registry.get(call.tool);
+  if (!tool) {
+    throw new AppError("not_found", `Unknown tool ${JSON.stringify(call.tool)}. Known tools: ${[...registry.keys()].join(", ")}.`, {
+      details: { known_tools: [...registry.keys()] },
+    });
+  }
+  const action = Object.hasOwn(tool.actions, call.action) ? tool.actions[call.action] : undefined;
+  if (!action) {
+    const known = Object.keys(tool.actions);
+    throw new AppError("not_found", `Unknown action ${JSON.stringify(call.action)} for ${tool.name}. Known actions: ${known.join(", ")}.`, {
+      details: { tool: tool.name, known_actions: known },
+    });
+  }
+  return { tool, action };
+}
+
+export async function dispatch(registry: Registry, call: ToolCall, ctx: ToolContext): Promise<unknown> {
+  const { tool, action } = resolveAction(registry, call);
+  if (!hasEntitlement(ctx.entitlements, action.entitlement)) {
+    throw new AppError("forbidden", `Agent ${ctx.agent} lacks the entitlement ${action.entitlement} needed for ${tool.name}.${call.action}.`, {
+      details: { required: action.entitlement },
+    });
+  }
+  const params = parseOrThrow(action.params, call.params ?? {}, `Invalid params for ${tool.name}.${call.action}`);
+  const started = performance.now();
+  const result = await action.run(params, ctx);
+  ctx.log.info("tool executed", {
+    tool: tool.name,
+    action: call.action,
+    agent: ctx.agent,
+    dry_run: Boolean((params as { dry_run?: unknown }).dry_run),
+    ms: Math.round(performance.now() - started),
+  });
+  return result;
+}

@@ -1,0 +1,55 @@
+/**
+ * Tools are the one implementation behind the CLI (scripts/tool.ts), HTTP (POST /v1/tools/execute) and
+ * the scheduler. Each action declares its params schema (valibot) and the entitlement it needs.
+ */
+import type * as v from "valibot";
+import type { Logger } from "../log.ts";
+import type { BacklogStore } from "../store/types.ts";
+
+export interface ToolContext {
+  store: BacklogStore;
+  /** Who is acting: recorded as the actor of every write. */
+  agent: string;
+  /** What the agent may do, e.g. ["tools.backlog.admin"]. The dispatcher checks it. */
+  entitlements: readonly string[];
+  now: () => Date;
+  log: Logger;
+  /** Filesystem roots the tools read and write (reports, config). */
+  paths: ToolPaths;
+}
+
+export interface ToolPaths {
+  /** Repository/deployment root; relative paths below resolve against it. */
+  root: string;
+  /** ops/reports: platform/YYYY-WW.json, risk/YYYY-MM-DD.json */
+  reportsDir: string;
+  /** config/backlog_policy.yml */
+  policyFile: string;
+}
+
+export interface ToolAction<S extends v.GenericSchema = v.GenericSchema> {
+  description: string;
+  params: S;
+  /** e.g. tools.backlog.read | tools.backlog.write | tools.backlog.admin */
+  entitlement: string;
+  /** Writes something (then `dry_run: true` must be honoured). */
+  writes: boolean;
+  run(params: v.InferOutput<S>, ctx: ToolContext): Promise<unknown>;
+}
+
+export interface Tool {
+  name: string;
+  description: string;
+  actions: Record<string, ToolAction>;
+}
+
+/** Helps TypeScript infer params per action while storing actions in one record. */
+export function defineAction<S extends v.GenericSchema>(action: ToolAction<S>): ToolAction {
+  return action as unknown as ToolAction;
+}
+
+export interface ToolCall {
+  tool: string;
+  action: string;
+  params?: Record<string, unknown>;
+}
