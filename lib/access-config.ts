@@ -1,0 +1,93 @@
+/**
+ * Loads config/access.yml (agents, the env var holding each one's API key, entitlements) and
+ * authenticates API keys in constant time. Keys are read from the environment at load time and kept
+ * only as SHA-256 digests; they are never logged.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import * as v from "valibot";
+import YAML from "yaml";
+import { parseEntitlement } from "./access.ts";
+import { AppError, parseOrThrow } from "./errors.ts";
+
+export const DEFAULT_ACCESS_FILE = fileURLToPath(new URL("../config/access.yml", import.meta.url));
+
+const Entitlement = v.pipe(
+  v.string(),
+  v.check((e) => parseEntitlement(e) !== null, "must look like tools.<domain>.<read|write|admin>, e.g. tools.backlog.read"),
+);
+
+const AccessSchema = v.strictObject({
+  agents: v.optional(
+    v.record(
+      v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]*$/, "agent names are lowercase words")),
+      v.strictObject({
+        key_env: v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]*$/, "must be an environment variable name like SCHEDULER_API_KEY")),
+        entitlements: v.array(Entitlement),
+      }),
+    ),
+    {},
+  ),
+  anonymous: v.optional(
+    v.strictObject({
+      entitlements: v.array(
+        v.pipe(Entitlement, v.check((e) => parseEntitlement(e)?.level === "read", "anonymous access may only hold read entitlements")),
+      ),
+    }),
+    { entitlements: [] },
+  ),
+});
+
+export interface Identity {
+  agent: string;
+  entitlements: readonly string[];
+  authenticated: boolean;
+}
+
+export interface AccessControl {
+  /** Agents that can log in (their key env var is set). */
+  agents: { name: string; keyEnv: string; entitlements: string[]; enabled: boolean }[];
+  anonymous: Identity;
+  /** The identity owning `key`, or null. Every enabled agent is compared, so timing reveals nothing. */
+  authenticate(key: string): Identity | null;
+}
+
+const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+
+export function buildAccess(raw: unknown, env: Record<string, string | undefined> = process.env, source = "access config"): AccessControl {
+  const cfg = parseOrThrow(AccessSchema, raw ?? {}, `${source} is invalid`);
+  const agents = Object.entries(cfg.agents).map(([name, a]) => {
+    const key = env[a.key_env];
+    return { name, keyEnv: a.key_env, entitlements: a.entitlements, enabled: Boolean(key), hash: key ? digest(key) : null };
+  });
+  return {
+    agents: agents.map(({ hash: _h, ...rest }) => rest),
+    anonymous: { agent: "anonymous", entitlements: cfg.anonymous.entitlements, authenticated: false },
+    authenticate(key: string) {
+      const h = digest(key);
+      let found: (typeof agents)[number] | null = null;
+      for (const a of agents) {
+        if (a.hash && timingSafeEqual(a.hash, h) && !found) found = a;
+      }
+      return found ? { agent: found.name, entitlements: found.entitlements, authenticated: true } : null;
+    },
+  };
+}
+
+export function loadAccess(path = process.env.BACKLOG_ACCESS_FILE || DEFAULT_ACCESS_FILE, env = process.env): AccessControl {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new AppError("config", `Cannot read the access file ${path}: ${(err as Error).message}. Set BACKLOG_ACCESS_FILE or restore config/access.yml.`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (err) {
+    throw new AppError("config", `${path} is not valid YAML: ${(err as Error).message}`, { cause: err });
+  }
+  return buildAccess(raw, env, path);
+}
