@@ -1,0 +1,287 @@
+/**
+ * One append-only JSONL file as seen by one process: reads only the bytes appended since the last
+ * look, notices when another process replaced the file (cleanup/compaction) and replays it, repairs a
+ * torn tail under the caller's lock, appends a batch of lines with one write, and rewrites atomically.
+ *
+ * Replacement detection: the handle we read through stays open, which pins the inode we read; a file
+ * renamed over ours therefore always has a different (dev, ino) — inode numbers cannot be recycled
+ * while we hold the old one — so one stat per call tells "same file, maybe longer" from "new file".
+ * A size below our offset means someone truncated it in place: also replayed from scratch.
+ */
+import { closeSync, fsyncSync, openSync, readdirSync, statSync, unlinkSync, type Stats } from "node:fs";
+import { open, rename, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import process from "node:process";
+import { randomBytes } from "node:crypto";
+import { AppError, describeError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+
+/** Large reads keep a million-line load close to "read + JSON.parse"; lines longer than this grow it. */
+const CHUNK = 8 << 20;
+const NL = 10;
+/** At most this many bad line numbers are listed per warning (the count says how many there were). */
+const MAX_LISTED = 5;
+
+export interface LineSink {
+  /** The file was (re)opened from byte 0: drop everything learned from it so far. */
+  reset(): void;
+  /** One parsed line; return false when it is not a valid record (it is then skipped and counted). */
+  line(value: unknown): boolean;
+}
+
+export interface ReadStats {
+  bytesRead: number;
+  reloads: number;
+}
+
+/** `.<file>.<pid>.<hex>.tmp`: what rewrite() creates next to the file it replaces. */
+const TEMP_NAME = /^\..+\.jsonl\.\d+\.[0-9a-f]+\.tmp$/;
+export const isTempFile = (name: string) => TEMP_NAME.test(name);
+
+export class JsonlFile {
+  readonly path: string;
+  /** End of the last complete line consumed. Bytes after it are an unfinished or torn line. */
+  private offset = 0;
+  /** Complete, non-empty lines consumed (valid or not): what `wc -l` would roughly say. */
+  lines = 0;
+  /** Lines skipped as invalid since the last (re)load. */
+  badLines = 0;
+  private fh: FileHandle | null = null;
+  private dev = -1;
+  private ino = -1;
+  /** File size at our last look; an unchanged size on the same inode means nothing to read. */
+  private seenSize = -1;
+  readonly stats: ReadStats = { bytesRead: 0, reloads: 0 };
+  private readonly log: Logger;
+
+  constructor(path: string, log: Logger) {
+    this.path = path;
+    this.log = log;
+  }
+
+  /**
+   * Brings `sink` up to date with the file. Returns the bytes left after the last complete line:
+   * under the writer lock those are a torn line from a crashed writer (see repairTail); without it
+   * they may be a write still in progress and are simply read again next time.
+   */
+  async catchUp(sink: LineSink): Promise<number> {
+    let st = this.statPath();
+    let fresh = false;
+    if (!this.fh || !st || st.ino !== this.ino || st.dev !== this.dev || st.size < this.offset) {
+      if (this.fh) {
+        this.stats.reloads++;
+        this.log.info("backlog_jsonl_reload", { file: this.path, reason: st ? "file replaced by another process" : "file removed" });
+      }
+      st = await this.reopen();
+      sink.reset();
+      fresh = true;
+    }
+    if (st.size === this.seenSize) return st.size - this.offset;
+    this.seenSize = st.size;
+    await this.readRange(st.size, sink, fresh);
+    const tail = st.size - this.offset;
+    if (fresh && tail > 0) {
+      this.log.warn("backlog_jsonl_torn_line", {
+        file: this.path,
+        offset: this.offset,
+        bytes: tail,
+        hint: "the last line has no newline (a writer crashed mid-write); it is skipped and cut off before the next append",
+      });
+    }
+    return tail;
+  }
+
+  /** Under the writer lock: cuts off a torn last line so the next append starts on a clean line. */
+  async repairTail(tail: number): Promise<void> {
+    if (tail <= 0 || !this.fh) return;
+    await this.fh.truncate(this.offset);
+    this.seenSize = this.offset;
+    this.log.warn("backlog_jsonl_torn_line_repaired", { file: this.path, offset: this.offset, bytes_removed: tail });
+  }
+
+  /** Under the writer lock, after catchUp + repairTail: appends whole lines in one write. */
+  async append(text: string, lineCount: number): Promise<void> {
+    if (!text) return;
+    const fh = this.fh ?? (await this.reopen(), this.fh!);
+    const buf = Buffer.from(text, "utf8");
+    let done = 0;
+    try {
+      // O_APPEND + the lock: the loop only matters if the kernel ever writes short (disk nearly full).
+      while (done < buf.length) done += (await fh.write(buf, done, buf.length - done)).bytesWritten;
+    } catch (err) {
+      throw new AppError("unavailable", `Cannot append to ${this.path}: ${describeError(err)}. Check disk space and permissions.`, { cause: err });
+    }
+    this.offset += buf.length;
+    this.seenSize = this.offset;
+    this.lines += lineCount;
+  }
+
+  /**
+   * Under the writer lock: replaces the file with `chunks` (each a run of whole lines) so that a crash
+   * at any point leaves the complete old or the complete new file: temp file in the same directory,
+   * fsync, rename over, fsync the directory. Our handle then points at the new file.
+   */
+  async rewrite(chunks: Iterable<string>, lineCount: number): Promise<void> {
+    const tmp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+    let size = 0;
+    try {
+      const out = await open(tmp, "wx");
+      try {
+        for (const chunk of chunks) {
+          const buf = Buffer.from(chunk, "utf8");
+          let done = 0;
+          while (done < buf.length) done += (await out.write(buf, done, buf.length - done)).bytesWritten;
+          size += buf.length;
+        }
+        await out.sync();
+      } finally {
+        await out.close();
+      }
+      await rename(tmp, this.path);
+    } catch (err) {
+      try {
+        unlinkSync(tmp);
+      } catch {}
+      throw new AppError("unavailable", `Cannot rewrite ${this.path}: ${describeError(err)}. The old file is unchanged.`, { cause: err });
+    }
+    syncDir(dirname(this.path));
+    const st = await this.reopen();
+    this.offset = st.size;
+    this.seenSize = st.size;
+    this.lines = lineCount;
+    this.badLines = 0;
+    if (st.size !== size) this.log.warn("backlog_jsonl_rewrite_size_mismatch", { file: this.path, expected: size, actual: st.size });
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = null;
+    this.seenSize = -1;
+    await fh?.close();
+  }
+
+  private statPath(): Stats | null {
+    try {
+      return statSync(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw new AppError("unavailable", `Cannot stat ${this.path}: ${describeError(err)}.`, { cause: err });
+    }
+  }
+
+  /** Opens (creating if missing) the file now at `path`; state restarts at byte 0. */
+  private async reopen(): Promise<Stats> {
+    await this.close();
+    try {
+      this.fh = await openAppendOrRead(this.path);
+      const st = await this.fh.stat();
+      this.dev = st.dev;
+      this.ino = st.ino;
+      this.offset = 0;
+      this.lines = 0;
+      this.badLines = 0;
+      this.seenSize = -1;
+      return st;
+    } catch (err) {
+      throw new AppError("unavailable", `Cannot open ${this.path}: ${describeError(err)}. The directory must be readable and writable.`, { cause: err });
+    }
+  }
+
+  /** Reads [offset, end) in large chunks and feeds every complete line to `sink`. */
+  private async readRange(end: number, sink: LineSink, fresh: boolean): Promise<void> {
+    const fh = this.fh!;
+    let buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(end - this.offset, 1)));
+    let fill = 0;
+    let pos = this.offset;
+    let bad = 0;
+    const badAt: number[] = [];
+    while (pos < end) {
+      if (fill === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, fill);
+        buf = bigger;
+      }
+      const { bytesRead } = await fh.read(buf, fill, Math.min(buf.length - fill, end - pos), pos);
+      if (bytesRead === 0) break; // shrank under us; the next stat notices
+      this.stats.bytesRead += bytesRead;
+      pos += bytesRead;
+      fill += bytesRead;
+      const last = buf.lastIndexOf(NL, fill - 1);
+      if (last < 0) continue;
+      const text = buf.toString("utf8", 0, last);
+      let start = 0;
+      for (;;) {
+        let stop = text.indexOf("\n", start);
+        if (stop < 0) stop = text.length;
+        if (stop > start) {
+          this.lines++;
+          let ok = false;
+          try {
+            ok = sink.line(JSON.parse(text.slice(start, stop)));
+          } catch {}
+          if (!ok) {
+            bad++;
+            if (badAt.length < MAX_LISTED) badAt.push(this.lines);
+          }
+        }
+        if (stop >= text.length) break;
+        start = stop + 1;
+      }
+      this.offset += last + 1;
+      buf.copyWithin(0, last + 1, fill);
+      fill -= last + 1;
+    }
+    if (bad) {
+      this.badLines += bad;
+      this.log.warn("backlog_jsonl_bad_lines", {
+        file: this.path,
+        count: bad,
+        lines: badAt,
+        hint: fresh ? "lines that are not valid JSON records are skipped; compaction drops them" : "skipped",
+      });
+    }
+  }
+}
+
+/** Read-only mounts still serve reads; a write then fails with the filesystem's own error. */
+async function openAppendOrRead(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, "a+");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EROFS" || code === "EPERM") return await open(path, "r");
+    throw err;
+  }
+}
+
+/** Makes a rename durable. Some platforms refuse to fsync a directory; the rename itself is already atomic. */
+export function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Temp files of rewrites that never finished (a crash between create and rename). Call under the lock. */
+export function removeStaleTemps(dir: string, log: Logger): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (!isTempFile(name)) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed++;
+      log.warn("backlog_jsonl_temp_removed", { file: join(dir, name), hint: "left by a rewrite that crashed before its rename; the real file was never touched" });
+    } catch {}
+  }
+  return removed;
+}
