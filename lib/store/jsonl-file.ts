@@ -78,7 +78,7 @@ export class JsonlFile {
     }
     if (st.size === this.seenSize) return st.size - this.offset;
     this.seenSize = st.size;
-    await this.readRange(st.size, sink, fresh);
+    await this.readRange(st.size, sink);
     const tail = st.size - this.offset;
     if (fresh && tail > 0) {
       this.log.warn("backlog_jsonl_torn_line", {
@@ -188,7 +188,7 @@ export class JsonlFile {
   }
 
   /** Reads [offset, end) in large chunks and feeds every complete line to `sink`. */
-  private async readRange(end: number, sink: LineSink, fresh: boolean): Promise<void> {
+  private async readRange(end: number, sink: LineSink): Promise<void> {
     const fh = this.fh!;
     let buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(end - this.offset, 1)));
     let fill = 0;
@@ -237,7 +237,7 @@ export class JsonlFile {
         file: this.path,
         count: bad,
         lines: badAt,
-        hint: fresh ? "lines that are not valid JSON records are skipped; compaction drops them" : "skipped",
+        hint: "lines that are not valid JSON records are skipped; compact() or cleanup drops them from the file",
       });
     }
   }
