@@ -3,6 +3,7 @@
  * a real Postgres database and a real Project Service on 127.0.0.1.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createServer } from "node:net";
 import { sampleIds } from "../lib/seed/sample.ts";
 import { freePort } from "./helpers/pg-cluster.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
@@ -207,6 +208,19 @@ describe("seed: database problems", () => {
     expect(r.stderr).toContain("connection refused");
     expect(r.stdout + r.stderr).not.toContain("hunter2-secret");
     expect(svc4.requests.length).toBe(before);
+  });
+
+  test("a server that accepts but never answers → exit 1 within BACKLOG_PG_CONNECT_TIMEOUT", async () => {
+    const server = createServer(() => {}); // swallows the connection, never speaks the protocol
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const port = String((server.address() as { port: number }).port);
+      const r = await runSeed(jobEnv({ name: "backlog" }, svc4.url, { POSTGRES_PORT: port, BACKLOG_PG_CONNECT_TIMEOUT: "1" }), [], 30_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("no answer within 1s (BACKLOG_PG_CONNECT_TIMEOUT)");
+    } finally {
+      server.close();
+    }
   });
 
   test("wrong password → exit 1 naming the credentials, never the password", async () => {
