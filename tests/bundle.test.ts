@@ -79,8 +79,13 @@ describe("scripts/bundle.ts", () => {
     expect(r.code).toBe(1);
     const seedBytes = summary.files.find((f) => f.entry === "scripts/seed.ts")!.bytes;
     expect(r.stderr).toContain(`${join(dir, "seed.js")} is ${seedBytes} bytes`);
-    expect(r.stderr).toContain("over the limit of 1000 bytes");
-    expect(readdirSync(dir)).toEqual([]);
+    expect(r.stderr).toContain("over the limit: must be under 1000 bytes");
+    // the limit is exclusive: a file of exactly --max-bytes does not fit either
+    const exact = await runScript("scripts/bundle.ts", ["--only", "seed", "--out-dir", dir, "--max-bytes", String(seedBytes)]);
+    expect(exact.code).toBe(1);
+    expect(readdirSync(dir)).toEqual([]); // failed runs leave nothing, not even their staging folder
+    expect((await runScript("scripts/bundle.ts", ["--only", "seed", "--out-dir", dir, "--max-bytes", String(seedBytes + 1)])).code).toBe(0);
+    expect(readdirSync(dir)).toEqual(["seed.js"]);
   });
 
   test("bad options are named: unknown entry, bad --max-bytes", async () => {
