@@ -1,0 +1,265 @@
+/**
+ * Postgres backend (postgres.js, parameterised statements only). Rules come from logic.ts, exactly as
+ * in the memory and JSONL backends; this file only decides how they meet the database:
+ * - every write is ONE transaction holding the item row lock (`for update`) while it plans, so
+ *   concurrent writers to one item serialise and an item is never written without its events;
+ * - a new dedupe_key goes in with `insert … on conflict (dedupe_key) do nothing`, so any number of
+ *   connections creating the same key at once produce one item and no error (the losers wait for the
+ *   winner's commit, then update it as an ordinary re-upsert);
+ * - timestamps come from the injected clock and are stored/returned with millisecond precision.
+ */
+import { connectPg, describePg, ping, type PgConfig, type Sql } from "../db.ts";
+import { AppError, describeError } from "../errors.ts";
+import { log as defaultLog, type Logger } from "../log.ts";
+import {
+  cleanupCutoff,
+  notFound,
+  parseStatus,
+  parseUpsert,
+  planComment,
+  planStatus,
+  planUpsert,
+} from "./logic.ts";
+import { upsertManyTx } from "./postgres-batch.ts";
+import { queryDashboard } from "./postgres-dashboard.ts";
+import { importRecordsTx, type ImportResult } from "./postgres-import.ts";
+import { queryList } from "./postgres-list.ts";
+import {
+  insertEvents,
+  insertItems,
+  rowToEvent,
+  rowToItem,
+  selectForUpdateByKey,
+  updateItems,
+  withOrderedIds,
+  type Tx,
+} from "./postgres-rows.ts";
+import type {
+  Actor,
+  BacklogEvent,
+  BacklogItem,
+  BacklogStore,
+  CleanupOptions,
+  Dashboard,
+  ListFilter,
+  ListResult,
+  Status,
+  StoreHealth,
+  UpsertInput,
+  UpsertResult,
+} from "./types.ts";
+
+export interface PostgresStoreOptions {
+  /** An open pool; the store does not end it on close (its owner does). */
+  sql?: Sql;
+  /** Or a config (lib/db.ts resolvePgConfig); the store opens and owns its pool. */
+  config?: PgConfig;
+  clock?: () => Date;
+  log?: Logger;
+  /** Pool size when the store opens the pool itself. */
+  max?: number;
+}
+
+/** Serialization failures and deadlocks are retried: the whole transaction is simply run again. */
+const RETRYABLE = new Set(["40001", "40P01"]);
+
+export class PostgresBacklogStore implements BacklogStore {
+  readonly name = "PostgresBacklogStore";
+  readonly sql: Sql;
+  private readonly owned: boolean;
+  private readonly clock: () => Date;
+  private readonly log: Logger;
+  private readonly target: string;
+
+  constructor(options: PostgresStoreOptions) {
+    if (options.sql) {
+      this.sql = options.sql;
+      this.owned = false;
+      this.target = options.config ? describePg(options.config) : "(pool given by caller)";
+    } else if (options.config) {
+      this.sql = connectPg(options.config, { max: options.max ?? 10 });
+      this.owned = true;
+      this.target = describePg(options.config);
+    } else {
+      throw new AppError("config", "PostgresBacklogStore needs `sql` (an open pool) or `config` (from resolvePgConfig).");
+    }
+    this.clock = options.clock ?? (() => new Date());
+    this.log = options.log ?? defaultLog;
+  }
+
+  /**
+   * Opens a pool and checks, within the connect timeout, that the server answers and the backlog
+   * tables exist; closes the pool again when it does not. Errors name the (redacted) target and the fix.
+   */
+  static async open(options: PostgresStoreOptions & { config: PgConfig }): Promise<PostgresBacklogStore> {
+    const store = new PostgresBacklogStore(options);
+    try {
+      await ping(store.sql, options.config);
+      await store.checkSchema();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /** Fails with a sentence naming the fix when migrations have not been applied. */
+  async checkSchema(): Promise<void> {
+    const [row] = await this.sql<{ ok: boolean }[]>`
+      select to_regclass('public.backlog_items') is not null and to_regclass('public.backlog_events') is not null as ok`;
+    if (!row?.ok) {
+      throw new AppError("unavailable", `Postgres at ${this.target} has no backlog_items/backlog_events tables: run the migrations first (bun run migrate).`);
+    }
+  }
+
+  async upsert(input: UpsertInput, ctx: Actor): Promise<UpsertResult> {
+    const parsed = parseUpsert(input);
+    const now = this.clock();
+    return this.tx(async (tx) => {
+      const fresh = planUpsert(null, parsed, ctx.actor, now);
+      const [inserted] = await insertItems(tx, [fresh.item], "nothing");
+      if (inserted?.dedupe_key === parsed.dedupe_key) {
+        const events = withOrderedIds(fresh.events);
+        await insertEvents(tx, events);
+        return { item: fresh.item, created: true, changed: true };
+      }
+      const [existing] = await selectForUpdateByKey(tx, [parsed.dedupe_key]);
+      // Gone between the insert and the select (cleanup): run the transaction again, it will insert.
+      if (!existing) throw Object.assign(new Error("dedupe_key vanished during upsert"), { code: "40001" });
+      const plan = planUpsert(existing, parsed, ctx.actor, now);
+      if (plan.changed) {
+        await updateItems(tx, [plan.item]);
+        await insertEvents(tx, withOrderedIds(plan.events));
+      }
+      return { item: plan.item, created: false, changed: plan.changed };
+    });
+  }
+
+  /**
+   * Batch upsert in one transaction with a handful of statements (see postgres-batch.ts). Same result
+   * as calling upsert for each input in order; results are returned in input order.
+   */
+  async upsertMany(inputs: UpsertInput[], ctx: Actor): Promise<UpsertResult[]> {
+    const parsed = inputs.map((input, i) => {
+      try {
+        return parseUpsert(input);
+      } catch (err) {
+        throw new AppError("invalid_input", `inputs[${i}]: ${(err as Error).message}`, { cause: err, details: (err as AppError).details });
+      }
+    });
+    if (!parsed.length) return [];
+    const now = this.clock();
+    return this.tx((tx) => upsertManyTx(tx, parsed, ctx.actor, now));
+  }
+
+  async get(id: string): Promise<BacklogItem | null> {
+    const [row] = await this.sql`select * from backlog_items where id = ${id}`;
+    return row ? rowToItem(row) : null;
+  }
+
+  async getByDedupeKey(key: string): Promise<BacklogItem | null> {
+    const [row] = await this.sql`select * from backlog_items where dedupe_key = ${key}`;
+    return row ? rowToItem(row) : null;
+  }
+
+  async list(filter?: ListFilter, now: Date = this.clock()): Promise<ListResult> {
+    return queryList(this.sql, filter, now);
+  }
+
+  async setStatus(id: string, status: Status, ctx: Actor & { message?: string }): Promise<BacklogItem> {
+    const next = parseStatus(status); // bad input is 400 before any lookup, not 404
+    const now = this.clock();
+    return this.tx(async (tx) => {
+      const item = await lockById(tx, id);
+      const plan = planStatus(item, next, ctx.actor, ctx.message, now);
+      if (plan.event) {
+        await tx`update backlog_items set status = ${plan.item.status}, updated_at = ${plan.item.updated_at}::timestamptz where id = ${id}`;
+        await insertEvents(tx, withOrderedIds([plan.event]));
+      }
+      return plan.item;
+    });
+  }
+
+  /**
+   * `eventId` lets the auto store give the comment its id up front, so a comment retried on the
+   * fallback after an ambiguous failure is stored once when replayed (see docs/storage.md).
+   */
+  async addComment(id: string, message: string, ctx: Actor & { eventId?: string }): Promise<BacklogEvent> {
+    planComment({ id } as BacklogItem, message, ctx.actor, this.clock()); // same checks, before any I/O
+    const now = this.clock();
+    return this.tx(async (tx) => {
+      const item = await lockById(tx, id);
+      const planned = planComment(item, message, ctx.actor, now);
+      const [ev] = ctx.eventId ? [{ ...planned, id: ctx.eventId }] : withOrderedIds([planned]);
+      await insertEvents(tx, [ev!]);
+      return ev!;
+    });
+  }
+
+  async events(itemId: string): Promise<BacklogEvent[]> {
+    const rows = await this.sql`select * from backlog_events where item_id = ${itemId} order by ts, id collate "C"`;
+    return rows.map(rowToEvent);
+  }
+
+  async dashboard(filter: { env?: string } = {}, now: Date = this.clock()): Promise<Dashboard> {
+    return queryDashboard(this.sql, filter.env, now);
+  }
+
+  /** One DELETE; events go with their items (ON DELETE CASCADE). */
+  async cleanup(retentionDays: number, now: Date = this.clock(), options: CleanupOptions = {}): Promise<number> {
+    const cutoff = cleanupCutoff(retentionDays, now);
+    if (options.dryRun) {
+      const [row] = await this.sql<{ n: number }[]>`
+        select count(*)::int as n from backlog_items where status in ('done', 'canceled') and updated_at < ${cutoff}::timestamptz`;
+      return row?.n ?? 0;
+    }
+    const res = await this.sql`delete from backlog_items where status in ('done', 'canceled') and updated_at < ${cutoff}::timestamptz`;
+    return res.count;
+  }
+
+  /**
+   * Writes records made elsewhere (the auto store's JSONL outage journal) into Postgres, merged by
+   * dedupe_key, each event once. The rule is in auto-merge.ts and docs/storage.md.
+   * `keyOf` maps item ids the events point to (also items not in `items`) to their dedupe_key.
+   */
+  async importRecords(items: BacklogItem[], events: BacklogEvent[], keyOf: ReadonlyMap<string, string> = new Map()): Promise<ImportResult> {
+    return this.tx((tx) => importRecordsTx(tx, items, events, keyOf, this.log));
+  }
+
+  /** Throws when the server cannot be reached (the auto store uses this for readiness). */
+  async ping(): Promise<void> {
+    await this.sql`select 1`;
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      await this.ping();
+      return { backend: this.name, degraded: false, detail: this.target };
+    } catch (err) {
+      return { backend: this.name, degraded: true, detail: `Postgres at ${this.target} is unreachable: ${describeError(err)}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.sql.end({ timeout: 5 });
+  }
+
+  /** Runs `fn` in a transaction, again (up to 5 times) after a serialization failure or deadlock. */
+  private async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.sql.begin((tx) => fn(tx as Tx))) as T;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (!code || !RETRYABLE.has(code) || attempt >= 5) throw err;
+        this.log.debug("backlog_pg_tx_retry", { attempt, code });
+      }
+    }
+  }
+}
+
+async function lockById(tx: Tx, id: string): Promise<BacklogItem> {
+  const [row] = await tx`select * from backlog_items where id = ${id} for update`;
+  if (!row) throw notFound(id);
+  return rowToItem(row);
+}
