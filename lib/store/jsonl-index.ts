@@ -3,28 +3,48 @@
  * and events in file order plus per item. Fed line by line by JsonlFile; never mutated in place, so
  * stored objects can be shared with callers that only read them.
  */
-import type { LineSink } from "./jsonl-file.ts";
+import { BLANK, type LineSink } from "./jsonl-file.ts";
 import { isEventLine, isItemLine } from "./jsonl-shape.ts";
 import type { BacklogEvent, BacklogItem } from "./types.ts";
 
 export class JsonlIndex {
   items = new Map<string, BacklogItem>();
-  byKey = new Map<string, string>();
+  /** dedupe_key → id; after a full load it is built on first use (dashboards and lists never need it). */
+  private keys = new Map<string, string>();
+  private keysStale = false;
   events: BacklogEvent[] = [];
   byItem = new Map<string, BacklogEvent[]>();
   /** Lines that gave an existing dedupe_key to a second id (only hand edits or foreign writers do that). */
   keyConflicts = 0;
 
+  /** Set while replaying a file from byte 0: byKey / byItem are then built once at the end. */
+  private loadingItems = false;
+  private loadingEvents = false;
+
   readonly itemSink: LineSink = {
     reset: () => {
       this.items = new Map();
-      this.byKey = new Map();
+      this.keys = new Map();
+      this.keysStale = false;
       this.keyConflicts = 0;
+      this.loadingItems = true;
     },
-    line: (v) => {
-      if (!isItemLine(v)) return false;
-      this.putItem(v);
-      return true;
+    batch: (values) => {
+      const rejected: number[] = [];
+      const bulk = this.loadingItems;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (v === BLANK) continue;
+        if (!isItemLine(v)) rejected.push(i);
+        else if (bulk) this.items.set(v.id, v);
+        else this.putItem(v);
+      }
+      return rejected;
+    },
+    end: () => {
+      if (!this.loadingItems) return;
+      this.loadingItems = false;
+      this.keysStale = true;
     },
   };
 
@@ -32,23 +52,53 @@ export class JsonlIndex {
     reset: () => {
       this.events = [];
       this.byItem = new Map();
+      this.loadingEvents = true;
     },
-    line: (v) => {
-      if (!isEventLine(v)) return false;
-      this.putEvent(v);
-      return true;
+    batch: (values) => {
+      const rejected: number[] = [];
+      const bulk = this.loadingEvents;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (v === BLANK) continue;
+        if (!isEventLine(v)) rejected.push(i);
+        else if (bulk) this.events.push(v);
+        else this.putEvent(v);
+      }
+      return rejected;
+    },
+    end: () => {
+      if (!this.loadingEvents) return;
+      this.loadingEvents = false;
+      for (const e of this.events) this.indexEvent(e);
     },
   };
 
   putItem(it: BacklogItem): void {
-    const prevId = this.byKey.get(it.dedupe_key);
-    if (prevId !== undefined && prevId !== it.id) this.keyConflicts++;
     this.items.set(it.id, it);
-    this.byKey.set(it.dedupe_key, it.id);
+    if (!this.keysStale) this.indexKey(it);
+  }
+
+  /** dedupe_key → id, (re)built from the items if a full load deferred it. */
+  get byKey(): ReadonlyMap<string, string> {
+    if (this.keysStale) {
+      this.keysStale = false;
+      for (const it of this.items.values()) this.indexKey(it);
+    }
+    return this.keys;
   }
 
   putEvent(e: BacklogEvent): void {
     this.events.push(e);
+    this.indexEvent(e);
+  }
+
+  private indexKey(it: BacklogItem): void {
+    const prevId = this.keys.get(it.dedupe_key);
+    if (prevId !== undefined && prevId !== it.id) this.keyConflicts++;
+    this.keys.set(it.dedupe_key, it.id);
+  }
+
+  private indexEvent(e: BacklogEvent): void {
     const list = this.byItem.get(e.item_id);
     if (list) list.push(e);
     else this.byItem.set(e.item_id, [e]);
@@ -65,7 +115,7 @@ export class JsonlIndex {
       const it = this.items.get(id);
       if (!it) continue;
       this.items.delete(id);
-      if (this.byKey.get(it.dedupe_key) === id) this.byKey.delete(it.dedupe_key);
+      if (this.byKey.get(it.dedupe_key) === id) this.keys.delete(it.dedupe_key);
     }
     const kept = this.events.filter((e) => this.items.has(e.item_id));
     if (kept.length !== this.events.length) {
