@@ -29,18 +29,7 @@ export class JsonlIndex {
       this.keyConflicts = 0;
       this.loadingItems = true;
     },
-    batch: (values) => {
-      const rejected: number[] = [];
-      const bulk = this.loadingItems;
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i];
-        if (v === BLANK) continue;
-        if (!isItemLine(v)) rejected.push(i);
-        else if (bulk) this.items.set(v.id, v);
-        else this.putItem(v);
-      }
-      return rejected;
-    },
+    batch: (values) => applyBatch(values, isItemLine, this.loadingItems ? (it) => this.items.set(it.id, it) : (it) => this.putItem(it)),
     end: () => {
       if (!this.loadingItems) return;
       this.loadingItems = false;
@@ -54,18 +43,7 @@ export class JsonlIndex {
       this.byItem = new Map();
       this.loadingEvents = true;
     },
-    batch: (values) => {
-      const rejected: number[] = [];
-      const bulk = this.loadingEvents;
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i];
-        if (v === BLANK) continue;
-        if (!isEventLine(v)) rejected.push(i);
-        else if (bulk) this.events.push(v);
-        else this.putEvent(v);
-      }
-      return rejected;
-    },
+    batch: (values) => applyBatch(values, isEventLine, this.loadingEvents ? (e) => this.events.push(e) : (e) => this.putEvent(e)),
     end: () => {
       if (!this.loadingEvents) return;
       this.loadingEvents = false;
@@ -124,4 +102,16 @@ export class JsonlIndex {
     }
     return kept;
   }
+}
+
+/** Feeds the valid records of a batch to `put`; returns the positions of invalid ones. */
+function applyBatch<T>(values: unknown[], valid: (v: unknown) => v is T, put: (v: T) => unknown): number[] {
+  const rejected: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === BLANK) continue;
+    if (valid(v)) put(v);
+    else rejected.push(i);
+  }
+  return rejected;
 }
