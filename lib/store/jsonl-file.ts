@@ -48,7 +48,7 @@ export interface ReadStats {
 
 /** `.<file>.<pid>.<hex>.tmp`: what rewrite() creates next to the file it replaces. */
 const TEMP_NAME = /^\..+\.jsonl\.\d+\.[0-9a-f]+\.tmp$/;
-export const isTempFile = (name: string) => TEMP_NAME.test(name);
+const isTempFile = (name: string) => TEMP_NAME.test(name);
 
 export class JsonlFile {
   readonly path: string;
@@ -56,8 +56,6 @@ export class JsonlFile {
   private offset = 0;
   /** Complete lines consumed (valid, invalid or blank): what `wc -l` says. */
   lines = 0;
-  /** Lines skipped as invalid since the last (re)load. */
-  badLines = 0;
   private fh: FileHandle | null = null;
   private dev = -1;
   private ino = -1;
@@ -97,7 +95,7 @@ export class JsonlFile {
         file: this.path,
         offset: this.offset,
         bytes: tail,
-        hint: "the last line has no newline (a writer crashed mid-write); it is skipped and cut off before the next append",
+        hint: "the last line has no newline: a writer crashed mid-write (or is writing right now); it is skipped, and cut off before the next append if it is still incomplete then",
       });
     }
     return tail;
@@ -114,7 +112,8 @@ export class JsonlFile {
   /** Under the writer lock, after catchUp + repairTail: appends whole lines in one write. */
   async append(text: string, lineCount: number): Promise<void> {
     if (!text) return;
-    const fh = this.fh ?? (await this.reopen(), this.fh!);
+    const fh = this.fh;
+    if (!fh) throw new AppError("internal", `append to ${this.path} before catchUp: the offset would be unknown.`);
     const buf = Buffer.from(text, "utf8");
     let done = 0;
     try {
@@ -161,7 +160,6 @@ export class JsonlFile {
     this.offset = st.size;
     this.seenSize = st.size;
     this.lines = lineCount;
-    this.badLines = 0;
     if (st.size !== size) this.log.warn("backlog_jsonl_rewrite_size_mismatch", { file: this.path, expected: size, actual: st.size });
   }
 
@@ -191,7 +189,6 @@ export class JsonlFile {
       this.ino = st.ino;
       this.offset = 0;
       this.lines = 0;
-      this.badLines = 0;
       this.seenSize = -1;
       return st;
     } catch (err) {
@@ -235,7 +232,6 @@ export class JsonlFile {
     }
     if (consumed) sink.end();
     if (bad) {
-      this.badLines += bad;
       this.log.warn("backlog_jsonl_bad_lines", {
         file: this.path,
         count: bad,
@@ -290,17 +286,19 @@ export function syncDir(dir: string): void {
   }
 }
 
+/** Leftover temp files of rewrites in `dir` (none if it cannot be listed). */
+export function listTemps(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter(isTempFile);
+  } catch {
+    return [];
+  }
+}
+
 /** Temp files of rewrites that never finished (a crash between create and rename). Call under the lock. */
 export function removeStaleTemps(dir: string, log: Logger): number {
   let removed = 0;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  for (const name of names) {
-    if (!isTempFile(name)) continue;
+  for (const name of listTemps(dir)) {
     try {
       unlinkSync(join(dir, name));
       removed++;

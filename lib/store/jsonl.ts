@@ -6,14 +6,14 @@
  * only the bytes appended since the previous call (see jsonl-file.ts). Rules come from logic.ts, so
  * behaviour matches every other backend. File formats and operator notes: docs/storage-jsonl.md.
  */
-import { accessSync, constants, readdirSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AppError, describeError } from "../errors.ts";
 import { DirLock } from "../file-lock.ts";
 import { log as defaultLog, type Logger } from "../log.ts";
 import { JsonlIndex } from "./jsonl-index.ts";
-import { isTempFile, JsonlFile, removeStaleTemps, type ReadStats } from "./jsonl-file.ts";
+import { JsonlFile, listTemps, removeStaleTemps, type ReadStats } from "./jsonl-file.ts";
 import { isEventLine, isItemLine } from "./jsonl-shape.ts";
 import {
   cleanupCutoff,
@@ -227,7 +227,7 @@ export class JsonlBacklogStore implements BacklogStore {
     }
     this.prepared = true;
     // Leftovers of a rewrite that crashed: harmless, but remove them if nobody is writing right now.
-    if (readdirSync(this.dir).some(isTempFile)) await this.lock.tryRun(async () => removeStaleTemps(this.dir, this.log));
+    if (listTemps(this.dir).length) await this.lock.tryRun(async () => removeStaleTemps(this.dir, this.log));
   }
 
   private async catchUp(which: "items" | "events" | "both"): Promise<void> {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, silentLogger } from "../../lib/log.ts";
@@ -96,7 +96,7 @@ describe("JsonlBacklogStore files", () => {
     expect((await b.events(second.id)).map((e) => e.type)).toEqual(["created"]);
   });
 
-  test("a write waits for nothing it has not seen: dedupe holds across two live instances", async () => {
+  test("dedupe holds across two live instances: the second writer catches up inside the lock", async () => {
     fresh();
     const a = store();
     const b = store();
@@ -252,6 +252,39 @@ describe("JsonlBacklogStore files", () => {
     expect(await dst.get(it.id)).toEqual(it);
     expect(await dst.allEvents()).toEqual(evs);
     expect(readFileSync(join(target, "items.jsonl"), "utf8")).toBe(JSON.stringify(it) + "\n");
+  });
+
+  test("two instances in one process write concurrently without losing or duplicating anything", async () => {
+    fresh();
+    const a = store();
+    const b = store();
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).upsert(item({ dedupe_key: `k${i % 10}`, title: `t${i}` }), { actor: "x" })),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(10);
+    const lastById = new Map(fileLines("items.jsonl").map((l) => [JSON.parse(l).id, JSON.parse(l)]));
+    expect(lastById.size).toBe(10);
+    expect(await store().allItems()).toEqual(await a.allItems());
+    expect(await b.allItems()).toEqual(await a.allItems());
+  });
+
+  test("a lock left behind is respected until it is lockStaleMs old, then taken over", async () => {
+    fresh();
+    const a = new JsonlBacklogStore({ dir, log: logger, lockStaleMs: 2000 });
+    open.push(a);
+    await a.list(); // creates the directory
+    mkdirSync(join(dir, ".lock")); // as a process killed while writing leaves it (fresh mtime)
+    const started = performance.now();
+    await a.upsert(item(), { actor: "gen" });
+    expect(performance.now() - started).toBeGreaterThan(1500);
+    expect(existsSync(join(dir, ".lock"))).toBe(false);
+
+    mkdirSync(join(dir, ".lock"));
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, ".lock"), old, old); // long dead: taken over at once
+    const again = performance.now();
+    await a.upsert(item({ dedupe_key: "k2" }), { actor: "gen" });
+    expect(performance.now() - again).toBeLessThan(1000);
   });
 
   test("options are validated: empty dir and a too-short lockStaleMs name the field", () => {
