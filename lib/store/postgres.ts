@@ -23,6 +23,7 @@ import {
 import { upsertManyTx } from "./postgres-batch.ts";
 import { queryDashboard } from "./postgres-dashboard.ts";
 import { importRecordsTx, type ImportResult } from "./postgres-import.ts";
+import { isConnectionError } from "./postgres-errors.ts";
 import { queryList } from "./postgres-list.ts";
 import {
   insertEvents,
@@ -248,7 +249,7 @@ export class PostgresBacklogStore implements BacklogStore {
   private async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await this.sql.begin((tx) => fn(tx as Tx))) as T;
+        return await beginSafely(this.sql, fn);
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (!code || !RETRYABLE.has(code) || attempt >= 5) throw err;
@@ -256,6 +257,38 @@ export class PostgresBacklogStore implements BacklogStore {
       }
     }
   }
+}
+
+/**
+ * `sql.begin` minus a postgres.js 3.4.9 crash (porsager/postgres#1208, #1066): when the connection
+ * dies inside a transaction, begin() sends ROLLBACK on the dead socket from a setImmediate and the
+ * TypeError takes the whole process down. So after a connection error inside `fn` the scope is held:
+ * if begin() rejects (the connection closed: the server rolled back already) it is never released;
+ * if the connection turns out alive after all, it is released after a few seconds and rolls back.
+ */
+async function beginSafely<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  let closed = false;
+  let onClosed = () => {};
+  const run = sql.begin(async (tx) => {
+    try {
+      return await fn(tx as Tx);
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+      if (!closed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 3000);
+          onClosed = () => clearTimeout(timer);
+        });
+      }
+      if (closed) return new Promise<never>(() => {});
+      throw err;
+    }
+  });
+  run.catch(() => {
+    closed = true;
+    onClosed();
+  });
+  return (await run) as T;
 }
 
 async function lockById(tx: Tx, id: string): Promise<BacklogItem> {
