@@ -46,8 +46,8 @@ export interface ReadStats {
   reloads: number;
 }
 
-/** `.<file>.<pid>.<hex>.tmp`: what rewrite() creates next to the file it replaces. */
-const TEMP_NAME = /^\..+\.jsonl\.\d+\.[0-9a-f]+\.tmp$/;
+/** `.<file>.<pid>.<hex>.tmp`: what rewrite() creates next to items.jsonl / events.jsonl (nothing else's). */
+const TEMP_NAME = /^\.(items|events)\.jsonl\.\d+\.[0-9a-f]+\.tmp$/;
 const isTempFile = (name: string) => TEMP_NAME.test(name);
 
 export class JsonlFile {

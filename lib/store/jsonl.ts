@@ -252,7 +252,8 @@ export class JsonlBacklogStore implements BacklogStore {
   /** Lock, catch up with other writers, cut off torn tails, then decide and write. */
   private writing<T>(fn: () => Promise<T>): Promise<T> {
     return this.serial(async () => {
-      await this.prepare();
+      // A cold instance loads outside the lock, so other writers never wait for a big first load.
+      await this.catchUp("both");
       return this.lock.run(async () => {
         const itemsTail = await this.itemsFile.catchUp(this.index.itemSink);
         const eventsTail = await this.eventsFile.catchUp(this.index.eventSink);
