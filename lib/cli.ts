@@ -26,7 +26,7 @@ export function parseCli<F extends FlagSpec>(spec: CliSpec<F>, argv: string[] = 
       strict: true,
       allowPositionals: spec.allowPositionals ?? false,
     });
-    return { values: values as Record<string, unknown>, positionals, help: Boolean(values.help) };
+    return { values: values as Record<string, unknown>, positionals, help: Boolean((values as Record<string, unknown>).help) };
   } catch (err) {
     throw new AppError("invalid_input", `${spec.name}: ${(err as Error).message}. Run with --help for the usage.`, {
       cause: err,

@@ -93,7 +93,7 @@ export interface ConnectOptions {
 
 /** Opens a lazy postgres.js pool; nothing connects until the first query (see `ping`). */
 export function connectPg(cfg: PgConfig, opts: ConnectOptions = {}): Sql {
-  const common = {
+  const common: postgres.Options<Record<string, postgres.PostgresType>> = {
     max: opts.max ?? 10,
     connect_timeout: cfg.connectTimeoutSeconds,
     idle_timeout: 30,
@@ -101,7 +101,7 @@ export function connectPg(cfg: PgConfig, opts: ConnectOptions = {}): Sql {
     connection: { application_name: "backlog-bridge", ...opts.connection },
     // Dates come back as YYYY-MM-DD strings, not JS Dates shifted by the local zone.
     types: { date: { to: 1082, from: [1082], serialize: (x: string) => x, parse: (x: string) => x } },
-  } as const;
+  };
   const sql = cfg.dsn
     ? postgres(cfg.dsn, common)
     : postgres({

@@ -51,8 +51,6 @@ describe("migrate (library)", () => {
   test("concurrent migrators serialise: every file applied exactly once", async () => {
     const d = await db();
     const files = await loadMigrations();
-    const pools = [0, 1, 2, 3].map(() => (d.sql as any).options ? null : null);
-    void pools;
     // four independent pools racing on the same database
     const { default: postgres } = await import("postgres");
     const sqls = [0, 1, 2, 3].map(() => postgres(d.dsn, { max: 2, onnotice: () => {} }));
@@ -93,7 +91,8 @@ describe("scripts/migrate.ts", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("-- 000001_backlog.sql (pending)");
     expect(r.stdout).toContain("create table backlog_items");
-    const [{ reg }] = await d.sql<{ reg: string | null }[]>`select to_regclass('public.backlog_migrations')::text as reg`;
+    const [row] = await d.sql<{ reg: string | null }[]>`select to_regclass('public.backlog_migrations')::text as reg`;
+    const reg = row!.reg;
     expect(reg).toBeNull();
   });
 
@@ -149,7 +148,8 @@ describe("scripts/migrate.ts", () => {
     const r = await runScript("scripts/migrate.ts", ["--dsn", d.dsn, "--dir", dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Migration 000003_broken.sql failed at line 3 (create tabel broken (id int);)");
-    const [{ reg }] = await d.sql<{ reg: string | null }[]>`select to_regclass('public.ok_before')::text as reg`;
+    const [row] = await d.sql<{ reg: string | null }[]>`select to_regclass('public.ok_before')::text as reg`;
+    const reg = row!.reg;
     expect(reg).toBeNull();
     expect((await ledger(d)).length).toBe(2);
   });
