@@ -109,6 +109,18 @@ export class AutoBacklogStore implements BacklogStore {
     return this.route((pg) => pg.upsert(input, ctx), (j) => j.upsert(input, ctx));
   }
 
+  /** Postgres' batch path; on JSONL the same inputs one by one (same outcome, see upsertMany in postgres.ts). */
+  upsertMany(inputs: UpsertInput[], ctx: Actor): Promise<UpsertResult[]> {
+    return this.route(
+      (pg) => pg.upsertMany(inputs, ctx),
+      async (j) => {
+        const out: UpsertResult[] = [];
+        for (const input of inputs) out.push(await j.upsert(input, ctx));
+        return out;
+      },
+    );
+  }
+
   get(id: string): Promise<BacklogItem | null> {
     return this.route((pg) => pg.get(id), (j) => j.get(id));
   }

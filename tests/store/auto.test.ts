@@ -245,6 +245,47 @@ describe("AutoBacklogStore", () => {
     expect([...rows]).toEqual([{ id: first.id, title: "retitled while contended" }]);
   });
 
+  test("a comment retried on JSONL after an ambiguous failure is stored once, even if Postgres had committed it", async () => {
+    const { dsn, sql } = await database();
+    const dir = tempDir();
+    const { log } = capture();
+    await pause();
+    const store = await AutoBacklogStore.open({ pg: config(dsn), dir, retrySeconds: 1, log });
+    cleanups.push(() => store.close());
+    // Made during an outage, so JSONL knows the id Postgres will have after the replay.
+    const it = (await store.upsert(item({ dedupe_key: "commented" }), { actor: "gen" })).item;
+    const batch = await store.upsertMany([item({ dedupe_key: "batch-1" }), item({ dedupe_key: "batch-1", title: "again" })], { actor: "gen" });
+    expect(batch.map((r) => [r.created, r.item.title])).toEqual([[true, "Rotate gateway TLS keys"], [false, "again"]]);
+    resume();
+    await waitFor("recovery", () => store.name === "PostgresBacklogStore");
+
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await new Promise<void>((ready) => {
+      void sql.begin(async (tx) => {
+        await tx`select 1 from backlog_items where id = ${it.id} for update`;
+        ready();
+        await held;
+      });
+    });
+    const pending = store.addComment(it.id, "written twice?", { actor: "erin" });
+    await waitFor("the comment to block on the lock", async () => {
+      const [r] = await sql<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity where application_name = 'backlog-bridge' and wait_event_type = 'Lock'`;
+      return r!.n > 0;
+    });
+    await sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'backlog-bridge'`;
+    const ev = await pending;
+    expect(store.name).toBe("JsonlBacklogStore");
+    release();
+    // As if Postgres had committed the comment before the connection died.
+    await sql`insert into backlog_events (id, item_id, ts, type, actor, message) values (${ev.id}, ${it.id}, ${ev.ts}, 'commented', 'erin', ${ev.message})`;
+    await waitFor("recovery", () => store.name === "PostgresBacklogStore");
+    const comments = (await store.events(it.id)).filter((e) => e.type === "commented");
+    expect(comments.map((e) => [e.id, e.message])).toEqual([[ev.id, "written twice?"]]);
+    expect((await store.getByDedupeKey("batch-1"))?.title).toBe("again");
+  });
+
   test("replays never run side by side: a held replay lock keeps the store on JSONL until released", async () => {
     const { dsn, sql } = await database();
     const dir = tempDir();
