@@ -16,6 +16,7 @@
 import { describePg, type PgConfig } from "../db.ts";
 import { AppError, describeError } from "../errors.ts";
 import { log as defaultLog, type Logger } from "../log.ts";
+import { SwitchGate } from "./auto-gate.ts";
 import { replayJournal, ReplayLedger } from "./auto-replay.ts";
 import { JsonlBacklogStore } from "./jsonl.ts";
 import { planComment } from "./logic.ts";
@@ -67,10 +68,8 @@ export class AutoBacklogStore implements BacklogStore {
   private reason = "";
   private timer: ReturnType<typeof setInterval> | null = null;
   private recovering: Promise<boolean> | null = null;
-  /** Set while switching to Postgres: new operations wait for it. */
-  private gate: Promise<void> | null = null;
-  private inflight = 0;
-  private drainWaiters: (() => void)[] = [];
+  /** Closed while switching to Postgres: new operations wait, running JSONL ones are drained. */
+  private readonly gate = new SwitchGate();
   private closed = false;
 
   private constructor(options: AutoStoreOptions) {
@@ -170,7 +169,7 @@ export class AutoBacklogStore implements BacklogStore {
   }
 
   async health(): Promise<StoreHealth> {
-    while (this.gate) await this.gate;
+    for (let p; (p = this.gate.pending); ) await p;
     const pg = this.pg;
     if (pg) {
       try {
@@ -219,7 +218,7 @@ export class AutoBacklogStore implements BacklogStore {
       const open = pg;
       // Bulk of the journal while JSONL keeps serving; then the tail with operations held back.
       await replayJournal(open, this.jsonl, this.ledger, this.clock(), this.log);
-      await this.withGateClosed(async () => {
+      await this.gate.exclusive(async () => {
         if (this.closed) throw new AppError("unavailable", "store closed during recovery");
         await replayJournal(open, this.jsonl, this.ledger, this.clock(), this.log);
         this.pg = open;
@@ -258,17 +257,10 @@ export class AutoBacklogStore implements BacklogStore {
   private async route<T>(onPg: (pg: PostgresBacklogStore) => Promise<T>, onJsonl: (j: JsonlBacklogStore, afterFailure: boolean) => Promise<T>): Promise<T> {
     let afterFailure = false;
     for (;;) {
-      while (this.gate) await this.gate;
+      for (let p; (p = this.gate.pending); ) await p;
       const pg = this.pg;
-      if (!pg) {
-        // No await between the gate check and this count: a switch waits for every JSONL operation.
-        this.inflight++;
-        try {
-          return await onJsonl(this.jsonl, afterFailure);
-        } finally {
-          if (--this.inflight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
-        }
-      }
+      // No await between the gate check and run(): a switch waits for every JSONL operation.
+      if (!pg) return this.gate.run(() => onJsonl(this.jsonl, afterFailure));
       try {
         return await onPg(pg);
       } catch (err) {
@@ -286,18 +278,6 @@ export class AutoBacklogStore implements BacklogStore {
     } catch (err) {
       if (this.config && err instanceof AppError && err.code === "not_found") throw degradedError(id);
       throw err;
-    }
-  }
-
-  private async withGateClosed(fn: () => Promise<void>): Promise<void> {
-    let open!: () => void;
-    this.gate = new Promise((resolve) => (open = resolve));
-    try {
-      if (this.inflight > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-      await fn();
-    } finally {
-      this.gate = null;
-      open();
     }
   }
 

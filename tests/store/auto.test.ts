@@ -200,7 +200,20 @@ describe("AutoBacklogStore", () => {
       await new Promise((r) => setTimeout(r, 2500)); // a few failed retries: still JSONL, no error surfaced
       expect(store.name).toBe("JsonlBacklogStore");
       resume();
-      await waitFor("recovery", () => store.name === "PostgresBacklogStore");
+      // Keep writing while the store switches: every acknowledged write must end up in Postgres.
+      const acked: string[] = [];
+      for (let i = 0; store.name !== "PostgresBacklogStore"; i++) {
+        if (i > 2000) throw new Error("no recovery after 2000 writes");
+        await Promise.all([0, 1, 2].map(async (k) => {
+          const key = `during-switch-${i}-${k}`;
+          await store.upsert(item({ dedupe_key: key }), { actor: "gen" });
+          acked.push(key);
+        }));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(acked.length).toBeGreaterThan(0);
+      const inPg = await sql<{ dedupe_key: string }[]>`select dedupe_key from backlog_items where dedupe_key like 'during-switch-%'`;
+      expect(new Set(inPg.map((r) => r.dedupe_key))).toEqual(new Set(acked));
       const [row] = await sql<{ id: string }[]>`select id from backlog_items where dedupe_key = 'while-down'`;
       expect(row?.id).toBe(made.id);
       expect(await store.get(made.id)).toMatchObject({ dedupe_key: "while-down" });
