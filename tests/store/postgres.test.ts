@@ -162,13 +162,23 @@ describe("PostgresBacklogStore on a real server", () => {
 
   test("cleanup is one DELETE and events go by cascade", async () => {
     let now = new Date("2026-01-01T00:00:00.000Z");
-    const store = await open({ clock: () => now });
-    extra.push({ end: () => store.close() });
+    const base = await open();
+    extra.push({ end: () => base.close() });
+    const queries: string[] = [];
+    const sql = postgres(db.dsn, { max: 1, onnotice: () => {}, debug: (_c, q) => queries.push(q) }) as unknown as Sql;
+    extra.push({ end: () => sql.end() });
+    const store = new PostgresBacklogStore({ sql, log: silentLogger, clock: () => now });
     const { item: it } = await store.upsert(item(), { actor: "a" });
     await store.setStatus(it.id, "done", { actor: "a" });
     now = new Date("2026-12-01T00:00:00.000Z");
+    queries.length = 0;
     expect(await store.cleanup(30, now, { dryRun: true })).toBe(1);
+    expect(queries.map((q) => q.trim().split(/\s+/)[0])).toEqual(["select"]);
+    queries.length = 0;
     expect(await store.cleanup(30)).toBe(1);
+    expect(queries.map((q) => q.replace(/\s+/g, " ").trim())).toEqual([
+      "delete from backlog_items where status in ('done', 'canceled') and updated_at < $1::timestamptz",
+    ]);
     const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from backlog_events`;
     expect(row!.n).toBe(0);
   });
