@@ -13,6 +13,7 @@
  * Log events are the runbook's: `backlog_store: using PostgresBacklogStore` (info) and
  * `backlog_store: using JsonlBacklogStore` (warn, with the reason).
  */
+import { clearInterval, setInterval } from "node:timers";
 import { describePg, type PgConfig } from "../db.ts";
 import { AppError, describeError } from "../errors.ts";
 import { log as defaultLog, type Logger } from "../log.ts";
@@ -283,8 +284,9 @@ export class AutoBacklogStore implements BacklogStore {
 
   private startTimer(): void {
     if (this.timer || this.closed || !this.config) return;
+    // node:timers (not the global) so unref() exists under Deno too: the retry never keeps a script alive.
     this.timer = setInterval(() => void this.recover(), this.retrySeconds * 1000);
-    (this.timer as { unref?: () => void }).unref?.();
+    this.timer.unref();
   }
 
   private stopTimer(): void {

@@ -5,7 +5,7 @@
  * a query killed mid-flight, and the advisory lock that keeps replays from running side by side.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, unlinkSync } from "node:fs";
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -16,6 +16,7 @@ import { AutoBacklogStore, USING_JSONL, USING_POSTGRES } from "../../lib/store/a
 import { LEDGER_FILE } from "../../lib/store/auto-replay.ts";
 import { openStore } from "../../lib/store/index.ts";
 import { startCluster, type Cluster } from "../helpers/pg-cluster.ts";
+import { REPO, runScript } from "../helpers/run.ts";
 import { item } from "./contract.ts";
 
 let cluster: Cluster;
@@ -48,6 +49,9 @@ const resume = () => {
 };
 
 beforeEach(() => resume());
+
+/** Each test stops and starts a server and waits for retries: more than bun's default 5 s. */
+const TEST_MS = 60_000;
 
 let dbCounter = 0;
 /** A migrated database on the private cluster; `sql` is the test's own view of it. */
@@ -181,7 +185,7 @@ describe("AutoBacklogStore", () => {
     expect(rowsAgain.length).toBe(4);
     expect(rowsAgain.map((r) => [r.id, r.status, r.owner, r.title])).toEqual(rows.map((r) => [r.id, r.status, r.owner, r.title]));
     await store3.close();
-  });
+  }, TEST_MS);
 
   test("Postgres down from the start (configured through openStore and env): JSONL, degraded, then recovery", async () => {
     const { dsn, sql } = await database();
@@ -220,7 +224,7 @@ describe("AutoBacklogStore", () => {
     } finally {
       resume();
     }
-  });
+  }, TEST_MS);
 
   test("a write killed mid-flight is retried on JSONL and lands in Postgres once after recovery", async () => {
     const { dsn, sql } = await database();
@@ -256,7 +260,7 @@ describe("AutoBacklogStore", () => {
     await waitFor("recovery", () => store.name === "PostgresBacklogStore");
     const rows = await sql<{ id: string; title: string }[]>`select id, title from backlog_items where dedupe_key = 'contended'`;
     expect([...rows]).toEqual([{ id: first.id, title: "retitled while contended" }]);
-  });
+  }, TEST_MS);
 
   test("a comment retried on JSONL after an ambiguous failure is stored once, even if Postgres had committed it", async () => {
     const { dsn, sql } = await database();
@@ -297,7 +301,7 @@ describe("AutoBacklogStore", () => {
     const comments = (await store.events(it.id)).filter((e) => e.type === "commented");
     expect(comments.map((e) => [e.id, e.message])).toEqual([[ev.id, "written twice?"]]);
     expect((await store.getByDedupeKey("batch-1"))?.title).toBe("again");
-  });
+  }, TEST_MS);
 
   test("replays never run side by side: a held replay lock keeps the store on JSONL until released", async () => {
     const { dsn, sql } = await database();
@@ -319,5 +323,27 @@ describe("AutoBacklogStore", () => {
     await waitFor("recovery", () => store.name === "PostgresBacklogStore");
     const [after] = await sql<{ n: number }[]>`select count(*)::int as n from backlog_items`;
     expect(after!.n).toBe(1);
-  });
+  }, TEST_MS);
+
+  test("the retry timer does not keep a process alive: a script on the fallback exits without close()", async () => {
+    const dir = tempDir();
+    const script = join(dir, "probe.ts");
+    writeFileSync(
+      script,
+      `import { openStore } from ${JSON.stringify(join(REPO, "lib/store/index.ts"))};\n` +
+        `const s = await openStore();\n` +
+        `await s.upsert({ env: "dev", service: "s", category: "c", title: "t", priority: "P3", dedupe_key: "k" }, { actor: "x" });\n` +
+        `console.error(JSON.stringify({ probe: s.name, health: await s.health() }));\n`,
+    );
+    const res = await runScript(script, [], {
+      cwd: dir,
+      timeoutMs: 30_000,
+      env: { BACKLOG_POSTGRES_DSN: "postgresql://u:pw@127.0.0.1:1/x", BACKLOG_JSONL_DIR: join(dir, "data"), BACKLOG_PG_RETRY_SECONDS: "1", BACKLOG_PG_CONNECT_TIMEOUT: "2" },
+    });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`"event":"${USING_JSONL}"`);
+    expect(res.stderr).toContain('"probe":"JsonlBacklogStore"');
+    expect(res.stderr).toContain('"degraded":true');
+    expect(res.ms).toBeLessThan(20_000);
+  }, TEST_MS);
 });
