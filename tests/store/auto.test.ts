@@ -4,7 +4,7 @@
  * replay (every outage write in Postgres once), restarts that replay nothing twice, a lost ledger,
  * a query killed mid-flight, and the advisory lock that keeps replays from running side by side.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,9 @@ import { openStore } from "../../lib/store/index.ts";
 import { startCluster, type Cluster } from "../helpers/pg-cluster.ts";
 import { REPO, runScript } from "../helpers/run.ts";
 import { item } from "./contract.ts";
+
+// Hooks too: starting the private cluster (initdb) can take longer than bun's default 5 s.
+setDefaultTimeout(60_000);
 
 let cluster: Cluster;
 const cleanups: (() => Promise<void> | void)[] = [];
