@@ -20,10 +20,9 @@ import { log as defaultLog, type Logger } from "../log.ts";
 import { SwitchGate } from "./auto-gate.ts";
 import { replayJournal, ReplayLedger } from "./auto-replay.ts";
 import { JsonlBacklogStore } from "./jsonl.ts";
-import { planComment } from "./logic.ts";
+import { newId, planComment } from "./logic.ts";
 import { PostgresBacklogStore } from "./postgres.ts";
 import { isConnectionError } from "./postgres-errors.ts";
-import { orderedEventId } from "./postgres-rows.ts";
 import type {
   Actor,
   BacklogEvent,
@@ -142,7 +141,7 @@ export class AutoBacklogStore implements BacklogStore {
    * may have committed it, the copy written to JSONL carries the same id, so the replay stores it once.
    */
   addComment(id: string, message: string, ctx: Actor): Promise<BacklogEvent> {
-    const eventId = orderedEventId();
+    const eventId = newId("ev");
     return this.route(
       (pg) => pg.addComment(id, message, { ...ctx, eventId }),
       (j, afterFailure) =>

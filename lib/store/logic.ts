@@ -25,12 +25,26 @@ import {
 
 const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-/** `bl_` / `ev_` + time part (sortable) + 12 random chars: unique across processes without coordination. */
+let lastMs = 0;
+let seq = 0;
+
+/**
+ * `bl_` / `ev_` + time (9) + per-process sequence (4) + 10 random chars. Sorting ids sorts by creation
+ * time, also within one millisecond in one process (events of one change keep their order); the random
+ * tail keeps ids unique across processes without coordination.
+ */
 export function newId(prefix: "bl" | "ev"): string {
-  const bytes = randomBytes(12);
+  const now = Date.now();
+  if (now > lastMs) {
+    lastMs = now;
+    seq = 0;
+  } else {
+    seq++;
+  }
+  const bytes = randomBytes(10);
   let rand = "";
   for (const b of bytes) rand += ALPHABET[b % 36];
-  return `${prefix}_${Date.now().toString(36).padStart(9, "0")}${rand}`;
+  return `${prefix}_${lastMs.toString(36).padStart(9, "0")}${(seq % 1_679_616).toString(36).padStart(4, "0")}${rand}`;
 }
 
 export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10);

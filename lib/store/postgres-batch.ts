@@ -5,7 +5,7 @@
  * of the items that changed, one insert of all events. Plans come from logic.ts planUpsert.
  */
 import { planUpsert } from "./logic.ts";
-import { insertEvents, insertItems, selectForUpdateByKey, updateItems, withOrderedIds, type Tx } from "./postgres-rows.ts";
+import { insertEvents, insertItems, selectForUpdateByKey, updateItems, type Tx } from "./postgres-rows.ts";
 import type { BacklogEvent, BacklogItem, UpsertInputParsed, UpsertResult } from "./types.ts";
 
 export async function upsertManyTx(tx: Tx, inputs: UpsertInputParsed[], actor: string, now: Date): Promise<UpsertResult[]> {
@@ -45,6 +45,6 @@ export async function upsertManyTx(tx: Tx, inputs: UpsertInputParsed[], actor: s
     results.push({ item: plan.item, created: false, changed: plan.changed });
   }
   await updateItems(tx, [...dirty].map((k) => current.get(k)!));
-  await insertEvents(tx, withOrderedIds(events));
+  await insertEvents(tx, events);
   return results;
 }

@@ -3,7 +3,6 @@
  * Values always travel as parameters of tagged templates; JSON and arrays go as one jsonb parameter
  * expanded with jsonb_to_recordset, so a batch of any size is one statement with one parameter.
  */
-import { randomBytes } from "node:crypto";
 import type { TransactionSql } from "postgres";
 import type { BacklogEvent, BacklogItem } from "./types.ts";
 
@@ -51,27 +50,6 @@ export function rowToEvent(r: Row): BacklogEvent {
     meta: obj(r.meta),
   };
 }
-
-const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
-let lastMs = 0;
-let seq = 0;
-
-/**
- * Event ids that sort in the order this process wrote them, even within one millisecond (time part,
- * then a per-process sequence, then randomness for uniqueness across processes). History is read
- * back `order by ts, id`, and a fixed or coarse clock gives several events the same ts.
- */
-export function orderedEventId(): string {
-  const now = Date.now();
-  if (now > lastMs) (lastMs = now), (seq = 0);
-  else seq++;
-  let rand = "";
-  for (const b of randomBytes(8)) rand += ALPHABET[b % 36];
-  return `ev_${lastMs.toString(36).padStart(9, "0")}${seq.toString(36).padStart(4, "0")}${rand}`;
-}
-
-/** Gives planned events ordered ids (see orderedEventId). */
-export const withOrderedIds = (events: BacklogEvent[]): BacklogEvent[] => events.map((e) => ({ ...e, id: orderedEventId() }));
 
 /** One jsonb parameter (typed, so postgres.js serialises it once) holding a whole batch of records. */
 const json = (tx: Tx, records: object[]) => tx.json(records as unknown as Parameters<Tx["json"]>[0]);

@@ -32,7 +32,6 @@ import {
   rowToItem,
   selectForUpdateByKey,
   updateItems,
-  withOrderedIds,
   type Tx,
 } from "./postgres-rows.ts";
 import type {
@@ -120,7 +119,7 @@ export class PostgresBacklogStore implements BacklogStore {
       const fresh = planUpsert(null, parsed, ctx.actor, now);
       const [inserted] = await insertItems(tx, [fresh.item], "nothing");
       if (inserted?.dedupe_key === parsed.dedupe_key) {
-        const events = withOrderedIds(fresh.events);
+        const events = fresh.events;
         await insertEvents(tx, events);
         return { item: fresh.item, created: true, changed: true };
       }
@@ -130,7 +129,7 @@ export class PostgresBacklogStore implements BacklogStore {
       const plan = planUpsert(existing, parsed, ctx.actor, now);
       if (plan.changed) {
         await updateItems(tx, [plan.item]);
-        await insertEvents(tx, withOrderedIds(plan.events));
+        await insertEvents(tx, plan.events);
       }
       return { item: plan.item, created: false, changed: plan.changed };
     });
@@ -175,7 +174,7 @@ export class PostgresBacklogStore implements BacklogStore {
       const plan = planStatus(item, next, ctx.actor, ctx.message, now);
       if (plan.event) {
         await tx`update backlog_items set status = ${plan.item.status}, updated_at = ${plan.item.updated_at}::timestamptz where id = ${id}`;
-        await insertEvents(tx, withOrderedIds([plan.event]));
+        await insertEvents(tx, [plan.event]);
       }
       return plan.item;
     });
@@ -191,7 +190,7 @@ export class PostgresBacklogStore implements BacklogStore {
     return this.tx(async (tx) => {
       const item = await lockById(tx, id);
       const planned = planComment(item, message, ctx.actor, now);
-      const [ev] = ctx.eventId ? [{ ...planned, id: ctx.eventId }] : withOrderedIds([planned]);
+      const [ev] = ctx.eventId ? [{ ...planned, id: ctx.eventId }] : [planned];
       await insertEvents(tx, [ev!]);
       return ev!;
     });
