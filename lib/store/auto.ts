@@ -176,15 +176,16 @@ export class AutoBacklogStore implements BacklogStore {
         await pg.ping();
         return { backend: pg.name, degraded: false, detail: describePg(this.config!) };
       } catch (err) {
-        if (!isConnectionError(err)) return { backend: pg.name, degraded: true, detail: describeError(err) };
+        if (!isConnectionError(err)) return { backend: pg.name, degraded: true, serving: false, detail: describeError(err) };
         this.fallBack(pg, err);
       }
     }
     const j = await this.jsonl.health();
-    if (!this.config) return { backend: j.backend, degraded: j.degraded, detail: `no Postgres configured; ${j.detail ?? this.jsonl.dir}` };
+    if (!this.config) return { backend: j.backend, degraded: j.degraded, serving: !j.degraded, detail: `no Postgres configured; ${j.detail ?? this.jsonl.dir}` };
     return {
       backend: j.backend,
       degraded: true,
+      serving: !j.degraded,
       detail: `Postgres at ${describePg(this.config)} is unavailable (${this.reason}); serving from JSONL at ${this.jsonl.dir}, retrying every ${this.retrySeconds}s` + (j.degraded ? `; JSONL: ${j.detail}` : ""),
     };
   }

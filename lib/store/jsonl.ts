@@ -196,7 +196,7 @@ export class JsonlBacklogStore implements BacklogStore {
       accessSync(this.dir, constants.R_OK | constants.W_OK);
       return { backend: this.name, degraded: false, detail: this.dir };
     } catch (err) {
-      return { backend: this.name, degraded: true, detail: describeError(err) };
+      return { backend: this.name, degraded: true, serving: false, detail: describeError(err) };
     }
   }
 

@@ -236,7 +236,7 @@ export class PostgresBacklogStore implements BacklogStore {
       await this.ping();
       return { backend: this.name, degraded: false, detail: this.target };
     } catch (err) {
-      return { backend: this.name, degraded: true, detail: `Postgres at ${this.target} is unreachable: ${describeError(err)}` };
+      return { backend: this.name, degraded: true, serving: false, detail: `Postgres at ${this.target} is unreachable: ${describeError(err)}` };
     }
   }
 

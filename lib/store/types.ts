@@ -140,7 +140,10 @@ export const DASHBOARD_TOP_SERVICES = 10;
 
 export interface StoreHealth {
   backend: string;
+  /** Not running as configured (e.g. auto serving from the JSONL fallback because Postgres is down). */
   degraded: boolean;
+  /** False when requests cannot be served at all (readyz answers 503). Absent means true. */
+  serving?: boolean;
   detail?: string;
 }
 
