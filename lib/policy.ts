@@ -1,0 +1,134 @@
+/**
+ * Loads config/backlog_policy.yml: which digests become backlog items, with which priority, due date,
+ * owner and title; retention; allowed envs; dashboard alert thresholds. Missing keys take their
+ * defaults (lib/policy-schema.ts); unknown keys and bad values fail with the file, the key path, what is
+ * allowed and what was given, plus the line, e.g.
+ *   config/backlog_policy.yml is invalid:
+ *     categories.security.priority: expected one of P0|P1|P2|P3, got "P9" (line 45)
+ */
+import { readFileSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import * as v from "valibot";
+import YAML, { LineCounter, isNode, type Document } from "yaml";
+import { AppError, formatIssue } from "./errors.ts";
+import { BANDS, PolicySchema, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy, type PolicyData } from "./policy-schema.ts";
+
+export { BANDS, DEFAULT_CATEGORIES, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy } from "./policy-schema.ts";
+export { evaluateAlerts, type Alert } from "./alerts.ts";
+
+/** The repository root (one level above lib/): relative BACKLOG_* paths resolve against it, not the cwd. */
+export const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
+export const DEFAULT_POLICY_FILE = resolve(REPO_ROOT, "config/backlog_policy.yml");
+
+export type Policy = PolicyData & {
+  /** The file it came from (for messages), relative to the repo root when inside it. */
+  source: string;
+};
+
+type Env = Record<string, string | undefined>;
+
+/** A path from the environment: absolute as given, relative against the repository root. */
+export const fromRepoRoot = (p: string): string => (isAbsolute(p) ? p : resolve(REPO_ROOT, p));
+
+/** Shown in messages: `config/backlog_policy.yml` rather than a long absolute path. */
+export function displayPath(file: string): string {
+  const rel = relative(REPO_ROOT, file);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
+}
+
+/** Which file: explicit path → BACKLOG_POLICY_FILE → config/backlog_policy.yml. */
+export function resolvePolicyFile(path?: string, env: Env = process.env): string {
+  if (path) return resolve(path);
+  if (env.BACKLOG_POLICY_FILE) return fromRepoRoot(env.BACKLOG_POLICY_FILE);
+  return DEFAULT_POLICY_FILE;
+}
+
+export function loadPolicy(path?: string, env: Env = process.env): Policy {
+  const file = resolvePolicyFile(path, env);
+  const shown = displayPath(file);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const how = path ? "the given path" : env.BACKLOG_POLICY_FILE ? "BACKLOG_POLICY_FILE" : "the default";
+    throw new AppError("config", `Cannot read the backlog policy ${shown} (from ${how}): ${(err as Error).message}. Set BACKLOG_POLICY_FILE or restore config/backlog_policy.yml.`, {
+      cause: err,
+    });
+  }
+  return parsePolicyText(text, shown);
+}
+
+/** Parses policy YAML text; `source` names the file in every message. */
+export function parsePolicyText(text: string, source: string): Policy {
+  const lines = new LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const at = syntax.linePos?.[0];
+    const what = (syntax.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+    throw new AppError("config", `${source}: invalid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${what}`, { cause: syntax });
+  }
+  return parsePolicy(doc.toJS() ?? {}, source, { doc, lines });
+}
+
+/** Validates an already-parsed policy object (tests, or a policy built in code). */
+export function parsePolicy(raw: unknown, source = "backlog policy", yaml?: { doc: Document; lines: LineCounter }): Policy {
+  const result = v.safeParse(PolicySchema, raw);
+  if (!result.success) {
+    const problems = result.issues.map((i) => withLine(formatIssue(i), v.getDotPath(i), yaml));
+    throw invalidPolicy(source, problems);
+  }
+  const policy = result.output;
+  const problems = crossCheck(policy).map(([path, msg]) => withLine(`${path}: ${msg}`, path, yaml));
+  if (problems.length) throw invalidPolicy(source, problems);
+  return { ...policy, source };
+}
+
+function invalidPolicy(source: string, problems: string[]): AppError {
+  return new AppError("config", `${source} is invalid:\n  ${problems.join("\n  ")}`, { details: problems });
+}
+
+/** Rules between keys, which a per-key schema cannot see. */
+function crossCheck(p: PolicyData): [string, string][] {
+  const out: [string, string][] = [];
+  const known = Object.keys(p.categories);
+  p.generation.daily_default_categories.forEach((c, i) => {
+    if (!known.includes(c)) out.push([`generation.daily_default_categories.${i}`, `${JSON.stringify(c)} is not a category of this policy (known: ${known.join(", ")})`]);
+  });
+  return out;
+}
+
+function withLine(message: string, dotPath: string | null, yaml?: { doc: Document; lines: LineCounter }): string {
+  if (!yaml || !dotPath) return message;
+  const path = dotPath.split(".");
+  // The deepest node that exists: a missing key points at its parent mapping.
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? yaml.doc.contents : yaml.doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) return `${message} (line ${yaml.lines.linePos(node.range[0]).line})`;
+    // A key whose value is null has no node of its own: point at the key.
+    const parent = n > 0 ? yaml.doc.getIn(path.slice(0, n - 1), true) : null;
+    if (YAML.isMap(parent)) {
+      const pair = parent.items.find((it) => isNode(it.key) && String((it.key as { value?: unknown }).value) === path[n - 1]);
+      if (pair && isNode(pair.key) && pair.key.range) return `${message} (line ${yaml.lines.linePos(pair.key.range[0]).line})`;
+    }
+  }
+  return message;
+}
+
+export function categoryOf(policy: PolicyData, name: string): CategoryPolicy {
+  const c = policy.categories[name];
+  if (!c) throw new AppError("invalid_input", `category: ${JSON.stringify(name)} is not in the policy (known: ${Object.keys(policy.categories).join(", ")})`);
+  return c;
+}
+
+/** Owner for a NEW item of `service`: the override, else the default owner. Existing items keep theirs. */
+export const ownerFor = (policy: PolicyData, service: string): string => policy.ownership.overrides[service] ?? policy.ownership.default_owner;
+
+export const bandRank = (band: Band): number => BANDS.indexOf(band);
+
+/** Fills a category title template; unknown placeholders were refused when the policy loaded. */
+export function renderTitle(template: string, values: Record<(typeof TITLE_PLACEHOLDERS)[number], string>): string {
+  return template.replace(/\{([a-z_]+)\}/g, (_, k: string) => values[k as keyof typeof values] ?? `{${k}}`);
+}
