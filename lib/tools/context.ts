@@ -1,0 +1,50 @@
+/**
+ * Building what tools run with, in one place for scripts, the server and the scheduler:
+ *   policy file   BACKLOG_POLICY_FILE → config/backlog_policy.yml
+ *   reports dir   BACKLOG_REPORTS_DIR → ops/reports          (relative values: from the repository root)
+ *   store         openStore() from lib/store/index.ts (BACKLOG_BACKEND, BACKLOG_POSTGRES_DSN, ...)
+ */
+import { resolve } from "node:path";
+import process from "node:process";
+import { log as defaultLog, type Logger } from "../log.ts";
+import { fromRepoRoot, loadPolicy, REPO_ROOT, resolvePolicyFile, type Policy } from "../policy.ts";
+import type { BacklogStore } from "../store/types.ts";
+import type { ToolContext, ToolPaths } from "./types.ts";
+
+type Env = Record<string, string | undefined>;
+
+export const DEFAULT_REPORTS_DIR = resolve(REPO_ROOT, "ops/reports");
+
+/** Local runs (scripts/tool.ts, generate.ts, cleanup.ts) act as "cli" with admin on every domain. */
+export const CLI_AGENT = "cli";
+export const CLI_ENTITLEMENTS = ["tools.backlog.admin", "tools.risk.admin", "tools.pressure.admin"] as const;
+
+export function resolveToolPaths(env: Env = process.env): ToolPaths {
+  return {
+    root: REPO_ROOT,
+    reportsDir: env.BACKLOG_REPORTS_DIR ? fromRepoRoot(env.BACKLOG_REPORTS_DIR) : DEFAULT_REPORTS_DIR,
+    policyFile: resolvePolicyFile(undefined, env),
+  };
+}
+
+export interface ToolConfig {
+  paths: ToolPaths;
+  /** Loaded and validated: a bad policy stops a script or the server before it touches the store. */
+  policy: Policy;
+}
+
+export function loadToolConfig(env: Env = process.env): ToolConfig {
+  const paths = resolveToolPaths(env);
+  return { paths, policy: loadPolicy(paths.policyFile) };
+}
+
+export function createToolContext(o: {
+  store: BacklogStore;
+  paths: ToolPaths;
+  agent: string;
+  entitlements: readonly string[];
+  now?: () => Date;
+  log?: Logger;
+}): ToolContext {
+  return { store: o.store, paths: o.paths, agent: o.agent, entitlements: o.entitlements, now: o.now ?? (() => new Date()), log: o.log ?? defaultLog };
+}

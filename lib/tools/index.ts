@@ -1,0 +1,20 @@
+/**
+ * The tool registry every caller (scripts/tool.ts, POST /v1/tools/execute, the scheduler) dispatches
+ * through. backlog_tool is here; risk_history_tool and architecture_pressure_tool join it later.
+ */
+import { loadPolicy, type Policy } from "../policy.ts";
+import { createBacklogTool } from "./backlog.ts";
+import { createRegistry, type Registry } from "./dispatch.ts";
+
+export { dispatch, resolveAction, type Registry } from "./dispatch.ts";
+export { CLI_AGENT, CLI_ENTITLEMENTS, createToolContext, loadToolConfig, resolveToolPaths } from "./context.ts";
+
+export interface RegistryOptions {
+  /** The backlog policy (envs, categories, defaults). Default: loadPolicy() (BACKLOG_POLICY_FILE). */
+  policy?: Policy;
+}
+
+export function createToolRegistry(options: RegistryOptions = {}): Registry {
+  const policy = options.policy ?? loadPolicy();
+  return createRegistry([createBacklogTool(policy)]);
+}
