@@ -10,6 +10,8 @@ export function strictObject<E extends v.ObjectEntries>(entries: E, noun = "key"
   return v.strictObject(entries, (issue) =>
     issue.expected === "never"
       ? `unknown ${noun} ${issue.received} (allowed: ${allowed || "none"})`
-      : `expected a mapping of ${allowed || "nothing"}, got ${issue.received}`,
+      : issue.expected === "Object"
+        ? `expected a mapping of ${allowed || "nothing"}, got ${issue.received}`
+        : "is required", // a missing key: the path already names it
   );
 }

@@ -1,0 +1,29 @@
+/**
+ * Runs one tool call in this process, the way scripts/tool.ts, generate.ts and cleanup.ts do:
+ * config (policy validated) → unknown action / bad params refused → open the store → dispatch as agent
+ * "cli" with admin on every domain → close the store. Nothing is opened when the call is invalid.
+ */
+import process from "node:process";
+import { parseOrThrow } from "../errors.ts";
+import { log as defaultLog, type Logger } from "../log.ts";
+import { openStore } from "../store/index.ts";
+import { CLI_AGENT, CLI_ENTITLEMENTS, createToolContext, loadToolConfig } from "./context.ts";
+import { dispatch, resolveAction } from "./dispatch.ts";
+import { createToolRegistry } from "./index.ts";
+import type { ToolCall } from "./types.ts";
+
+export async function runLocalTool(call: ToolCall, opts: { env?: Record<string, string | undefined>; log?: Logger } = {}): Promise<unknown> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? defaultLog;
+  const config = loadToolConfig(env);
+  const registry = createToolRegistry({ policy: config.policy });
+  const { tool, action } = resolveAction(registry, call);
+  parseOrThrow(action.params, call.params ?? {}, `Invalid params for ${tool.name}.${call.action}`);
+
+  const store = await openStore({ log }, env);
+  try {
+    return await dispatch(registry, call, createToolContext({ store, paths: config.paths, agent: CLI_AGENT, entitlements: CLI_ENTITLEMENTS, log }));
+  } finally {
+    await store.close();
+  }
+}

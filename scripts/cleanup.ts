@@ -1,0 +1,52 @@
+/**
+ * Retention cleanup: removes done/canceled backlog items not updated for N days (runbook section 4).
+ *
+ *   bun run scripts/cleanup.ts [--retention-days 180] [--dry-run]
+ */
+import process from "node:process";
+import { parseCli, printJson, runMain } from "../lib/cli.ts";
+import { AppError } from "../lib/errors.ts";
+import { logToStderr } from "../lib/log.ts";
+import { runLocalTool } from "../lib/tools/local.ts";
+
+const spec = {
+  name: "cleanup",
+  usage: `Usage: bun run scripts/cleanup.ts [--retention-days N] [--dry-run]
+
+backlog_tool.cleanup: removes items whose status is done or canceled and whose updated_at is more than
+N days ago, with their events. Open, in_progress and blocked items are never removed. JSONL: the files
+are rewritten atomically; Postgres: one DELETE.
+
+Options:
+  --retention-days N   whole days, 1-36500 (default: defaults.retention_days of the policy, 180).
+  --dry-run            count what would be removed; remove nothing.
+  -h, --help           this text.
+
+Env: BACKLOG_POLICY_FILE, BACKLOG_BACKEND / BACKLOG_POSTGRES_DSN / BACKLOG_JSONL_DIR, LOG_LEVEL.
+Output: {"removed": N, "retention_days": N, "cutoff": "<ISO time>", "dry_run": false} on stdout.
+Exit: 0 on success, 1 on bad flags, an invalid policy or a store failure.`,
+  flags: {
+    "retention-days": { type: "string" },
+    "dry-run": { type: "boolean" },
+  },
+} as const;
+
+async function main(): Promise<number> {
+  const { values, help } = parseCli(spec);
+  if (help) {
+    process.stdout.write(spec.usage + "\n");
+    return 0;
+  }
+  logToStderr();
+  const params: Record<string, unknown> = {};
+  const raw = values["retention-days"] as string | undefined;
+  if (raw !== undefined) {
+    if (!/^\d+$/.test(raw.trim())) throw new AppError("invalid_input", `--retention-days: expected a whole number of days (1-36500), got ${JSON.stringify(raw)}.`);
+    params.retention_days = Number(raw);
+  }
+  if (values["dry-run"]) params.dry_run = true;
+  printJson(await runLocalTool({ tool: "backlog_tool", action: "cleanup", params }));
+  return 0;
+}
+
+runMain("cleanup", main);
