@@ -81,7 +81,7 @@ export function parsePolicy(raw: unknown, source = "backlog policy", yaml?: { do
     throw invalidPolicy(source, problems);
   }
   const policy = result.output;
-  const problems = crossCheck(policy).map(([path, msg]) => withLine(`${path}: ${msg}`, path, yaml));
+  const problems = crossCheck(policy, raw).map(([path, msg]) => withLine(`${path}: ${msg}`, path, yaml));
   if (problems.length) throw invalidPolicy(source, problems);
   return { ...policy, source };
 }
@@ -91,28 +91,32 @@ function invalidPolicy(source: string, problems: string[]): AppError {
 }
 
 /** Rules between keys, which a per-key schema cannot see. */
-function crossCheck(p: PolicyData): [string, string][] {
+function crossCheck(p: PolicyData, raw: unknown): [string, string][] {
   const out: [string, string][] = [];
   const known = Object.keys(p.categories);
+  // The default [slo_hardening] only matters once daily generation is on or the key is written out:
+  // a policy with its own categories and daily generation off need not mention it.
+  const explicit = (raw as { generation?: { daily_default_categories?: unknown } } | null)?.generation?.daily_default_categories !== undefined;
+  if (!p.generation.daily_from_risk_digest && !explicit) return out;
   p.generation.daily_default_categories.forEach((c, i) => {
-    if (!known.includes(c)) out.push([`generation.daily_default_categories.${i}`, `${JSON.stringify(c)} is not a category of this policy (known: ${known.join(", ")})`]);
+    if (known.includes(c)) return;
+    if (explicit) out.push([`generation.daily_default_categories.${i}`, `${JSON.stringify(c)} is not a category of this policy (known: ${known.join(", ")})`]);
+    else out.push(["generation.daily_default_categories", `not set, and its default ${JSON.stringify(c)} is not a category of this policy (known: ${known.join(", ")}); set it`]);
   });
   return out;
 }
 
+/** Appends the line of the key (or list item) the path points at; a missing key points at its parent. */
 function withLine(message: string, dotPath: string | null, yaml?: { doc: Document; lines: LineCounter }): string {
   if (!yaml || !dotPath) return message;
   const path = dotPath.split(".");
-  // The deepest node that exists: a missing key points at its parent mapping.
-  for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? yaml.doc.contents : yaml.doc.getIn(path.slice(0, n), true);
+  for (let n = path.length; n > 0; n--) {
+    const parent = n === 1 ? yaml.doc.contents : yaml.doc.getIn(path.slice(0, n - 1), true);
+    const step = path[n - 1]!;
+    let node: unknown = null;
+    if (YAML.isMap(parent)) node = parent.items.find((it) => YAML.isScalar(it.key) && String(it.key.value) === step)?.key;
+    else if (YAML.isSeq(parent)) node = parent.items[Number(step)];
     if (isNode(node) && node.range) return `${message} (line ${yaml.lines.linePos(node.range[0]).line})`;
-    // A key whose value is null has no node of its own: point at the key.
-    const parent = n > 0 ? yaml.doc.getIn(path.slice(0, n - 1), true) : null;
-    if (YAML.isMap(parent)) {
-      const pair = parent.items.find((it) => isNode(it.key) && String((it.key as { value?: unknown }).value) === path[n - 1]);
-      if (pair && isNode(pair.key) && pair.key.range) return `${message} (line ${yaml.lines.linePos(pair.key.range[0]).line})`;
-    }
   }
   return message;
 }
