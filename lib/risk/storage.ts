@@ -1,0 +1,68 @@
+/**
+ * THE one place that decides where risk history lives: next to the backlog, in the backend that
+ * serves the tool's `ctx.store` — so every entry point (CLI, HTTP, scheduler, demo) that already
+ * opened a store via openStore/resolveStoreConfig gets matching risk storage without new settings:
+ *   PostgresBacklogStore → tables risk_signals / risk_history over the same pool (migration 000004)
+ *   JsonlBacklogStore    → <BACKLOG_JSONL_DIR>/risk_signals.jsonl, risk_history.jsonl (same dir lock)
+ *   AutoBacklogStore     → whichever of the two serves at the moment of each call
+ *   MemoryBacklogStore   → memory, one per store instance (tests)
+ * One instance per backlog store (cached), so a long-lived server does not re-create it per call.
+ */
+import { AppError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore } from "../store/index.ts";
+import type { BacklogStore } from "../store/types.ts";
+import type { RiskHistoryStore } from "./history-store.ts";
+import { JsonlRiskHistory } from "./jsonl.ts";
+import { MemoryRiskHistory } from "./memory.ts";
+import { PostgresRiskHistory } from "./postgres.ts";
+
+const cache = new WeakMap<object, RiskHistoryStore>();
+
+function cached(key: object, make: () => RiskHistoryStore): RiskHistoryStore {
+  let h = cache.get(key);
+  if (!h) cache.set(key, (h = make()));
+  return h;
+}
+
+/**
+ * The Postgres store an AutoBacklogStore is serving from, or null while it serves JSONL. The auto store
+ * keeps it in a private field; reading it here (and only here) avoids a second pool and a second
+ * outage detector. Replace with a public accessor once AutoBacklogStore offers one.
+ */
+function servingPostgres(store: AutoBacklogStore): PostgresBacklogStore | null {
+  const pg = (store as unknown as { pg?: unknown }).pg;
+  return pg instanceof PostgresBacklogStore ? pg : null;
+}
+
+/** Routes each call to the backend the auto store serves from at that moment. */
+class AutoRiskHistory implements RiskHistoryStore {
+  constructor(
+    private readonly store: AutoBacklogStore,
+    private readonly jsonl: JsonlRiskHistory,
+  ) {}
+
+  get name(): string {
+    return this.current().name;
+  }
+
+  private current(): RiskHistoryStore {
+    const pg = servingPostgres(this.store);
+    return pg ? cached(pg, () => new PostgresRiskHistory(pg.sql)) : this.jsonl;
+  }
+
+  addSignals: RiskHistoryStore["addSignals"] = (records) => this.current().addSignals(records);
+  signals: RiskHistoryStore["signals"] = (env, from, to) => this.current().signals(env, from, to);
+  addSnapshots: RiskHistoryStore["addSnapshots"] = (rows) => this.current().addSnapshots(rows);
+  history: RiskHistoryStore["history"] = (env, from, to) => this.current().history(env, from, to);
+  cleanup: RiskHistoryStore["cleanup"] = (cutoff, dryRun) => this.current().cleanup(cutoff, dryRun);
+  close = async () => {};
+}
+
+export function riskHistoryFor(store: BacklogStore, log: Logger): RiskHistoryStore {
+  if (store instanceof PostgresBacklogStore) return cached(store, () => new PostgresRiskHistory(store.sql));
+  if (store instanceof JsonlBacklogStore) return cached(store, () => new JsonlRiskHistory({ dir: store.dir, log }));
+  if (store instanceof MemoryBacklogStore) return cached(store, () => new MemoryRiskHistory());
+  if (store instanceof AutoBacklogStore) return cached(store, () => new AutoRiskHistory(store, new JsonlRiskHistory({ dir: store.jsonl.dir, log })));
+  throw new AppError("config", `Risk history has no storage for the backlog backend ${store.name}; use BACKLOG_BACKEND=auto, postgres, jsonl or memory.`);
+}
