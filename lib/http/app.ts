@@ -1,0 +1,230 @@
+/**
+ * The HTTP API as a Hono app over injected dependencies (store, tool registry, access control, clock),
+ * so tests drive it with app.request() and server.ts only wires real parts.
+ *
+ * Every route that touches the backlog goes through the same tool dispatcher as the CLI and the
+ * scheduler. Every error is JSON {"error": "...", ...details}; bad input is 4xx, never 500.
+ */
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { routePath } from "hono/route";
+import { hasEntitlement } from "../access.ts";
+import type { AccessControl, Identity } from "../access-config.ts";
+import { AppError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { Dashboard, StoreHealth } from "../store/types.ts";
+import { dispatch, type Registry } from "../tools/dispatch.ts";
+import type { ToolContext } from "../tools/types.ts";
+import { renderDashboardPage } from "./dashboard-page.tsx";
+import type { Metrics } from "./metrics.ts";
+
+export interface Alert {
+  level: string;
+  target: string;
+  reason: string;
+}
+
+export interface SchedulerView {
+  jobs(): Promise<unknown[]>;
+}
+
+export interface AppDeps {
+  registry: Registry;
+  access: AccessControl;
+  /** Builds the tool context for an identity (store, paths, clock, logger). */
+  toolContext(identity: Identity): ToolContext;
+  health(): Promise<StoreHealth>;
+  alerts(dashboard: Dashboard): Alert[];
+  metrics: Metrics;
+  log: Logger;
+  clock: () => Date;
+  bodyLimitBytes?: number;
+  scheduler?: SchedulerView;
+}
+
+type Env = { Variables: { identity: Identity } };
+
+export const API_KEY_HINT = "Send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.";
+
+function keyFrom(c: Context): string | null {
+  const auth = c.req.header("authorization");
+  if (auth !== undefined) {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    return m ? m[1]!.trim() : "";
+  }
+  const x = c.req.header("x-api-key");
+  return x === undefined ? null : x.trim();
+}
+
+function errorBody(err: AppError): Record<string, unknown> {
+  const details = err.details;
+  if (Array.isArray(details)) return { error: err.message, fields: details };
+  if (details && typeof details === "object") return { error: err.message, ...(details as object) };
+  return { error: err.message };
+}
+
+/** Turns a dispatcher "forbidden" into 401 for callers that sent no key at all. */
+function authError(identity: Identity, entitlement: string): AppError {
+  return identity.authenticated
+    ? new AppError("forbidden", `Agent ${identity.agent} lacks the entitlement ${entitlement}.`, { details: { required: entitlement } })
+    : new AppError("unauthorized", `Authentication required. ${API_KEY_HINT}`, { details: { required: entitlement } });
+}
+
+export function createApp(deps: AppDeps) {
+  const app = new Hono<Env>();
+  const limit = deps.bodyLimitBytes ?? 256 * 1024;
+
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const matched = routePath(c, -1);
+      const route = !matched || matched === "*" || matched === "/*" ? "unmatched" : matched;
+      deps.metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
+      deps.metrics.latency.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
+    }
+  });
+
+  // Probes come without keys: registered before the auth middleware, so it never runs for them.
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  app.get("/readyz", async (c) => {
+    try {
+      const h = await deps.health();
+      const ready = h.serving !== false;
+      return c.json({ ready, backend: h.backend, degraded: h.degraded, detail: h.detail }, ready ? 200 : 503);
+    } catch (err) {
+      return c.json({ ready: false, error: `store unreachable: ${(err as Error).message}` }, 503);
+    }
+  });
+
+  app.use("*", async (c, next) => {
+    const key = keyFrom(c);
+    if (key === null) {
+      c.set("identity", deps.access.anonymous);
+      return next();
+    }
+    const identity = key ? deps.access.authenticate(key) : null;
+    if (!identity) throw new AppError("unauthorized", `Invalid API key. ${API_KEY_HINT}`);
+    c.set("identity", identity);
+    return next();
+  });
+
+  const requireEntitlement = (c: Context<Env>, entitlement: string) => {
+    const identity = c.get("identity");
+    if (!hasEntitlement(identity.entitlements, entitlement)) throw authError(identity, entitlement);
+  };
+
+  const run = async (c: Context<Env>, tool: string, action: string, params: Record<string, unknown>) => {
+    const identity = c.get("identity");
+    try {
+      return await dispatch(deps.registry, { tool, action, params }, deps.toolContext(identity));
+    } catch (err) {
+      if (err instanceof AppError && err.code === "forbidden" && !identity.authenticated) {
+        throw authError(identity, String((err.details as { required?: string })?.required ?? ""));
+      }
+      throw err;
+    }
+  };
+
+  const dashboardWithAlerts = async (c: Context<Env>, env: string | undefined) => {
+    const dashboard = (await run(c, "backlog_tool", "dashboard", env === undefined ? {} : { env })) as Dashboard & { alerts?: Alert[] };
+    const health = await deps.health();
+    return { ...dashboard, backend: health.backend, degraded: health.degraded, alerts: dashboard.alerts ?? deps.alerts(dashboard) };
+  };
+
+  app.get("/v1/backlog/dashboard", async (c) => c.json(await dashboardWithAlerts(c, c.req.query("env"))));
+
+  app.get("/v1/backlog/items", async (c) => {
+    const q = c.req.queries();
+    const params: Record<string, unknown> = {};
+    for (const [k, values] of Object.entries(q)) {
+      const vals = values.filter((x) => x !== "");
+      if (vals.length === 0) continue;
+      if (k === "limit" || k === "offset") params[k] = Number(vals[0]);
+      else if (k === "overdue") params[k] = vals[0] === "true" ? true : vals[0] === "false" ? false : vals[0];
+      else if (k === "status" || k === "priority") params[k] = vals.length > 1 ? vals : vals[0]!.includes(",") ? vals[0]!.split(",") : vals[0];
+      else params[k] = vals[0];
+    }
+    return c.json(await run(c, "backlog_tool", "list", params) as object);
+  });
+
+  app.get("/v1/backlog/items/:id", async (c) => c.json(await run(c, "backlog_tool", "get", { id: c.req.param("id") }) as object));
+
+  app.post("/v1/backlog/generate/weekly", async (c) => {
+    const params: Record<string, unknown> = {};
+    for (const k of ["env", "week"] as const) if (c.req.query(k) !== undefined) params[k] = c.req.query(k);
+    if (c.req.query("dry_run") !== undefined) params.dry_run = c.req.query("dry_run") === "true";
+    return c.json(await run(c, "backlog_tool", "auto_generate_weekly", params) as object);
+  });
+
+  app.post(
+    "/v1/tools/execute",
+    bodyLimit({
+      maxSize: limit,
+      onError: () => {
+        throw new HTTPException(413, { message: `Request body is larger than ${limit} bytes.` });
+      },
+    }),
+    async (c) => {
+      const text = await c.req.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new AppError("invalid_input", 'Body must be JSON like {"tool": "backlog_tool", "action": "dashboard", "env": "prod"}.');
+      }
+      if (!body || typeof body !== "object" || Array.isArray(body)) {
+        throw new AppError("invalid_input", 'Body must be a JSON object with "tool" and "action".');
+      }
+      const { tool, action, params, ...rest } = body as Record<string, unknown>;
+      const problems: string[] = [];
+      if (typeof tool !== "string" || !tool) problems.push('tool: expected a tool name string, e.g. "backlog_tool"');
+      if (typeof action !== "string" || !action) problems.push('action: expected an action name string, e.g. "dashboard"');
+      if (params !== undefined && (params === null || typeof params !== "object" || Array.isArray(params))) {
+        problems.push("params: expected an object of action parameters");
+      }
+      if (problems.length) throw new AppError("invalid_input", `Invalid tool call:\n  ${problems.join("\n  ")}`, { details: problems });
+      const merged = { ...rest, ...((params as Record<string, unknown> | undefined) ?? {}) };
+      return c.json((await run(c, tool as string, action as string, merged)) as object);
+    },
+  );
+
+  app.get("/metrics", async (c) => {
+    requireEntitlement(c, "tools.backlog.read");
+    const text = await deps.metrics.registry.metrics();
+    return c.body(text, 200, { "content-type": deps.metrics.registry.contentType });
+  });
+
+  app.get("/dashboard", async (c) => {
+    const env = c.req.query("env");
+    const data = await dashboardWithAlerts(c, env);
+    return c.html(renderDashboardPage({ env: env ?? null, data, renderedAt: deps.clock() }));
+  });
+
+  app.get("/v1/scheduler/jobs", async (c) => {
+    requireEntitlement(c, "tools.backlog.read");
+    if (!deps.scheduler) return c.json({ enabled: false, jobs: [] });
+    return c.json({ enabled: true, jobs: await deps.scheduler.jobs() });
+  });
+
+  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}.` }, 404));
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) {
+      if (err.status >= 500 && err.code !== "degraded" && err.code !== "unavailable") {
+        deps.log.error("request failed", { path: c.req.path, error: err.message });
+      }
+      return c.json(errorBody(err), err.status as 400);
+    }
+    if (err instanceof HTTPException) {
+      return c.json({ error: err.message || "Request rejected." }, err.status);
+    }
+    deps.log.error("unhandled error", { path: c.req.path, error: (err as Error).message, stack: (err as Error).stack });
+    return c.json({ error: "Internal error; the server log has the details." }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,165 @@
+/**
+ * The optional HTTP server: dashboard, tool-execute API, metrics, and (SCHEDULER_ENABLED=true) the
+ * in-process scheduler. Wires real dependencies into lib/http/app.ts and serves it.
+ *
+ *   bun run server.ts            # PORT (8000), HOST (127.0.0.1); see README "HTTP API"
+ *
+ * Shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests finish, stop the scheduler,
+ * close the store.
+ */
+import process from "node:process";
+import { loadAccess, type AccessControl, type Identity } from "./lib/access-config.ts";
+import { AppError } from "./lib/errors.ts";
+import { createApp } from "./lib/http/app.ts";
+import { createMetrics } from "./lib/http/metrics.ts";
+import { log as defaultLog, type Logger } from "./lib/log.ts";
+import { evaluateAlerts } from "./lib/policy.ts";
+import { serve } from "./lib/runtime.ts";
+import { openStore } from "./lib/store/index.ts";
+import type { BacklogStore } from "./lib/store/types.ts";
+import { createToolContext, createToolRegistry, loadToolConfig } from "./lib/tools/index.ts";
+
+type Env = Record<string, string | undefined>;
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  bodyLimitBytes: number;
+  schedulerEnabled: boolean;
+}
+
+/** Every server setting in one place: option → env → default (tool paths and policy: lib/tools/context.ts). */
+export function resolveServerConfig(options: Partial<Pick<ServerConfig, "port" | "host" | "schedulerEnabled">> = {}, env: Env = process.env): ServerConfig {
+  const port = options.port ?? (env.PORT ? Number(env.PORT) : 8000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new AppError("config", `PORT must be a port number 0-65535 (0 = any free port), got ${JSON.stringify(env.PORT)}.`);
+  }
+  const host = options.host ?? env.HOST ?? "127.0.0.1";
+  const bodyKb = env.BACKLOG_MAX_BODY_KB ? Number(env.BACKLOG_MAX_BODY_KB) : 256;
+  if (!Number.isFinite(bodyKb) || bodyKb <= 0) {
+    throw new AppError("config", `BACKLOG_MAX_BODY_KB must be a positive number of KiB, got ${JSON.stringify(env.BACKLOG_MAX_BODY_KB)}.`);
+  }
+  const sched = options.schedulerEnabled ?? parseBool(env.SCHEDULER_ENABLED, "SCHEDULER_ENABLED");
+  return {
+    port,
+    host,
+    bodyLimitBytes: Math.round(bodyKb * 1024),
+    schedulerEnabled: sched,
+  };
+}
+
+function parseBool(raw: string | undefined, name: string): boolean {
+  if (raw === undefined || raw === "") return false;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new AppError("config", `${name} must be true or false, got ${JSON.stringify(raw)}.`);
+}
+
+export interface StartOptions {
+  port?: number;
+  host?: string;
+  schedulerEnabled?: boolean;
+  /** Use this store instead of opening one from the environment (tests, demo). */
+  store?: BacklogStore;
+  access?: AccessControl;
+  /** Demo mode: anyone on loopback may read the dashboard without a key. */
+  demo?: boolean;
+  log?: Logger;
+  clock?: () => Date;
+  env?: Env;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  store: BacklogStore;
+  stop(): Promise<void>;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? defaultLog;
+  const clock = options.clock ?? (() => new Date());
+  const cfg = resolveServerConfig({ port: options.port, host: options.host, schedulerEnabled: options.schedulerEnabled }, env);
+  if (options.demo && cfg.host !== "127.0.0.1" && cfg.host !== "localhost" && cfg.host !== "::1") {
+    throw new AppError("config", `Demo mode opens the dashboard without a key, so it only listens on loopback; HOST is ${cfg.host}.`);
+  }
+  // Fail on a bad policy or access file before opening anything.
+  const tools = loadToolConfig(env);
+  const policy = tools.policy;
+  let access = options.access ?? loadAccess(undefined, env);
+  if (options.demo) access = { ...access, anonymous: { ...access.anonymous, entitlements: ["tools.backlog.read", "tools.risk.read", "tools.pressure.read"] } };
+
+  const store = options.store ?? (await openStore({ log }, env));
+  const registry = createToolRegistry({ policy });
+  const toolContext = (identity: Identity) =>
+    createToolContext({ store, paths: tools.paths, agent: identity.agent, entitlements: identity.entitlements, now: clock, log });
+  const metrics = createMetrics(async () => {
+    return Promise.all(policy.envs.map(async (e) => ({ env: e, dashboard: await store.dashboard({ env: e }, clock()) })));
+  });
+  const app = createApp({
+    registry,
+    access,
+    toolContext,
+    health: () => store.health(),
+    alerts: (dashboard) => evaluateAlerts(dashboard, policy),
+    metrics,
+    log,
+    clock,
+    bodyLimitBytes: cfg.bodyLimitBytes,
+  });
+
+  const served = serve(app.fetch, { port: cfg.port, hostname: cfg.host });
+  const url = `http://${cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host}:${served.port}`;
+  log.info("server listening", { url, backend: store.name, scheduler: cfg.schedulerEnabled, demo: Boolean(options.demo) });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    port: served.port,
+    store,
+    stop() {
+      stopping ??= (async () => {
+        log.info("server stopping: finishing in-flight requests");
+        await served.stop();
+        if (!options.store) await store.close();
+        log.info("server stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function main() {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write(`Usage: bun run server.ts
+
+Serves the backlog HTTP API and dashboard. Configuration is by environment (README "HTTP API"):
+  PORT (8000), HOST (127.0.0.1; 0.0.0.0 in containers), SCHEDULER_ENABLED (false),
+  BACKLOG_BACKEND / BACKLOG_POSTGRES_DSN / BACKLOG_JSONL_DIR (store), BACKLOG_POLICY_FILE,
+  BACKLOG_ACCESS_FILE, BACKLOG_REPORTS_DIR, BACKLOG_MAX_BODY_KB (256), API keys named in config/access.yml.
+`);
+    return;
+  }
+  const server = await startServer();
+  const shutdown = (signal: string) => {
+    defaultLog.info("signal received", { signal });
+    server.stop().then(
+      () => process.exit(0),
+      (err) => {
+        defaultLog.error("shutdown failed", { error: (err as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+if (import.meta.main) {
+  main().catch((err) => {
+    defaultLog.error("server failed to start", { error: (err as Error).message });
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,70 @@
+/** Builds the real Hono app over a given store, with the shipped policy and known API keys. */
+import { cpSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildAccess } from "../../lib/access-config.ts";
+import { createApp } from "../../lib/http/app.ts";
+import { createMetrics } from "../../lib/http/metrics.ts";
+import { evaluateAlerts, loadPolicy } from "../../lib/policy.ts";
+import { silentLogger } from "../../lib/log.ts";
+import type { BacklogStore } from "../../lib/store/types.ts";
+import { createToolContext, createToolRegistry, resolveToolPaths } from "../../lib/tools/index.ts";
+import { REPO } from "../helpers/run.ts";
+
+export const KEYS = {
+  reader: "reader-key-0123456789",
+  writer: "writer-key-0123456789",
+  admin: "admin-key-0123456789",
+  scheduler: "scheduler-key-0123456789",
+} as const;
+
+export const ACCESS_ENV = {
+  SCHEDULER_API_KEY: KEYS.scheduler,
+  BACKLOG_ADMIN_API_KEY: KEYS.admin,
+  BACKLOG_WRITER_API_KEY: KEYS.writer,
+  BACKLOG_READER_API_KEY: KEYS.reader,
+};
+
+/** A reports dir holding the fixture platform digest for prod, week 2026-W47. */
+export function reportsWithFixture(): string {
+  const dir = mkdtempSync(join(tmpdir(), "bb-reports-"));
+  mkdirSync(join(dir, "platform"), { recursive: true });
+  cpSync(join(REPO, "tests/fixtures/platform-2026-W47.json"), join(dir, "platform/2026-W47.json"));
+  return dir;
+}
+
+export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolean; now?: Date; reportsDir?: string; bodyLimitBytes?: number } = {}) {
+  const policy = loadPolicy();
+  const reportsDir = opts.reportsDir ?? reportsWithFixture();
+  const paths = { ...resolveToolPaths({}), reportsDir };
+  const rawAccess = {
+    agents: {
+      scheduler: { key_env: "SCHEDULER_API_KEY", entitlements: ["tools.backlog.admin", "tools.pressure.write", "tools.risk.write"] },
+      admin: { key_env: "BACKLOG_ADMIN_API_KEY", entitlements: ["tools.backlog.admin"] },
+      writer: { key_env: "BACKLOG_WRITER_API_KEY", entitlements: ["tools.backlog.write"] },
+      reader: { key_env: "BACKLOG_READER_API_KEY", entitlements: ["tools.backlog.read"] },
+    },
+    anonymous: { entitlements: opts.anonymousRead ? ["tools.backlog.read"] : [] },
+  };
+  const access = buildAccess(rawAccess, ACCESS_ENV);
+  const clock = () => opts.now ?? new Date("2026-11-23T10:00:00.000Z");
+  const registry = createToolRegistry({ policy });
+  const metrics = createMetrics(async () =>
+    Promise.all(policy.envs.map(async (env) => ({ env, dashboard: await store.dashboard({ env }, clock()) }))),
+  );
+  const app = createApp({
+    registry,
+    access,
+    toolContext: (id) => createToolContext({ store, paths, agent: id.agent, entitlements: id.entitlements, now: clock, log: silentLogger }),
+    health: () => store.health(),
+    alerts: (d) => evaluateAlerts(d, policy),
+    metrics,
+    log: silentLogger,
+    clock,
+    bodyLimitBytes: opts.bodyLimitBytes,
+  });
+  return { app, reportsDir, policy };
+}
+
+export const auth = (who: keyof typeof KEYS | "bad" | "none", style: "bearer" | "x-api-key" = "bearer"): Record<string, string> =>
+  who === "none" ? {} : style === "bearer" ? { authorization: `Bearer ${who === "bad" ? "wrong-key" : KEYS[who]}` } : { "x-api-key": who === "bad" ? "wrong-key" : KEYS[who] };
