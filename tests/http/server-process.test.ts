@@ -1,0 +1,52 @@
+/** The real server.ts as operators start it, over loopback: serves, authenticates, stops on SIGTERM. */
+import { afterAll, expect, test } from "bun:test";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { REPO } from "../helpers/run.ts";
+import { ACCESS_ENV, KEYS } from "./harness.ts";
+
+let child: ChildProcess | undefined;
+afterAll(() => child?.kill("SIGKILL"));
+
+function start(env: Record<string, string>): Promise<{ url: string; output: () => string; exited: Promise<number | null> }> {
+  const base: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" };
+  child = spawn(process.execPath, ["run", "server.ts"], { cwd: REPO, env: { ...base, ...env } });
+  let out = "";
+  const exited = new Promise<number | null>((r) => child!.on("close", r));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /"event":"server listening".*?"url":"(http:[^"]+)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1]!, output: () => out, exited });
+      }
+    };
+    child!.stdout!.on("data", onData);
+    child!.stderr!.on("data", (d) => (out += d));
+    child!.on("close", () => reject(new Error(`server exited early:\n${out}`)));
+  });
+}
+
+test("server.ts on JSONL: healthz, readyz, authenticated dashboard, graceful SIGTERM", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bb-srv-"));
+  const srv = await start({ ...ACCESS_ENV, PORT: "0", BACKLOG_BACKEND: "jsonl", BACKLOG_JSONL_DIR: dir });
+  expect(await (await fetch(`${srv.url}/healthz`)).json()).toEqual({ status: "ok" });
+  expect(await (await fetch(`${srv.url}/readyz`)).json()).toMatchObject({ ready: true, backend: "JsonlBacklogStore" });
+  expect((await fetch(`${srv.url}/v1/backlog/dashboard?env=prod`)).status).toBe(401);
+  const dash = await fetch(`${srv.url}/v1/backlog/dashboard?env=prod`, { headers: { authorization: `Bearer ${KEYS.reader}` } });
+  expect(dash.status).toBe(200);
+  expect(await dash.json()).toMatchObject({ total: 0, backend: "JsonlBacklogStore" });
+  child!.kill("SIGTERM");
+  expect(await srv.exited).toBe(0);
+  expect(srv.output()).toContain('"event":"server stopped"');
+  for (const key of Object.values(KEYS)) expect(srv.output()).not.toContain(key);
+});
+
+test("server.ts refuses to start on an invalid PORT with a clear message", async () => {
+  await expect(start({ PORT: "eighty", BACKLOG_BACKEND: "memory" })).rejects.toThrow(/PORT must be a port number/);
+});
