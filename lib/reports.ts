@@ -18,7 +18,7 @@ import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import process from "node:process";
 import * as v from "valibot";
-import { AppError, describeError, formatIssues, parseOrThrow } from "./errors.ts";
+import { AppError, describeError, formatIssues } from "./errors.ts";
 import { isValidDate, isValidIsoWeek } from "./isoweek.ts";
 import { syncDir } from "./store/jsonl-file.ts";
 import { EnvName } from "./store/types.ts";
@@ -37,7 +37,7 @@ const PERIOD: Record<ReportKind, { valid: (p: string) => boolean; example: strin
 
 /** Where the `kind` report of `env` for `period` lives. Throws on anything that is not a plain name. */
 export function reportPaths(reportsDir: string, kind: ReportKind, env: string, period: string, primaryEnv: string): ReportPaths {
-  parseOrThrow(EnvName, env, "env");
+  if (!v.is(EnvName, env)) throw new AppError("invalid_input", `env: must be a lowercase name like prod, staging or dev (a-z, 0-9, - and _), got ${JSON.stringify(env)}`);
   if (!PERIOD[kind].valid(period)) throw new AppError("invalid_input", `${kind} report period: expected ${PERIOD[kind].example}, got ${JSON.stringify(period)}`);
   const root = resolve(reportsDir);
   const dir = env === primaryEnv ? join(root, kind) : join(root, kind, env);
