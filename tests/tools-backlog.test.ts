@@ -147,8 +147,10 @@ describe("item actions", () => {
     const r = await call("upsert", base, { agent: "ops", entitlements: ["tools.backlog.write"] });
     expect(r).toMatchObject({ created: true, changed: true, dry_run: false, item: { priority: "P0", due_date: "2026-11-23", owner: "team-edge", source: "manual" } });
     expect((await store.events(r.item.id))[0]!.actor).toBe("ops");
+    await call("upsert", { ...base, description: "Keys are 400 days old." });
+    // Moving the owner (runbook 7) needs no description: leaving it out keeps the item's.
     await call("upsert", { ...base, owner: "carol" });
-    expect((await call("upsert", { ...base, title: "Rotate TLS keys" })).item).toMatchObject({ owner: "carol", title: "Rotate TLS keys" });
+    expect((await call("upsert", { ...base, title: "Rotate TLS keys" })).item).toMatchObject({ owner: "carol", title: "Rotate TLS keys", description: "Keys are 400 days old." });
     const unknown = await failure(call("upsert", { ...base, category: "bug", dedupe_key: "k2" }));
     expect(unknown.message).toStartWith('priority: required for category "bug"');
     expect((await call("upsert", { ...base, category: "bug", dedupe_key: "k2", priority: "P3" })).item).toMatchObject({ priority: "P3", due_date: null });

@@ -78,8 +78,15 @@ export function createBacklogTool(policy: Policy): Tool {
       upsert: defineAction({
         description:
           "Create or refresh an item by dedupe_key (runbook 7). New items: priority, due date and owner default from the policy. " +
-          "Existing items keep status, priority, due date and owner unless owner is given.",
-        params: params({ ...UpsertInputSchema.entries, env: Env, priority: v.optional(v.picklist(PRIORITIES)), dry_run: DryRun }),
+          "Existing items keep status, priority, due date, owner (unless given) and description (unless given).",
+        params: params({
+          ...UpsertInputSchema.entries,
+          env: Env,
+          priority: v.optional(v.picklist(PRIORITIES)),
+          // No default here: leaving it out keeps an existing item's description (e.g. when only moving the owner).
+          description: v.optional(Text(20_000)),
+          dry_run: DryRun,
+        }),
         entitlement: "tools.backlog.write",
         writes: true,
         run: async ({ dry_run, ...p }, ctx) => {
@@ -95,6 +102,7 @@ export function createBacklogTool(policy: Policy): Tool {
           const input = {
             ...p,
             priority,
+            description: p.description ?? existing?.description ?? "",
             ...(existing
               ? {}
               : {
