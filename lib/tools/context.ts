@@ -35,7 +35,8 @@ export interface ToolConfig {
 
 export function loadToolConfig(env: Env = process.env): ToolConfig {
   const paths = resolveToolPaths(env);
-  return { paths, policy: loadPolicy(paths.policyFile) };
+  // Same file as paths.policyFile; resolved again so a missing file is blamed on BACKLOG_POLICY_FILE.
+  return { paths, policy: loadPolicy(undefined, env) };
 }
 
 export function createToolContext(o: {
