@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { findPlatformDigest, findRiskDigest, NO_PLATFORM_DIGEST, NO_RISK_DIGEST, parsePlatformDigest } from "../lib/digest.ts";
-import { AppError } from "../lib/errors.ts";
+import { rejectionOf } from "./helpers/app-error.ts";
 import { createLogger } from "../lib/log.ts";
 import { parsePolicyText } from "../lib/policy.ts";
 
@@ -22,15 +22,6 @@ function put(rel: string, value: unknown) {
   return f;
 }
 const weekly = (over: Record<string, unknown> = {}) => ({ ...structuredClone(FIXTURE), ...over });
-async function failure(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error("expected an error");
-}
 
 describe("platform digest", () => {
   test("the fixture is a valid digest", () => {
@@ -58,16 +49,16 @@ describe("platform digest", () => {
     expect(prod.file).toBe(join(dir, "platform/prod/2026-W47.json")); // the env folder wins
     const staging = await findPlatformDigest({ reportsDir: dir, env: "staging", policy });
     expect(staging.period).toBe("2026-W46"); // the shared 2026-W47 is prod's
-    const dev = await failure(findPlatformDigest({ reportsDir: dir, env: "dev", policy }));
+    const dev = await rejectionOf(findPlatformDigest({ reportsDir: dir, env: "dev", policy }));
     expect(dev.message).toBe(NO_PLATFORM_DIGEST);
   });
 
   test("nothing there: the exact runbook message, not_found", async () => {
-    const err = await failure(findPlatformDigest({ reportsDir: dir, env: "prod", policy }));
+    const err = await rejectionOf(findPlatformDigest({ reportsDir: dir, env: "prod", policy }));
     expect(err.message).toBe("No platform digest found. Run architecture_pressure_tool.digest first.");
     expect(err.code).toBe("not_found");
     expect(err.details).toBeUndefined(); // HTTP body is exactly {"error": ...}
-    const week = await failure(findPlatformDigest({ reportsDir: dir, env: "prod", policy, week: "2026-W40" }));
+    const week = await rejectionOf(findPlatformDigest({ reportsDir: dir, env: "prod", policy, week: "2026-W40" }));
     expect(week.message).toStartWith("No platform digest found for prod week 2026-W40 (looked for ");
     expect(week.message).toEndWith("Run architecture_pressure_tool.digest first.");
   });
@@ -79,7 +70,7 @@ describe("platform digest", () => {
     bad.services[3].pressure_score = 130;
     delete bad.generated_at;
     const f = put("platform/2026-W47.json", bad);
-    const err = await failure(findPlatformDigest({ reportsDir: dir, env: "prod", policy }));
+    const err = await rejectionOf(findPlatformDigest({ reportsDir: dir, env: "prod", policy }));
     expect(err.message).toStartWith(`${f} is not a valid platform digest (written by architecture_pressure_tool.digest):`);
     expect(err.details).toEqual([
       'generated_at: is required (expected "generated_at")',
@@ -92,18 +83,18 @@ describe("platform digest", () => {
   test("the newest digest being broken is an error, never a silent fall back to an older week", async () => {
     put("platform/2026-W46.json", weekly({ week: "2026-W46" }));
     const f = put("platform/2026-W47.json", "{ not json");
-    const err = await failure(findPlatformDigest({ reportsDir: dir, env: "prod", policy }));
+    const err = await rejectionOf(findPlatformDigest({ reportsDir: dir, env: "prod", policy }));
     expect(err.message).toStartWith(`${f} is not valid JSON:`);
   });
 
   test("the file name and the digest must agree on week and env", async () => {
     put("platform/2026-W48.json", weekly());
-    expect((await failure(findPlatformDigest({ reportsDir: dir, env: "prod", policy }))).details).toEqual([
+    expect((await rejectionOf(findPlatformDigest({ reportsDir: dir, env: "prod", policy }))).details).toEqual([
       'week: the file name says 2026-W48 but the digest says "2026-W47"',
     ]);
     rmSync(join(dir, "platform"), { recursive: true });
     put("platform/prod/2026-W47.json", weekly({ env: "staging" }));
-    expect((await failure(findPlatformDigest({ reportsDir: dir, env: "prod", policy }))).details).toEqual([
+    expect((await rejectionOf(findPlatformDigest({ reportsDir: dir, env: "prod", policy }))).details).toEqual([
       'env: the file is in the prod/ folder but the digest says "staging"',
     ]);
   });
@@ -113,7 +104,7 @@ describe("platform digest", () => {
     put("platform/2025-W53.json", weekly({ week: "2025-W53" }));
     const lines: string[] = [];
     const log = createLogger({ write: (l) => lines.push(l) });
-    const err = await failure(findPlatformDigest({ reportsDir: dir, env: "prod", policy, log }));
+    const err = await rejectionOf(findPlatformDigest({ reportsDir: dir, env: "prod", policy, log }));
     expect(err.message).toBe(NO_PLATFORM_DIGEST);
     const events = lines.map((l) => JSON.parse(l).event);
     expect(events).toContain(`generate: ignoring platform report ${join(dir, "platform/2026-47.json")}`);
@@ -133,12 +124,12 @@ describe("risk digest", () => {
   });
 
   test("missing and malformed risk digests", async () => {
-    expect((await failure(findRiskDigest({ reportsDir: dir, env: "prod", policy }))).message).toBe(NO_RISK_DIGEST);
+    expect((await rejectionOf(findRiskDigest({ reportsDir: dir, env: "prod", policy }))).message).toBe(NO_RISK_DIGEST);
     const bad = structuredClone(RISK);
     bad.services[0].top_signals[0].contribution = "high";
     bad.services[1].delta_7d = null;
     put("risk/2026-11-23.json", bad);
-    expect((await failure(findRiskDigest({ reportsDir: dir, env: "prod", policy }))).details).toEqual([
+    expect((await rejectionOf(findRiskDigest({ reportsDir: dir, env: "prod", policy }))).details).toEqual([
       'services.0.top_signals.0.contribution: must be a number, got "high"',
       "services.1.delta_7d: must be a number, got null",
     ]);

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AppError } from "../lib/errors.ts";
+import { thrownBy } from "./helpers/app-error.ts";
 import { DEFAULT_POLICY_FILE, evaluateAlerts, loadPolicy, parsePolicyText, resolvePolicyFile, type Policy } from "../lib/policy.ts";
 import { emptyDashboard } from "../lib/store/logic.ts";
 import type { OverdueEntry } from "../lib/store/types.ts";
@@ -14,15 +14,6 @@ function file(text: string): string {
   const f = join(dir, `policy-${n++}.yml`);
   writeFileSync(f, text);
   return f;
-}
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error("expected an error");
 }
 
 describe("loadPolicy", () => {
@@ -59,14 +50,14 @@ describe("loadPolicy", () => {
 
   test("a bad priority names the file, the key path, the allowed values, what was given and the line", () => {
     const f = file("defaults:\n  retention_days: 90\ncategories:\n  security:\n    priority: P9\n    due_days: 7\n");
-    const err = errorOf(() => loadPolicy(f));
+    const err = thrownBy(() => loadPolicy(f));
     expect(err.message).toContain(`${f} is invalid:`);
     expect(err.message).toContain('categories.security.priority: expected one of P0|P1|P2|P3, got "P9" (line 5)');
     expect(err.details).toEqual(['categories.security.priority: expected one of P0|P1|P2|P3, got "P9" (line 5)']);
   });
 
   test("unknown keys are errors naming them and the allowed ones (typos are not ignored)", () => {
-    const err = errorOf(() => parsePolicyText("generation:\n  weekly_from_pressure_digests: false\nowner:\n  default_owner: x\ncategories:\n  security:\n    prio: P1\n", "p.yml"));
+    const err = thrownBy(() => parsePolicyText("generation:\n  weekly_from_pressure_digests: false\nowner:\n  default_owner: x\ncategories:\n  security:\n    prio: P1\n", "p.yml"));
     expect(err.details).toEqual([
       'categories.security.prio: unknown key "prio" (allowed: priority, due_days, title) (line 7)',
       'generation.weekly_from_pressure_digests: unknown key "weekly_from_pressure_digests" (allowed: weekly_from_pressure_digest, daily_from_risk_digest, daily_min_band, daily_default_categories) (line 2)',
@@ -76,14 +67,14 @@ describe("loadPolicy", () => {
 
   test("YAML syntax errors name the file and the line", () => {
     const f = file("defaults:\n  retention_days: 90\n max_items_per_run: 5\n");
-    const err = errorOf(() => loadPolicy(f));
+    const err = thrownBy(() => loadPolicy(f));
     expect(err.code).toBe("config");
     expect(err.message).toStartWith(`${f}: invalid YAML at line 3, column 1: All mapping items must start at the same column`);
-    expect(errorOf(() => parsePolicyText("a: 1\na: 2\n", "dup.yml")).message).toBe("dup.yml: invalid YAML at line 2, column 1: Map keys must be unique");
+    expect(thrownBy(() => parsePolicyText("a: 1\na: 2\n", "dup.yml")).message).toBe("dup.yml: invalid YAML at line 2, column 1: Map keys must be unique");
   });
 
   test("values out of range, bad names, bad templates, unknown default categories", () => {
-    const err = errorOf(() =>
+    const err = thrownBy(() =>
       parsePolicyText(
         [
           "defaults: {retention_days: 0, max_items_per_run: 2.5}",
@@ -109,10 +100,10 @@ describe("loadPolicy", () => {
     ]);
     // The default daily category must exist once daily generation is on (or the key is written out).
     expect(parsePolicyText("categories:\n  perf: {}\n", "p.yml").generation.daily_default_categories).toEqual(["slo_hardening"]);
-    expect(errorOf(() => parsePolicyText("categories:\n  perf: {}\ngeneration:\n  daily_from_risk_digest: true\n", "p.yml")).details).toEqual([
+    expect(thrownBy(() => parsePolicyText("categories:\n  perf: {}\ngeneration:\n  daily_from_risk_digest: true\n", "p.yml")).details).toEqual([
       'generation.daily_default_categories: not set, and its default "slo_hardening" is not a category of this policy (known: perf); set it (line 3)',
     ]);
-    expect(errorOf(() => parsePolicyText("generation:\n  daily_default_categories: [perf]\n", "p.yml")).details).toEqual([
+    expect(thrownBy(() => parsePolicyText("generation:\n  daily_default_categories: [perf]\n", "p.yml")).details).toEqual([
       'generation.daily_default_categories.0: "perf" is not a category of this policy (known: arch_review, refactor, slo_hardening, security, tech_debt, capacity, incident_followup) (line 2)',
     ]);
   });
@@ -122,7 +113,7 @@ describe("loadPolicy", () => {
     expect(resolvePolicyFile(undefined, { BACKLOG_POLICY_FILE: "config/backlog_policy.yml" })).toBe(DEFAULT_POLICY_FILE);
     const f = file("defaults: {retention_days: 7}\n");
     expect(loadPolicy(undefined, { BACKLOG_POLICY_FILE: f }).defaults.retention_days).toBe(7);
-    const err = errorOf(() => loadPolicy(undefined, { BACKLOG_POLICY_FILE: join(dir, "nope.yml") }));
+    const err = thrownBy(() => loadPolicy(undefined, { BACKLOG_POLICY_FILE: join(dir, "nope.yml") }));
     expect(err.message).toContain(`Cannot read the backlog policy ${join(dir, "nope.yml")} (from BACKLOG_POLICY_FILE): ENOENT`);
     expect(err.message).toContain("Set BACKLOG_POLICY_FILE or restore config/backlog_policy.yml.");
   });

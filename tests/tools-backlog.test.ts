@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AppError } from "../lib/errors.ts";
+import { rejectionOf } from "./helpers/app-error.ts";
 import { silentLogger } from "../lib/log.ts";
 import { parsePolicyText, type Policy } from "../lib/policy.ts";
 import { MemoryBacklogStore } from "../lib/store/memory.ts";
@@ -32,15 +32,6 @@ function call(action: string, params: Record<string, unknown> = {}, o: { agent?:
   });
   return dispatch(createToolRegistry({ policy: o.policy ?? POLICY }), { tool: "backlog_tool", action, params }, ctx) as Promise<any>;
 }
-async function failure(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error("expected an error");
-}
 const snapshot = async () => {
   const { items } = await store.list({ limit: 1000 });
   return { items, events: await Promise.all(items.map((i) => store.events(i.id))) };
@@ -51,16 +42,16 @@ describe("backlog_tool access and params", () => {
     const reader = { agent: "bot", entitlements: ["tools.backlog.read"] };
     expect((await call("list", {}, reader)).total).toBe(0);
     expect((await call("dashboard", { env: "prod" }, reader)).total).toBe(0);
-    const denied = await failure(call("upsert", { env: "prod", service: "a", category: "security", title: "t", dedupe_key: "k" }, reader));
+    const denied = await rejectionOf(call("upsert", { env: "prod", service: "a", category: "security", title: "t", dedupe_key: "k" }, reader));
     expect(denied.code).toBe("forbidden");
     expect(denied.message).toBe("Agent bot lacks the entitlement tools.backlog.write needed for backlog_tool.upsert.");
     const writer = { agent: "w", entitlements: ["tools.backlog.write"] };
-    expect((await failure(call("auto_generate_weekly", {}, writer))).message).toContain("tools.backlog.admin");
-    expect((await failure(call("cleanup", {}, writer))).code).toBe("forbidden");
+    expect((await rejectionOf(call("auto_generate_weekly", {}, writer))).message).toContain("tools.backlog.admin");
+    expect((await rejectionOf(call("cleanup", {}, writer))).code).toBe("forbidden");
   });
 
   test("env must be one of the policy's envs; unknown params are refused; every bad field is listed", async () => {
-    const err = await failure(call("auto_generate_weekly", { env: "qa", week: "2026-47", force: true }));
+    const err = await rejectionOf(call("auto_generate_weekly", { env: "qa", week: "2026-47", force: true }));
     expect(err.code).toBe("invalid_input");
     expect(err.details).toEqual([
       'env: expected one of prod|staging|dev, got "qa"',
@@ -68,9 +59,9 @@ describe("backlog_tool access and params", () => {
       'force: unknown parameter "force" (allowed: env, week, dry_run)',
     ]);
     const custom = parsePolicyText("envs: [prod, qa]\n", "p.yml");
-    expect((await failure(call("list", { env: "staging" }, { policy: custom }))).details).toEqual(['env: expected one of prod|qa, got "staging"']);
+    expect((await rejectionOf(call("list", { env: "staging" }, { policy: custom }))).details).toEqual(['env: expected one of prod|qa, got "staging"']);
     expect((await call("list", { env: "qa" }, { policy: custom })).total).toBe(0);
-    expect((await failure(call("dashboard", { dry_run: true }))).details).toEqual(['dry_run: unknown parameter "dry_run" (allowed: env)']);
+    expect((await rejectionOf(call("dashboard", { dry_run: true }))).details).toEqual(['dry_run: unknown parameter "dry_run" (allowed: env)']);
   });
 });
 
@@ -111,11 +102,11 @@ describe("auto_generate_weekly on a store", () => {
 
   test("missing digest: the exact message, nothing written; malformed digest: file and field, nothing written", async () => {
     rmSync(join(reports, "platform/2026-W47.json"));
-    const missing = await failure(call("auto_generate_weekly", { env: "prod" }));
+    const missing = await rejectionOf(call("auto_generate_weekly", { env: "prod" }));
     expect(missing.message).toBe("No platform digest found. Run architecture_pressure_tool.digest first.");
     expect(missing.status).toBe(404);
     writeFileSync(join(reports, "platform/2026-W47.json"), JSON.stringify({ week: "2026-W47", env: "prod", generated_at: "2026-11-16T06:00:00Z", services: [{ service: "a" }] }));
-    const bad = await failure(call("auto_generate_weekly", { env: "prod" }));
+    const bad = await rejectionOf(call("auto_generate_weekly", { env: "prod" }));
     expect(bad.message).toContain(`${join(reports, "platform/2026-W47.json")} is not a valid platform digest`);
     expect(bad.details).toContain("services.0.pressure_score: is required (expected \"pressure_score\")");
     expect((await store.list()).total).toBe(0);
@@ -136,7 +127,7 @@ describe("auto_generate_weekly on a store", () => {
     const on = parsePolicyText("generation:\n  daily_from_risk_digest: true\n", "p.yml");
     const r = await call("auto_generate_daily", { env: "prod", date: "2026-11-23" }, { policy: on });
     expect(r).toMatchObject({ date: "2026-11-23", created: 3 });
-    expect((await failure(call("auto_generate_daily", { date: "2026-11-22" }, { policy: on }))).message).toStartWith("No risk digest found for prod date 2026-11-22");
+    expect((await rejectionOf(call("auto_generate_daily", { date: "2026-11-22" }, { policy: on }))).message).toStartWith("No risk digest found for prod date 2026-11-22");
   });
 });
 
@@ -151,7 +142,7 @@ describe("item actions", () => {
     // Moving the owner (runbook 7) needs no description: leaving it out keeps the item's.
     await call("upsert", { ...base, owner: "carol" });
     expect((await call("upsert", { ...base, title: "Rotate TLS keys" })).item).toMatchObject({ owner: "carol", title: "Rotate TLS keys", description: "Keys are 400 days old." });
-    const unknown = await failure(call("upsert", { ...base, category: "bug", dedupe_key: "k2" }));
+    const unknown = await rejectionOf(call("upsert", { ...base, category: "bug", dedupe_key: "k2" }));
     expect(unknown.message).toStartWith('priority: required for category "bug"');
     expect((await call("upsert", { ...base, category: "bug", dedupe_key: "k2", priority: "P3" })).item).toMatchObject({ priority: "P3", due_date: null });
   });
@@ -176,8 +167,8 @@ describe("item actions", () => {
     const got = await call("get", { id: item.id }, { agent: "r", entitlements: ["tools.backlog.read"] });
     expect(got.item.status).toBe("blocked");
     expect(got.events.map((e: { type: string; actor: string }) => `${e.type}:${e.actor}`)).toEqual(["created:scheduler", "status_changed:erin", "commented:erin"]);
-    expect((await failure(call("get", { id: "bl_nope" }))).code).toBe("not_found");
-    expect((await failure(call("set_status", { id: item.id, status: "closed" }))).details).toEqual(['status: expected one of open|in_progress|blocked|done|canceled, got "closed"']);
+    expect((await rejectionOf(call("get", { id: "bl_nope" }))).code).toBe("not_found");
+    expect((await rejectionOf(call("set_status", { id: item.id, status: "closed" }))).details).toEqual(['status: expected one of open|in_progress|blocked|done|canceled, got "closed"']);
   });
 
   test("cleanup removes exactly the old done/canceled items (default retention from the policy)", async () => {
@@ -196,7 +187,7 @@ describe("item actions", () => {
     const left = (await store.list({ limit: 100 })).items.map((i) => i.dedupe_key).sort();
     expect(left).toEqual(["old-blocked", "old-open", "old-progress", "recent-done"]);
     expect(await call("cleanup", { retention_days: 10 })).toMatchObject({ removed: 1 });
-    expect((await failure(call("cleanup", { retention_days: 0 }))).details).toEqual(["retention_days: expected >=1, got 0"]);
+    expect((await rejectionOf(call("cleanup", { retention_days: 0 }))).details).toEqual(["retention_days: expected >=1, got 0"]);
   });
 
   test("dashboard carries the policy's alerts", async () => {
