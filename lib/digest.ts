@@ -164,7 +164,7 @@ function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new AppError("config", `${displayPath(file)} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new AppError("unprocessable", `${displayPath(file)} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -175,7 +175,7 @@ function validate<T>(spec: KindSpec<T>, raw: unknown, file: string, policy: Pick
 }
 
 function broken(spec: KindSpec<unknown>, file: string, problems: string[]): AppError {
-  return new AppError("config", `${displayPath(file)} is not a valid ${spec.kind} digest (written by ${spec.producer}):\n  ${problems.join("\n  ")}`, {
+  return new AppError("unprocessable", `${displayPath(file)} is not a valid ${spec.kind} digest (written by ${spec.producer}):\n  ${problems.join("\n  ")}`, {
     details: problems,
   });
 }

@@ -6,6 +6,7 @@ import * as v from "valibot";
 
 export type ErrorCode =
   | "invalid_input"
+  | "unprocessable"
   | "not_found"
   | "conflict"
   | "unauthorized"
@@ -17,6 +18,8 @@ export type ErrorCode =
 
 const STATUS: Record<ErrorCode, number> = {
   invalid_input: 400,
+  /** Well-formed request, but data it depends on (a digest file) is malformed. */
+  unprocessable: 422,
   not_found: 404,
   conflict: 409,
   unauthorized: 401,
@@ -61,7 +64,7 @@ export function formatIssue(issue: AnyIssue): string {
   // Custom messages (from our schemas) are already sentences; keep them.
   const isDefault = issue.message.startsWith("Invalid ");
   if (!isDefault) return `${path}: ${issue.message}`;
-  if (issue.received === "undefined" && issue.kind === "schema") return `${path}: is required (expected ${expected})`;
+  if (issue.received === "undefined" && issue.kind === "schema") return `${path}: is required`;
   if (expected) return `${path}: expected ${expected}, got ${issue.received}`;
   return `${path}: ${issue.message}`;
 }
