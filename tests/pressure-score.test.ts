@@ -58,14 +58,16 @@ describe("pressureScore", () => {
   });
 
   test("worked example from docs/governance.md", () => {
-    // weights 55/15/10/20 of 100: level 60 → 33; trend +10 of cap 20 → 7.5; 4 open of 20 → 2; 2 overdue of 5 → 8
-    const r = pressureScore({ level: 60, trend: 10, open: 4, overdue: 2, contributions: { incidents_sev1_30d: 20, critical_vulns: 10 } }, pp);
+    // weights 55/15/10/20 of 100: level 45 of cap 75 → 33; trend +10 of cap 20 → 7.5; 4 open of 20 → 2; 2 overdue of 5 → 8
+    const r = pressureScore({ level: 45, trend: 10, open: 4, overdue: 2, contributions: { incidents_sev1_30d: 20, critical_vulns: 10 } }, pp);
     expect(r.parts).toEqual({ risk_level: 33, risk_trend: 7.5, open_items: 2, overdue_items: 8 });
     expect(r.score).toBe(50.5);
     expect(r.band).toBe("high");
     // The 40.5 risk points are shared 2:1 between the two signals.
     expect(r.causes.incidents_sev1_30d).toBeCloseTo(27);
     expect(r.causes.critical_vulns).toBeCloseTo(13.5);
+    // A level at or above the cap (a critical risk score) earns all its weight.
+    expect(pressureScore({ level: 90, trend: 0, open: 0, overdue: 0, contributions: {} }, pp).parts.risk_level).toBe(55);
   });
 });
 
@@ -138,7 +140,7 @@ describe("buildPlatformDigest", () => {
     expect(d.services[1]!.recommended_categories).toEqual([]);
     const md = renderPlatformMarkdown(d, { from: "a", to: "b" });
     expect(md).toContain("## Critical (0)");
-    expect(md).toMatch(/## Medium \(1\)\n\n\| Service[^\n]*\n\|---[^\n]*\n\| gw \|/);
+    expect(md).toMatch(/## High \(1\)\n\n\| Service[^\n]*\n\|---[^\n]*\n\| gw \| 40.1 \| 26.7 \| \+36.7 \| 3 \| 1 \| slo_hardening \|/);
     expect(md).toMatch(/## Low \(1\)\n\n[^\n]*\n[^\n]*\n\| db \|/);
   });
 });

@@ -3,7 +3,7 @@
  *   level   = mean risk score of the week's snapshots (one noisy hour does not dominate)
  *   trend   = last − first risk score of the week (positive = getting worse)
  *   part_k  = 100 × weight_k × f_k / Σ weights, with
- *             f_risk_level = level / 100,              f_risk_trend = min(max(trend, 0) / cap, 1),
+ *             f_risk_level = min(level / cap, 1),      f_risk_trend = min(max(trend, 0) / cap, 1),
  *             f_open_items = min(open / cap, 1),       f_overdue_items = min(overdue / cap, 1)
  *   pressure_score = Σ parts, rounded to 0.1 → 0–100, never lower when any input rises
  * An improving trend adds nothing (it does not cancel a high level either).
@@ -63,7 +63,7 @@ export function pressureScore(input: PressureInput, policy: Pick<PressurePolicy,
   const w = policy.weights;
   const total = PRESSURE_PARTS.reduce((s, k) => s + w[k], 0);
   const f: PressureParts = {
-    risk_level: unit(input.level / 100),
+    risk_level: unit(input.level / policy.caps.risk_level),
     risk_trend: unit(input.trend / policy.caps.risk_trend),
     open_items: unit(input.open / policy.caps.open_items),
     overdue_items: unit(input.overdue / policy.caps.overdue_items),

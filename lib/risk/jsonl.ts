@@ -84,8 +84,14 @@ export class JsonlRiskHistory implements RiskHistoryStore {
     }
   }
 
+  /** Under the directory lock (which needs the directory to exist first). */
+  private async locked<R>(fn: () => Promise<R>): Promise<R> {
+    await mkdir(this.dir, { recursive: true });
+    return this.lock.run(fn);
+  }
+
   private append<T extends object>(name: string, schema: v.GenericSchema<unknown, T>, pick: (existing: T[]) => T[]): Promise<T[]> {
-    return this.lock.run(() =>
+    return this.locked(() =>
       this.withFile(name, schema, async (existing, file, tail) => {
         const fresh = pick(existing);
         if (fresh.length) {
@@ -125,7 +131,7 @@ export class JsonlRiskHistory implements RiskHistoryStore {
         if (removed > 0 && !dryRun) await file.rewrite([lines(kept)], kept.length);
         return removed;
       });
-    return this.lock.run(async () => ({
+    return this.locked(async () => ({
       signals: await trim(SIGNALS_FILE, StoredSignalSchema, (r) => r.ts >= cutoff),
       history: await trim(HISTORY_FILE, StoredHistorySchema, (r) => r.hour >= cutoff),
     }));

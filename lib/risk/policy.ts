@@ -78,7 +78,7 @@ function entriesFor<K extends string, S>(keys: readonly K[], schema: (k: K) => S
 
 export const PRESSURE_PARTS = ["risk_level", "risk_trend", "open_items", "overdue_items"] as const;
 const DEFAULT_PRESSURE_WEIGHTS = { risk_level: 55, risk_trend: 15, open_items: 10, overdue_items: 20 };
-const DEFAULT_PRESSURE_CAPS = { risk_trend: 20, open_items: 20, overdue_items: 5 };
+const DEFAULT_PRESSURE_CAPS = { risk_level: 75, risk_trend: 20, open_items: 20, overdue_items: 5 };
 
 const PressureSchema = strictObject(
   {
@@ -91,12 +91,12 @@ const PressureSchema = strictObject(
     ),
     caps: v.optional(
       strictObject(
-        entriesFor(["risk_trend", "open_items", "overdue_items"] as const, (k) => v.optional(Positive, DEFAULT_PRESSURE_CAPS[k])),
+        entriesFor(PRESSURE_PARTS, (k) => v.optional(Positive, DEFAULT_PRESSURE_CAPS[k])),
         "pressure cap",
       ),
       DEFAULT_PRESSURE_CAPS,
     ),
-    bands: bandsSchema({ medium: 25, high: 50, critical: 75 }),
+    bands: bandsSchema({ medium: 20, high: 40, critical: 60 }),
     min_band_for_recommendations: v.optional(v.picklist(BANDS, `must be one of ${BANDS.join("|")}`), "medium"),
     min_cause_points: v.optional(v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n >= 0 && n <= 100, "must be a number of pressure points from 0 to 100")), 8),
     max_categories: v.optional(v.pipe(v.number(), v.check((n) => Number.isInteger(n) && n >= 1 && n <= 20, "must be a whole number from 1 to 20")), 3),
