@@ -91,6 +91,17 @@ function contract(label: string, open: () => Promise<RiskHistoryStore>) {
       expect((await s.history("prod", H(0), H(20))).map((r) => r.hour)).toEqual([H(10)]);
       expect(await s.cleanup(H(5), false)).toEqual({ signals: 0, history: 0 });
     });
+
+    test("cleanup of one env leaves the others", async () => {
+      const s = await open();
+      await s.addSignals([sig("p", "prod", "gw", H(1)), sig("s", "staging", "gw", H(1))]);
+      await s.addSnapshots([hist("prod", "gw", H(1)), hist("staging", "gw", H(1))]);
+      expect(await s.cleanup(H(5), true, "staging")).toEqual({ signals: 1, history: 1 });
+      expect(await s.cleanup(H(5), false, "staging")).toEqual({ signals: 1, history: 1 });
+      expect((await s.signals("prod", H(0), H(9))).length).toBe(1);
+      expect((await s.history("prod", H(0), H(9))).length).toBe(1);
+      expect(await s.history("staging", H(0), H(9))).toEqual([]);
+    });
   });
 }
 

@@ -185,6 +185,8 @@ describe("risk_history_tool.cleanup", () => {
     // 8 days (03-04 … 03-11, 09:00) × 2 services; a 3-day cutoff at 03-08T10:30 leaves 03-09 … 03-11.
     expect(await t.call("risk_history_tool", "cleanup", { retention_days: 3, dry_run: true })).toMatchObject({ would_remove: { signals: 10, history: 10 } });
     expect((await h.history("prod", "2026-01-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z")).length).toBe(16);
+    // The scheduler passes {"env": "prod"}; another env's cleanup leaves prod alone.
+    expect(await t.call("risk_history_tool", "cleanup", { env: "staging", retention_days: 3 })).toMatchObject({ env: "staging", removed: { signals: 0, history: 0 } });
     expect(await t.call("risk_history_tool", "cleanup", { retention_days: 3 })).toMatchObject({ cutoff: "2026-03-08T10:30:00.000Z", removed: { signals: 10, history: 10 } });
     const left = await h.history("prod", "2026-01-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z");
     expect(left.map((r) => `${r.service} ${r.hour.slice(5, 10)}`)).toEqual(["db 03-09", "db 03-10", "db 03-11", "gw 03-09", "gw 03-10", "gw 03-11"]);

@@ -38,8 +38,8 @@ export interface RiskHistoryStore {
   addSnapshots(rows: HistoryRow[]): Promise<HistoryRow[]>;
   /** The env's rows with from ≤ hour ≤ to, by service then hour. */
   history(env: string, from: string, to: string): Promise<HistoryRow[]>;
-  /** Drops signals with ts < cutoff and rows with hour < cutoff (with dryRun: only counts them). */
-  cleanup(cutoff: string, dryRun: boolean): Promise<CleanupCounts>;
+  /** Drops signals with ts < cutoff and rows with hour < cutoff, of `env` or of every env (dryRun: only counts). */
+  cleanup(cutoff: string, dryRun: boolean, env?: string): Promise<CleanupCounts>;
   close(): Promise<void>;
 }
 

@@ -123,7 +123,8 @@ export class JsonlRiskHistory implements RiskHistoryStore {
     return this.withFile(HISTORY_FILE, StoredHistorySchema, async (rows) => rows.filter((r) => r.env === env && r.hour >= from && r.hour <= to).sort(compareHistory));
   }
 
-  cleanup(cutoff: string, dryRun: boolean): Promise<CleanupCounts> {
+  cleanup(cutoff: string, dryRun: boolean, env?: string): Promise<CleanupCounts> {
+    const other = (r: { env: string }) => env !== undefined && r.env !== env;
     const trim = <T extends object>(name: string, schema: v.GenericSchema<unknown, T>, keep: (r: T) => boolean) =>
       this.withFile(name, schema, async (rows, file) => {
         const kept = rows.filter(keep);
@@ -132,8 +133,8 @@ export class JsonlRiskHistory implements RiskHistoryStore {
         return removed;
       });
     return this.locked(async () => ({
-      signals: await trim(SIGNALS_FILE, StoredSignalSchema, (r) => r.ts >= cutoff),
-      history: await trim(HISTORY_FILE, StoredHistorySchema, (r) => r.hour >= cutoff),
+      signals: await trim(SIGNALS_FILE, StoredSignalSchema, (r) => r.ts >= cutoff || other(r)),
+      history: await trim(HISTORY_FILE, StoredHistorySchema, (r) => r.hour >= cutoff || other(r)),
     }));
   }
 

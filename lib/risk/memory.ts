@@ -33,9 +33,9 @@ export class MemoryRiskHistory implements RiskHistoryStore {
     return structuredClone([...this.rows.values()].filter((r) => r.env === env && r.hour >= from && r.hour <= to)).sort(compareHistory);
   }
 
-  async cleanup(cutoff: string, dryRun: boolean): Promise<CleanupCounts> {
-    const keepSignals = this.signalRows.filter((r) => r.ts >= cutoff);
-    const keepRows = [...this.rows].filter(([, r]) => r.hour >= cutoff);
+  async cleanup(cutoff: string, dryRun: boolean, env?: string): Promise<CleanupCounts> {
+    const keepSignals = this.signalRows.filter((r) => r.ts >= cutoff || (env !== undefined && r.env !== env));
+    const keepRows = [...this.rows].filter(([, r]) => r.hour >= cutoff || (env !== undefined && r.env !== env));
     const counts = { signals: this.signalRows.length - keepSignals.length, history: this.rows.size - keepRows.length };
     if (!dryRun) {
       this.signalRows = keepSignals;

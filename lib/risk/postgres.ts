@@ -103,15 +103,16 @@ export class PostgresRiskHistory implements RiskHistoryStore {
     return rows.map(toHistory);
   }
 
-  async cleanup(cutoff: string, dryRun: boolean): Promise<CleanupCounts> {
+  async cleanup(cutoff: string, dryRun: boolean, env?: string): Promise<CleanupCounts> {
     const sql = await this.ready();
+    const ofEnv = env === undefined ? sql`true` : sql`env = ${env}`;
     const [row] = dryRun
       ? await sql`
-          select (select count(*) from risk_signals where ts < ${cutoff})::int as signals,
-                 (select count(*) from risk_history where hour < ${cutoff})::int as history`
+          select (select count(*) from risk_signals where ts < ${cutoff} and ${ofEnv})::int as signals,
+                 (select count(*) from risk_history where hour < ${cutoff} and ${ofEnv})::int as history`
       : await sql`
-          with s as (delete from risk_signals where ts < ${cutoff} returning 1),
-               h as (delete from risk_history where hour < ${cutoff} returning 1)
+          with s as (delete from risk_signals where ts < ${cutoff} and ${ofEnv} returning 1),
+               h as (delete from risk_history where hour < ${cutoff} and ${ofEnv} returning 1)
           select (select count(*) from s)::int as signals, (select count(*) from h)::int as history`;
     return { signals: Number(row?.signals ?? 0), history: Number(row?.history ?? 0) };
   }

@@ -55,7 +55,7 @@ class AutoRiskHistory implements RiskHistoryStore {
   signals: RiskHistoryStore["signals"] = (env, from, to) => this.current().signals(env, from, to);
   addSnapshots: RiskHistoryStore["addSnapshots"] = (rows) => this.current().addSnapshots(rows);
   history: RiskHistoryStore["history"] = (env, from, to) => this.current().history(env, from, to);
-  cleanup: RiskHistoryStore["cleanup"] = (cutoff, dryRun) => this.current().cleanup(cutoff, dryRun);
+  cleanup: RiskHistoryStore["cleanup"] = (cutoff, dryRun, env) => this.current().cleanup(cutoff, dryRun, env);
   close = async () => {};
 }
 

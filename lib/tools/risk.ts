@@ -162,8 +162,11 @@ export function createRiskTool(policy: Policy, risk: RiskPolicy): Tool {
       }),
 
       cleanup: defineAction({
-        description: "Drops recorded signals and history rows older than retention_days (default: config/risk_policy.yml retention_days).",
+        description:
+          "Drops recorded signals and history rows older than retention_days (default: config/risk_policy.yml retention_days), " +
+          "of `env` when given, else of every env.",
         params: params({
+          env: v.optional(v.picklist(envs, `must be one of ${envs.join("|")} (config/backlog_policy.yml envs)`)),
           retention_days: v.optional(v.pipe(v.number(), v.check((n) => Number.isInteger(n) && n >= 1 && n <= 3650, "must be a whole number of days from 1 to 3650"))),
           dry_run: DryRun,
         }),
@@ -173,9 +176,9 @@ export function createRiskTool(policy: Policy, risk: RiskPolicy): Tool {
           const days = p.retention_days ?? risk.retention_days;
           const cutoff = new Date(ctx.now().getTime() - days * DAY_MS).toISOString();
           const store = storage(ctx);
-          const removed = await store.cleanup(cutoff, p.dry_run);
-          ctx.log.info("risk_cleanup", { retention_days: days, cutoff, dry_run: p.dry_run, ...removed });
-          return { dry_run: p.dry_run, retention_days: days, cutoff, storage: store.name, [p.dry_run ? "would_remove" : "removed"]: removed };
+          const removed = await store.cleanup(cutoff, p.dry_run, p.env);
+          ctx.log.info("risk_cleanup", { env: p.env ?? "all", retention_days: days, cutoff, dry_run: p.dry_run, ...removed });
+          return { dry_run: p.dry_run, env: p.env ?? "all", retention_days: days, cutoff, storage: store.name, [p.dry_run ? "would_remove" : "removed"]: removed };
         },
       }),
     },
