@@ -182,6 +182,29 @@ describe("riskHistoryFor: the backlog store's backend decides", () => {
     }
   });
 
+  test("auto: rows written to JSONL during an outage move into Postgres once it serves again, once", async () => {
+    const dir = tempDir();
+    const outage = await AutoBacklogStore.open({ pg: null, dir, log: silentLogger });
+    await riskHistoryFor(outage, silentLogger).addSignals([sig("outage-1", "prod", "outage-svc", H(7))]);
+    await riskHistoryFor(outage, silentLogger).addSnapshots([hist("prod", "outage-svc", H(7))]);
+    await outage.close();
+
+    const back = await AutoBacklogStore.open({ pg: { source: "test", dsn: db.dsn, connectTimeoutSeconds: 5 }, dir, log: silentLogger });
+    try {
+      const h = riskHistoryFor(back, silentLogger);
+      expect((await h.history("prod", H(7), H(7))).map((r) => r.service)).toContain("outage-svc");
+      expect((await h.signals("prod", H(7), H(7))).map((r) => r.id)).toContain("outage-1");
+      expect(readFileSync(join(dir, "risk_history.jsonl"), "utf8")).toBe("");
+      expect(readFileSync(join(dir, "risk_signals.jsonl"), "utf8")).toBe("");
+      // A crash after the insert and before the files were emptied hands the rows over again: no duplicates.
+      await new JsonlRiskHistory({ dir, log: silentLogger }).addSignals([sig("outage-1", "prod", "outage-svc", H(7))]);
+      await h.signals("prod", H(7), H(7));
+      expect((await db.sql`select count(*)::int as n from risk_signals where id = 'outage-1'`)[0]!.n).toBe(1);
+    } finally {
+      await back.close();
+    }
+  });
+
   test("Postgres without migration 000004 says which migration to run", async () => {
     const empty = await freshDatabase();
     try {

@@ -8,6 +8,7 @@
  * store goes away). That is a full read per action: fine for the hourly/daily jobs of a few hundred
  * services; much more than that belongs on Postgres.
  */
+import { statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as v from "valibot";
@@ -136,6 +137,35 @@ export class JsonlRiskHistory implements RiskHistoryStore {
       signals: await trim(SIGNALS_FILE, StoredSignalSchema, (r) => r.ts >= cutoff || other(r)),
       history: await trim(HISTORY_FILE, StoredHistorySchema, (r) => r.hour >= cutoff || other(r)),
     }));
+  }
+
+  /** True when either file holds anything (one stat each; cheap enough to ask before every call). */
+  hasRows(): boolean {
+    return [SIGNALS_FILE, HISTORY_FILE].some((name) => {
+      try {
+        return statSync(join(this.dir, name)).size > 0;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /**
+   * Hands every row to `into` and then empties both files, under the lock (no append can slip in
+   * between). `into` must be idempotent: a crash after it and before the emptying hands the rows over
+   * again next time.
+   */
+  drain(into: (signals: SignalRecord[], history: HistoryRow[]) => Promise<void>): Promise<CleanupCounts> {
+    return this.locked(() =>
+      this.withFile(SIGNALS_FILE, StoredSignalSchema, (signals, signalsFile) =>
+        this.withFile(HISTORY_FILE, StoredHistorySchema, async (history, historyFile) => {
+          if (signals.length || history.length) await into(signals, history);
+          await historyFile.rewrite([], 0);
+          await signalsFile.rewrite([], 0);
+          return { signals: signals.length, history: history.length };
+        }),
+      ),
+    );
   }
 
   async close(): Promise<void> {}

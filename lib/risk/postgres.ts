@@ -64,14 +64,16 @@ export class PostgresRiskHistory implements RiskHistoryStore {
     return this.sql.json(records as unknown as Parameters<Sql["json"]>[0]);
   }
 
-  async addSignals(records: SignalRecord[]): Promise<void> {
+  /** With `replay`, records whose id is already stored are skipped (re-delivered outage rows). */
+  async addSignals(records: SignalRecord[], replay = false): Promise<void> {
     if (!records.length) return;
     const sql = await this.ready();
     await sql`
       insert into risk_signals (id, env, service, ts, signals, source, actor, recorded_at)
       select id, env, service, ts, signals, source, actor, recorded_at
         from jsonb_to_recordset(${this.json(records)}) as r(
-          id text, env text, service text, ts timestamptz, signals jsonb, source text, actor text, recorded_at timestamptz)`;
+          id text, env text, service text, ts timestamptz, signals jsonb, source text, actor text, recorded_at timestamptz)
+      ${replay ? sql`on conflict (id) do nothing` : sql``}`;
   }
 
   async signals(env: string, from: string, to: string): Promise<SignalRecord[]> {
