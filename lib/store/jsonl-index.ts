@@ -3,9 +3,10 @@
  * and events in file order plus per item. Fed line by line by JsonlFile; never mutated in place, so
  * stored objects can be shared with callers that only read them.
  */
+import { DashboardIndex } from "./dashboard-index.ts";
 import { BLANK, type LineSink } from "./jsonl-file.ts";
 import { isEventLine, isItemLine } from "./jsonl-shape.ts";
-import type { BacklogEvent, BacklogItem } from "./types.ts";
+import type { BacklogEvent, BacklogItem, Dashboard } from "./types.ts";
 
 export class JsonlIndex {
   items = new Map<string, BacklogItem>();
@@ -14,6 +15,8 @@ export class JsonlIndex {
   private keysStale = false;
   events: BacklogEvent[] = [];
   byItem = new Map<string, BacklogEvent[]>();
+  /** Dashboard aggregates, built on the first dashboard() after a full load, then kept up to date by putItem/remove. */
+  private dash: DashboardIndex | null = null;
   /** Lines that gave an existing dedupe_key to a second id (only hand edits or foreign writers do that). */
   keyConflicts = 0;
 
@@ -26,10 +29,15 @@ export class JsonlIndex {
       this.items = new Map();
       this.keys = new Map();
       this.keysStale = false;
+      this.dash = null;
       this.keyConflicts = 0;
       this.loadingItems = true;
     },
-    batch: (values) => applyBatch(values, isItemLine, this.loadingItems ? (it) => this.items.set(it.id, it) : (it) => this.putItem(it)),
+    batch: (values) => {
+      if (!this.loadingItems) return applyBatch(values, isItemLine, (it) => this.putItem(it));
+      this.dash = null; // bulk loads bypass putItem: aggregates are rebuilt on the next dashboard()
+      return applyBatch(values, isItemLine, (it) => this.items.set(it.id, it));
+    },
     end: () => {
       if (!this.loadingItems) return;
       this.loadingItems = false;
@@ -52,8 +60,19 @@ export class JsonlIndex {
   };
 
   putItem(it: BacklogItem): void {
+    if (this.dash) {
+      const old = this.items.get(it.id);
+      if (old) this.dash.remove(old);
+      this.dash.add(it);
+    }
     this.items.set(it.id, it);
     if (!this.keysStale) this.indexKey(it);
+  }
+
+  /** computeDashboard over the current items, from aggregates kept up to date (see dashboard-index.ts). */
+  dashboard(filter: { env?: string }, now: Date): Dashboard {
+    this.dash ??= new DashboardIndex(this.items.values());
+    return this.dash.dashboard(filter, now);
   }
 
   /** dedupe_key → id, (re)built from the items if a full load deferred it. */
@@ -93,6 +112,7 @@ export class JsonlIndex {
       const it = this.items.get(id);
       if (!it) continue;
       this.items.delete(id);
+      this.dash?.remove(it);
       if (this.byKey.get(it.dedupe_key) === id) this.keys.delete(it.dedupe_key);
     }
     const kept = this.events.filter((e) => this.items.has(e.item_id));

@@ -17,7 +17,6 @@ import { JsonlFile, listTemps, removeStaleTemps, type ReadStats } from "./jsonl-
 import { isEventLine, isItemLine } from "./jsonl-shape.ts";
 import {
   cleanupCutoff,
-  computeDashboard,
   isExpired,
   listItems,
   notFound,
@@ -141,7 +140,7 @@ export class JsonlBacklogStore implements BacklogStore {
   }
 
   async dashboard(filter: { env?: string } = {}, now: Date = this.clock()): Promise<Dashboard> {
-    return this.reading("items", () => computeDashboard(this.index.items.values(), filter, now));
+    return this.reading("items", () => this.index.dashboard(filter, now));
   }
 
   async cleanup(retentionDays: number, now: Date = this.clock(), options: CleanupOptions = {}): Promise<number> {

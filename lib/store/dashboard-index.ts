@@ -1,0 +1,106 @@
+/**
+ * The dashboard's aggregates kept up to date item by item, so a live JSONL store answers dashboard()
+ * in microseconds instead of walking every item (≈30 ms at 100k items; bench/jsonl-fold.ts). Results
+ * are exactly computeDashboard's (tests/store/dashboard-index.test.ts checks it against random
+ * histories): counts per env, open work per service, and unfinished items with a due date grouped
+ * by that date, so "overdue as of today" is a walk over the few earliest dates, whatever today is.
+ * Items are never mutated in place by the stores, so the version passed to add() is the one passed
+ * to remove() later.
+ */
+import { compareOverdue, compareTopServices, emptyDashboard, isClosed, isOpen, todayUtc, toOverdueEntry } from "./logic.ts";
+import { DASHBOARD_OVERDUE_LIMIT, DASHBOARD_TOP_SERVICES, type BacklogItem, type Dashboard } from "./types.ts";
+
+interface DueDay {
+  items: Map<string, BacklogItem>;
+  /** By priority then id (compareOverdue within one date); null until needed after a change. */
+  sorted: BacklogItem[] | null;
+}
+
+class Bucket {
+  total = 0;
+  readonly counts = emptyDashboard();
+  /** Open work per service; a service leaves the map when its count drops to 0. */
+  readonly services = new Map<string, number>();
+  readonly due = new Map<string, DueDay>();
+  private dates: string[] | null = null;
+
+  apply(it: BacklogItem, sign: 1 | -1): void {
+    this.total += sign;
+    this.counts.status_counts[it.status] += sign;
+    this.counts.priority_counts[it.priority] += sign;
+    if (isOpen(it.status)) {
+      const n = (this.services.get(it.service) ?? 0) + sign;
+      if (n) this.services.set(it.service, n);
+      else this.services.delete(it.service);
+    }
+    if (it.due_date === null || isClosed(it.status)) return;
+    let day = this.due.get(it.due_date);
+    if (sign > 0) {
+      if (!day) {
+        day = { items: new Map(), sorted: null };
+        this.due.set(it.due_date, day);
+        this.dates = null;
+      }
+      day.items.set(it.id, it);
+    } else if (day) {
+      day.items.delete(it.id);
+      if (!day.items.size) {
+        this.due.delete(it.due_date);
+        this.dates = null;
+      }
+    }
+    if (day) day.sorted = null;
+  }
+
+  dashboard(today: string): Dashboard {
+    const d = emptyDashboard();
+    d.total = this.total;
+    Object.assign(d.status_counts, this.counts.status_counts);
+    Object.assign(d.priority_counts, this.counts.priority_counts);
+    this.dates ??= [...this.due.keys()].sort();
+    for (const date of this.dates) {
+      if (date >= today) break;
+      const day = this.due.get(date)!;
+      d.overdue_count += day.items.size;
+      if (d.overdue.length >= DASHBOARD_OVERDUE_LIMIT) continue;
+      day.sorted ??= [...day.items.values()].sort((a, b) => compareOverdue(a as never, b as never));
+      for (const it of day.sorted) {
+        if (d.overdue.length >= DASHBOARD_OVERDUE_LIMIT) break;
+        d.overdue.push(toOverdueEntry(it, today));
+      }
+    }
+    d.top_services = [...this.services].map(([service, count]) => ({ service, count })).sort(compareTopServices).slice(0, DASHBOARD_TOP_SERVICES);
+    return d;
+  }
+}
+
+export class DashboardIndex {
+  /** Every env together, for dashboards without an env filter. */
+  private readonly all = new Bucket();
+  private readonly byEnv = new Map<string, Bucket>();
+
+  constructor(items: Iterable<BacklogItem> = []) {
+    for (const it of items) this.add(it);
+  }
+
+  add(it: BacklogItem): void {
+    this.all.apply(it, 1);
+    let b = this.byEnv.get(it.env);
+    if (!b) this.byEnv.set(it.env, (b = new Bucket()));
+    b.apply(it, 1);
+  }
+
+  remove(it: BacklogItem): void {
+    this.all.apply(it, -1);
+    const b = this.byEnv.get(it.env);
+    if (!b) return;
+    b.apply(it, -1);
+    if (!b.total) this.byEnv.delete(it.env);
+  }
+
+  /** What computeDashboard(items, filter, now) gives for the items added and not removed. */
+  dashboard(filter: { env?: string } = {}, now: Date): Dashboard {
+    const b = filter.env === undefined ? this.all : this.byEnv.get(filter.env);
+    return b ? b.dashboard(todayUtc(now)) : emptyDashboard();
+  }
+}
