@@ -130,7 +130,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       progress(`${name}: wrote ${fmtInt(gen.value.lines)} lines (${(gen.value.bytes / 1e6).toFixed(0)} MB) in ${gen.ms.toFixed(0)} ms`);
       const m = await measureLoad(dir, runs, items);
       results.push(foldResult(name, `${fmtInt(items)} items × ${VERSIONS} versions, ${label}`, gen.value.lines, gen.value.bytes, runs, m));
-      if (name === "rounds") results.push(await measureWarm(dir, items, opts.runs ?? 5));
+      if (name === "rounds") results.push(await measureWarm(dir, items, opts.runs ?? 7));
       rmSync(dir, { recursive: true, force: true });
     }
     return results;
