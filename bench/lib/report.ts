@@ -18,7 +18,8 @@ export interface BenchResult {
   baselineLabel: string;
   /** Human form, e.g. "≤ 1.5× baseline" or "≤ 5 ms". */
   target: string;
-  met: boolean;
+  /** null: reported for information, no target. */
+  met: boolean | null;
   /** Size and sampling, e.g. "1,000,000 lines, median of 5". */
   detail: string;
   note?: string;
@@ -39,7 +40,7 @@ export const fmtInt = (n: number) => n.toLocaleString("en-US");
 const HEADER = ["benchmark", "figure", "baseline", "ratio", "target", "met?"];
 
 function row(r: BenchResult): string[] {
-  return [r.benchmark, fmt(r.figure, r.unit), `${fmt(r.baseline, r.unit)} (${r.baselineLabel})`, fmtRatio(ratio(r)), r.target, r.met ? "yes" : "NO"];
+  return [r.benchmark, fmt(r.figure, r.unit), `${fmt(r.baseline, r.unit)} (${r.baselineLabel})`, fmtRatio(ratio(r)), r.target, r.met === null ? "n/a" : r.met ? "yes" : "NO"];
 }
 
 export function resultsTable(results: BenchResult[], markdown = false): string {
