@@ -33,8 +33,7 @@ function cached(key: object, make: () => RiskHistoryStore): RiskHistoryStore {
  * outage detector. Replace with a public accessor once AutoBacklogStore offers one.
  */
 function servingPostgres(store: AutoBacklogStore): PostgresBacklogStore | null {
-  const pg = (store as unknown as { pg?: unknown }).pg;
-  return pg instanceof PostgresBacklogStore ? pg : null;
+  return store.serving;
 }
 
 /**

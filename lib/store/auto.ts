@@ -100,6 +100,11 @@ export class AutoBacklogStore implements BacklogStore {
   }
 
   /** True while Postgres is configured but we serve from JSONL. */
+  /** The Postgres store while it is the one serving; null while on the JSONL fallback. */
+  get serving(): PostgresBacklogStore | null {
+    return this.pg;
+  }
+
   get degraded(): boolean {
     return this.config !== null && this.pg === null;
   }
