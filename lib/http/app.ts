@@ -11,10 +11,10 @@ import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
 import { hasEntitlement } from "../access.ts";
 import type { AccessControl, Identity } from "../access-config.ts";
-import { AppError } from "../errors.ts";
+import { AppError, parseOrThrow } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Dashboard, StoreHealth } from "../store/types.ts";
-import { dispatch, type Registry } from "../tools/dispatch.ts";
+import { dispatch, resolveAction, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import { renderDashboardPage } from "./dashboard-page.tsx";
 import type { Metrics } from "./metrics.ts";
@@ -29,6 +29,12 @@ export interface SchedulerView {
   jobs(): Promise<unknown[]>;
 }
 
+/** The scheduler's run ledger (lib/scheduler/ledger.ts), as far as the HTTP layer needs it. */
+export interface RunClaims {
+  claim(job: string, scheduledAt: string, source: string, now: Date): Promise<{ claimed: true; run: { run_id: string } } | { claimed: false; existing: unknown }>;
+  finish(runId: string, outcome: { status: "success" | "error"; result?: unknown; error?: string }, now: Date): Promise<unknown>;
+}
+
 export interface AppDeps {
   registry: Registry;
   access: AccessControl;
@@ -41,7 +47,13 @@ export interface AppDeps {
   clock: () => Date;
   bodyLimitBytes?: number;
   scheduler?: SchedulerView;
+  /** When set, tool calls carrying `job` + `scheduled_at` (the cron runner) run at most once per minute. */
+  ledger?: RunClaims;
+  /** Called after each ledger-guarded run (metrics). */
+  onScheduledRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date): void;
 }
+
+const SCHEDULED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:00(\.000)?)?Z$/;
 
 type Env = { Variables: { identity: Identity } };
 
@@ -129,6 +141,32 @@ export function createApp(deps: AppDeps) {
     }
   };
 
+  /** Exactly once per (job, scheduled minute): the claim is taken before the tool runs; losers are told so. */
+  const runOnce = async (c: Context<Env>, job: string, scheduledAt: string, tool: string, action: string, params: Record<string, unknown>) => {
+    const ledger = deps.ledger!;
+    // Check rights and params first, so a caller who could not run the job never burns the claim.
+    const identity = c.get("identity");
+    const { action: def } = resolveAction(deps.registry, { tool, action });
+    if (!hasEntitlement(identity.entitlements, def.entitlement)) throw authError(identity, def.entitlement);
+    parseOrThrow(def.params, params, `Invalid params for ${tool}.${action}`);
+    if (params.dry_run === true) return { dry_run: true, job, scheduled_at: scheduledAt, result: await run(c, tool, action, params) };
+    const claim = await ledger.claim(job, scheduledAt, `http:${identity.agent}`, deps.clock());
+    if (!claim.claimed) {
+      deps.onScheduledRun?.(job, "skipped", deps.clock());
+      return { skipped: "already ran", job, scheduled_at: scheduledAt, run: claim.existing };
+    }
+    try {
+      const result = await run(c, tool, action, params);
+      await ledger.finish(claim.run.run_id, { status: "success", result }, deps.clock());
+      deps.onScheduledRun?.(job, "success", deps.clock());
+      return result;
+    } catch (err) {
+      await ledger.finish(claim.run.run_id, { status: "error", error: (err as Error).message }, deps.clock());
+      deps.onScheduledRun?.(job, "error", deps.clock());
+      throw err;
+    }
+  };
+
   const dashboardWithAlerts = async (c: Context<Env>, env: string | undefined) => {
     const dashboard = (await run(c, "backlog_tool", "dashboard", env === undefined ? {} : { env })) as Dashboard & { alerts?: Alert[] };
     const health = await deps.health();
@@ -179,16 +217,24 @@ export function createApp(deps: AppDeps) {
       if (!body || typeof body !== "object" || Array.isArray(body)) {
         throw new AppError("invalid_input", 'Body must be a JSON object with "tool" and "action".');
       }
-      const { tool, action, params, ...rest } = body as Record<string, unknown>;
+      const { tool, action, params, job, scheduled_at, ...rest } = body as Record<string, unknown>;
       const problems: string[] = [];
       if (typeof tool !== "string" || !tool) problems.push('tool: expected a tool name string, e.g. "backlog_tool"');
       if (typeof action !== "string" || !action) problems.push('action: expected an action name string, e.g. "dashboard"');
       if (params !== undefined && (params === null || typeof params !== "object" || Array.isArray(params))) {
         problems.push("params: expected an object of action parameters");
       }
+      if (job !== undefined && (typeof job !== "string" || !/^[a-z][a-z0-9_]{0,63}$/.test(job))) {
+        problems.push("job: expected a job id from ops/task_registry.yml, e.g. weekly_backlog_generate");
+      }
+      if ((job === undefined) !== (scheduled_at === undefined)) problems.push("job and scheduled_at: send both or neither");
+      if (scheduled_at !== undefined && (typeof scheduled_at !== "string" || !SCHEDULED_AT.test(scheduled_at))) {
+        problems.push('scheduled_at: expected the scheduled minute in UTC, e.g. "2026-11-23T06:20:00.000Z"');
+      }
       if (problems.length) throw new AppError("invalid_input", `Invalid tool call:\n  ${problems.join("\n  ")}`, { details: problems });
       const merged = { ...rest, ...((params as Record<string, unknown> | undefined) ?? {}) };
-      return c.json((await run(c, tool as string, action as string, merged)) as object);
+      if (job === undefined || !deps.ledger) return c.json((await run(c, tool as string, action as string, merged)) as object);
+      return c.json(await runOnce(c, job as string, new Date(scheduled_at as string).toISOString(), tool as string, action as string, merged));
     },
   );
 

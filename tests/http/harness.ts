@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildAccess } from "../../lib/access-config.ts";
-import { createApp } from "../../lib/http/app.ts";
+import { createApp, type RunClaims } from "../../lib/http/app.ts";
 import { createMetrics } from "../../lib/http/metrics.ts";
 import { evaluateAlerts, loadPolicy } from "../../lib/policy.ts";
 import { silentLogger } from "../../lib/log.ts";
@@ -33,7 +33,7 @@ export function reportsWithFixture(): string {
   return dir;
 }
 
-export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolean; now?: Date; reportsDir?: string; bodyLimitBytes?: number } = {}) {
+export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolean; now?: Date; reportsDir?: string; bodyLimitBytes?: number; ledger?: RunClaims } = {}) {
   const policy = loadPolicy();
   const reportsDir = opts.reportsDir ?? reportsWithFixture();
   const paths = { ...resolveToolPaths({}), reportsDir };
@@ -62,6 +62,7 @@ export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolea
     log: silentLogger,
     clock,
     bodyLimitBytes: opts.bodyLimitBytes,
+    ledger: opts.ledger,
   });
   return { app, reportsDir, policy };
 }
