@@ -16,8 +16,12 @@ import { randomBytes } from "node:crypto";
 import { AppError, describeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
-/** Large reads keep a million-line load close to "read + JSON.parse"; lines longer than this grow it. */
-const CHUNK = 8 << 20;
+/**
+ * Reads of 2 MiB: a parsed batch of this much text is alive at once, so larger reads raise the peak RSS
+ * (server with 100k items: 302 MB at 8 MiB, 281-287 MB at 2 MiB) for ~6% more load time
+ * (bench/memory.ts, bench/jsonl-fold.ts). Lines longer than this grow the buffer.
+ */
+const CHUNK = 2 << 20;
 const NL = 10;
 /** At most this many bad line numbers are listed per warning (the count says how many there were). */
 const MAX_LISTED = 5;
