@@ -23,8 +23,11 @@ class Bucket {
   readonly services = new Map<string, number>();
   readonly due = new Map<string, DueDay>();
   private dates: string[] | null = null;
+  /** The last answer, for as long as nothing changes and the day is the same (a polled dashboard). */
+  private last: { today: string; d: Dashboard } | null = null;
 
   apply(it: BacklogItem, sign: 1 | -1): void {
+    this.last = null;
     this.total += sign;
     this.counts.status_counts[it.status] += sign;
     this.counts.priority_counts[it.priority] += sign;
@@ -53,6 +56,11 @@ class Bucket {
   }
 
   dashboard(today: string): Dashboard {
+    if (this.last?.today !== today) this.last = { today, d: this.compute(today) };
+    return copy(this.last.d);
+  }
+
+  private compute(today: string): Dashboard {
     const d = emptyDashboard();
     d.total = this.total;
     Object.assign(d.status_counts, this.counts.status_counts);
@@ -72,6 +80,17 @@ class Bucket {
     d.top_services = [...this.services].map(([service, count]) => ({ service, count })).sort(compareTopServices).slice(0, DASHBOARD_TOP_SERVICES);
     return d;
   }
+}
+
+/** Callers get their own objects, as from computeDashboard. */
+function copy(d: Dashboard): Dashboard {
+  return {
+    ...d,
+    status_counts: { ...d.status_counts },
+    priority_counts: { ...d.priority_counts },
+    overdue: d.overdue.map((e) => ({ ...e })),
+    top_services: d.top_services.map((t) => ({ ...t })),
+  };
 }
 
 export class DashboardIndex {

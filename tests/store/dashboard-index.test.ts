@@ -67,7 +67,7 @@ describe("DashboardIndex", () => {
         for (const o of ops.slice(0, split)) apply(o, null);
         const index = new DashboardIndex(items.values());
         const now = new Date(`2026-11-${String(dayIndex + 4).padStart(2, "0")}T12:00:00.000Z`);
-        index.dashboard({}, now); // fills the caches that later changes must invalidate
+        for (const env of [undefined, ...ENVS]) index.dashboard(env === undefined ? {} : { env }, now); // caches later changes must invalidate
         for (const o of ops.slice(split)) apply(o, index);
         for (const env of [undefined, ...ENVS, "qa"]) {
           const filter = env === undefined ? {} : { env };
@@ -76,6 +76,19 @@ describe("DashboardIndex", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  test("a caller changing its answer does not change the next one", () => {
+    const items = Array.from({ length: 60 }, (_, i) => makeItem(i, { env: 0, service: i % 3, status: 0, priority: i % 4, due: i % 3 }));
+    const index = new DashboardIndex(items);
+    const now = new Date("2026-11-30T00:00:00.000Z");
+    const first = index.dashboard({ env: "prod" }, now);
+    first.total = -1;
+    first.status_counts.open = -1;
+    first.overdue[0]!.title = "changed";
+    first.overdue.pop();
+    first.top_services[0]!.count = -1;
+    expect(index.dashboard({ env: "prod" }, now)).toEqual(computeDashboard(items, { env: "prod" }, now));
   });
 
   test("more than 50 overdue items: the first 50 in due date, priority, id order, all counted", () => {
