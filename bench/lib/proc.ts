@@ -32,13 +32,14 @@ export interface Child {
 
 /** Starts a long-running child; stdout lines go to `onLine`. */
 export function startChild(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: (line: string) => void } = {}): Child {
-  const proc = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+  // Without a reader, stdout goes to /dev/null: the child still writes it, this process spends nothing on it.
+  const proc = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["ignore", opts.onLine ? "pipe" : "ignore", "pipe"] });
   let err = "";
   let out = "";
   proc.stderr!.on("data", (d) => {
     err = (err + d).slice(-8000);
   });
-  proc.stdout!.on("data", (d) => {
+  proc.stdout?.on("data", (d) => {
     out += d;
     let nl;
     while ((nl = out.indexOf("\n")) >= 0) {

@@ -19,7 +19,10 @@ export interface RunningServer {
   headers: Record<string, string>;
 }
 
-/** `backendEnv`: BACKLOG_BACKEND and its settings (BACKLOG_JSONL_DIR or BACKLOG_POSTGRES_DSN). */
+/**
+ * `backendEnv`: BACKLOG_BACKEND and its settings (BACKLOG_JSONL_DIR or BACKLOG_POSTGRES_DSN). The log
+ * level is the default (info), as operators run it: one log line per tool call, written to /dev/null.
+ */
 export async function startAppServer(backendEnv: Record<string, string>, reportsDir: string): Promise<RunningServer> {
   const port = await freePort();
   const key = randomBytes(24).toString("hex");
@@ -31,7 +34,6 @@ export async function startAppServer(backendEnv: Record<string, string>, reports
     HOST: "127.0.0.1",
     BACKLOG_READER_API_KEY: key,
     BACKLOG_REPORTS_DIR: reportsDir,
-    LOG_LEVEL: "warn",
   };
   const child = startChild(BUN, ["run", "server.ts"], { env, cwd: REPO });
   const url = `http://127.0.0.1:${port}`;
@@ -45,10 +47,10 @@ export async function startAppServer(backendEnv: Record<string, string>, reports
   return { url, child, headers };
 }
 
-/** A bare Bun.serve in its own process answering every request with `bodyFile` as application/json. */
-export async function startBareServer(bodyFile: string): Promise<RunningServer> {
+/** A bare Bun.serve in its own process answering every request with `bodyFile` (serialized per request with "stringify"). */
+export async function startBareServer(bodyFile: string, mode: "static" | "stringify" = "static"): Promise<RunningServer> {
   const port = await freePort();
-  const child = startChild(BUN, [BARE, String(port), bodyFile], { env: { PATH: process.env.PATH } });
+  const child = startChild(BUN, [BARE, String(port), bodyFile, mode], { env: { PATH: process.env.PATH } });
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${url}/`, child, 30_000);
