@@ -23,7 +23,11 @@ export interface BenchDb {
 
 let cluster: Cluster | undefined;
 
-/** Starts a private cluster (once per process) unless a DSN was given; returns the admin DSN. */
+/**
+ * Starts a private cluster (once per process) unless a DSN was given; returns the admin DSN.
+ * bench/index.ts starts one for all benchmarks and passes it on as BENCH_POSTGRES_DSN with
+ * BENCH_POSTGRES_THROWAWAY=1 (so the results still say fsync was off).
+ */
 export async function adminDsn(): Promise<string> {
   const given = process.env.BENCH_POSTGRES_DSN || process.env.TEST_POSTGRES_DSN;
   if (given) return given;
@@ -67,7 +71,8 @@ export async function withBenchDb<T>(fn: (db: BenchDb) => Promise<T>, poolSize =
     sql = connectPg({ source: "bench", dsn, connectTimeoutSeconds: 10 }, { max: poolSize });
     await migrate(sql, await loadMigrations());
     const version = (await sql.unsafe("show server_version"))[0]?.server_version;
-    const where = `${redactDsn(dsn)} (PostgreSQL ${version}${cluster ? ", throwaway cluster, fsync=off" : ""})`;
+    const throwaway = cluster !== undefined || process.env.BENCH_POSTGRES_THROWAWAY === "1";
+    const where = `${redactDsn(dsn)} (PostgreSQL ${version}${throwaway ? ", throwaway cluster, fsync=off" : ""})`;
     return await fn({ dsn, sql, where });
   } finally {
     await sql?.end({ timeout: 5 });
