@@ -18,6 +18,12 @@ import { serve } from "./lib/runtime.ts";
 import { openStore } from "./lib/store/index.ts";
 import type { BacklogStore } from "./lib/store/types.ts";
 import { createToolContext, createToolRegistry, loadToolConfig } from "./lib/tools/index.ts";
+import { readFileSync } from "node:fs";
+import { DEFAULT_CRON_FILE } from "./lib/scheduler/checks.ts";
+import { parseCron } from "./lib/scheduler/cron-file.ts";
+import { openRunLedger } from "./lib/scheduler/ledger-open.ts";
+import { loadRegistry } from "./lib/scheduler/registry.ts";
+import { createScheduler } from "./lib/scheduler/scheduler.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -26,6 +32,8 @@ export interface ServerConfig {
   host: string;
   bodyLimitBytes: number;
   schedulerEnabled: boolean;
+  /** The cron.d file the in-process scheduler mirrors (SCHEDULER_CRON_FILE, default ops/cron/jobs.cron). */
+  cronFile: string;
 }
 
 /** Every server setting in one place: option → env → default (tool paths and policy: lib/tools/context.ts). */
@@ -45,6 +53,7 @@ export function resolveServerConfig(options: Partial<Pick<ServerConfig, "port" |
     host,
     bodyLimitBytes: Math.round(bodyKb * 1024),
     schedulerEnabled: sched,
+    cronFile: env.SCHEDULER_CRON_FILE || DEFAULT_CRON_FILE,
   };
 }
 
@@ -97,6 +106,27 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const metrics = createMetrics(async () => {
     return Promise.all(policy.envs.map(async (e) => ({ env: e, dashboard: await store.dashboard({ env: e }, clock()) })));
   });
+  // The scheduler's jobs are the cron file's (what cron would run), with catch-up windows from the registry.
+  const ledger = openRunLedger(store, log);
+  const cronJobs = parseCron(readFileSync(cfg.cronFile, "utf8"), cfg.cronFile).jobs;
+  const catchUpMs = Object.fromEntries(loadRegistry().map((j) => [j.id, j.catchUpMs]));
+  const schedAgent = access.agents.find((a) => a.name === "scheduler");
+  const onRun = (job: string, outcome: "success" | "error" | "skipped", endedAt: Date) => {
+    metrics.schedulerRuns.inc({ job, outcome });
+    if (outcome === "success") metrics.schedulerLastSuccess.set({ job }, endedAt.getTime() / 1000);
+  };
+  const scheduler = createScheduler({
+    jobs: cronJobs,
+    catchUpMs,
+    registry,
+    ledger,
+    toolContext,
+    identity: { agent: "scheduler", entitlements: schedAgent?.entitlements ?? [], authenticated: true },
+    clock,
+    log,
+    onRun,
+  });
+
   const app = createApp({
     registry,
     access,
@@ -107,11 +137,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     log,
     clock,
     bodyLimitBytes: cfg.bodyLimitBytes,
+    ledger,
+    onScheduledRun: onRun,
+    scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled },
   });
 
   const served = serve(app.fetch, { port: cfg.port, hostname: cfg.host });
   const url = `http://${cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host}:${served.port}`;
   log.info("server listening", { url, backend: store.name, scheduler: cfg.schedulerEnabled, demo: Boolean(options.demo) });
+  if (cfg.schedulerEnabled) scheduler.start();
 
   let stopping: Promise<void> | null = null;
   return {
@@ -122,6 +156,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       stopping ??= (async () => {
         log.info("server stopping: finishing in-flight requests");
         await served.stop();
+        await scheduler.stop();
         if (!options.store) await store.close();
         log.info("server stopped");
       })();
@@ -135,7 +170,7 @@ async function main() {
     process.stdout.write(`Usage: bun run server.ts
 
 Serves the backlog HTTP API and dashboard. Configuration is by environment (README "HTTP API"):
-  PORT (8000), HOST (127.0.0.1; 0.0.0.0 in containers), SCHEDULER_ENABLED (false),
+  PORT (8000), HOST (127.0.0.1; 0.0.0.0 in containers), SCHEDULER_ENABLED (false), SCHEDULER_CRON_FILE,
   BACKLOG_BACKEND / BACKLOG_POSTGRES_DSN / BACKLOG_JSONL_DIR (store), BACKLOG_POLICY_FILE,
   BACKLOG_ACCESS_FILE, BACKLOG_REPORTS_DIR, BACKLOG_MAX_BODY_KB (256), API keys named in config/access.yml.
 `);

@@ -26,6 +26,7 @@ export interface Alert {
 }
 
 export interface SchedulerView {
+  enabled: boolean;
   jobs(): Promise<unknown[]>;
 }
 
@@ -253,7 +254,7 @@ export function createApp(deps: AppDeps) {
   app.get("/v1/scheduler/jobs", async (c) => {
     requireEntitlement(c, "tools.backlog.read");
     if (!deps.scheduler) return c.json({ enabled: false, jobs: [] });
-    return c.json({ enabled: true, jobs: await deps.scheduler.jobs() });
+    return c.json({ enabled: deps.scheduler.enabled, jobs: await deps.scheduler.jobs() });
   });
 
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}.` }, 404));

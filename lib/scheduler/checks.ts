@@ -1,0 +1,62 @@
+/**
+ * Drift checks behind `bun run check`: every generated artifact must match ops/task_registry.yml.
+ * Each check returns problem lines (empty = in sync) and the command that fixes them.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { diffCron, parseCron } from "./cron-file.ts";
+import { loadRegistry, type JobSpec } from "./registry.ts";
+
+export const DEFAULT_CRON_FILE = fileURLToPath(new URL("../../ops/cron/jobs.cron", import.meta.url));
+
+export interface Check {
+  name: string;
+  fix: string;
+  run(registry: JobSpec[]): string[];
+}
+
+export function cronFileCheck(file = DEFAULT_CRON_FILE): Check {
+  return {
+    name: `cron file ${file.replace(/^.*\/ops\//, "ops/")}`,
+    fix: "bun run ops/scripts/render_cron.ts (then review and commit ops/cron/jobs.cron)",
+    run(registry) {
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (err) {
+        return [`cannot read ${file}: ${(err as Error).message}`];
+      }
+      try {
+        return diffCron(registry, parseCron(text, file), "the cron file");
+      } catch (err) {
+        return [(err as Error).message];
+      }
+    },
+  };
+}
+
+export interface CheckReport {
+  ok: boolean;
+  lines: string[];
+}
+
+export function runChecks(registryFile: string | undefined, checks: Check[]): CheckReport {
+  const lines: string[] = [];
+  let registry: JobSpec[];
+  try {
+    registry = loadRegistry(registryFile);
+  } catch (err) {
+    return { ok: false, lines: [`FAIL task registry: ${(err as Error).message}`] };
+  }
+  let ok = true;
+  for (const c of checks) {
+    const problems = c.run(registry);
+    if (problems.length === 0) {
+      lines.push(`ok   ${c.name}: ${registry.length} jobs match the registry`);
+    } else {
+      ok = false;
+      lines.push(`FAIL ${c.name} is out of sync with ops/task_registry.yml:`, ...problems.map((p) => `  - ${p}`), `  fix: ${c.fix}`);
+    }
+  }
+  return { ok, lines };
+}

@@ -1,0 +1,181 @@
+/**
+ * The physical /etc/cron.d file: rendered from the registry, parsed back for the drift check and for the
+ * in-process scheduler (which mirrors exactly what cron would run).
+ */
+import { AppError } from "../errors.ts";
+import { stableJson } from "../store/logic.ts";
+import { validCron, type JobSpec } from "./registry.ts";
+
+export const CRON_USER = "backlog";
+export const LOG_DIR = "/var/log/daarion";
+
+export interface CronJob {
+  id: string;
+  schedule: string;
+  user: string;
+  tool: string;
+  action: string;
+  params: Record<string, unknown>;
+  log: string | null;
+  line: number;
+}
+
+export interface CronFile {
+  env: Record<string, string>;
+  jobs: CronJob[];
+}
+
+/** Single-quotes a word for /bin/sh (JSON params contain spaces and quotes). */
+const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+export function renderCron(jobs: JobSpec[]): string {
+  const out = [
+    "# GENERATED from ops/task_registry.yml by `bun run ops/scripts/render_cron.ts` - do not edit by hand;",
+    "# `bun run check` fails when this file and the registry disagree.",
+    "#",
+    "# Install (runbook 9): sudo cp ops/cron/jobs.cron /etc/cron.d/daarion-governance",
+    "#                      sudo chmod 644 /etc/cron.d/daarion-governance",
+    "# then set REPO_ROOT and ROUTER_URL below. The runner reads the scheduler's API key from",
+    "# SCHEDULER_API_KEY_FILE (a root/backlog-only file), so the key never sits in this world-readable file.",
+    "SHELL=/bin/bash",
+    "PATH=/usr/local/bin:/usr/bin:/bin",
+    "CRON_TZ=UTC",
+    "REPO_ROOT=/opt/backlog-bridge",
+    "ROUTER_URL=http://localhost:8000",
+    "SCHEDULER_API_KEY_FILE=/etc/backlog-bridge/scheduler_api_key",
+    "",
+  ];
+  for (const j of jobs) {
+    out.push(`# ${j.id}: ${j.description}`);
+    const cmd = [
+      'cd "$REPO_ROOT" && bun run ops/scripts/run_governance_job.ts',
+      `--job ${j.id} --tool ${j.tool} --action ${j.action} --params-json ${shq(JSON.stringify(j.params))}`,
+      `>> ${LOG_DIR}/${j.log} 2>&1`,
+    ].join(" ");
+    out.push(`${j.schedule} ${CRON_USER} ${cmd}`, "");
+  }
+  return out.join("\n");
+}
+
+/** Splits a shell command into words, honouring '…', "…" and \ escapes (enough for what we render). */
+export function shellWords(cmd: string): string[] {
+  const words: string[] = [];
+  let cur = "";
+  let inWord = false;
+  for (let i = 0; i < cmd.length; i++) {
+    const ch = cmd[i]!;
+    if (ch === "'") {
+      const end = cmd.indexOf("'", i + 1);
+      if (end < 0) throw new Error("unterminated single quote");
+      cur += cmd.slice(i + 1, end);
+      i = end;
+      inWord = true;
+    } else if (ch === '"') {
+      let j = i + 1;
+      for (; j < cmd.length && cmd[j] !== '"'; j++) {
+        if (cmd[j] === "\\" && j + 1 < cmd.length) j++;
+        cur += cmd[j];
+      }
+      if (j >= cmd.length) throw new Error("unterminated double quote");
+      i = j;
+      inWord = true;
+    } else if (ch === "\\" && i + 1 < cmd.length) {
+      cur += cmd[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(cur), (cur = ""), (inWord = false);
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(cur);
+  return words;
+}
+
+const ENV_LINE = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/;
+
+export function parseCron(text: string, source = "ops/cron/jobs.cron"): CronFile {
+  const env: Record<string, string> = {};
+  const jobs: CronJob[] = [];
+  const fail = (n: number, why: string): never => {
+    throw new AppError("invalid_input", `${source} line ${n}: ${why}`);
+  };
+  text.split("\n").forEach((raw, i) => {
+    const n = i + 1;
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) return;
+    const envm = ENV_LINE.exec(line);
+    if (envm && !/^[\d*@]/.test(line)) {
+      env[envm[1]!] = envm[2]!.replace(/^(["'])(.*)\1$/, "$2");
+      return;
+    }
+    if (line.startsWith("@")) fail(n, "@-schedules (@daily, @reboot, …) are not supported; write the 5 cron fields");
+    const parts = line.split(/\s+/);
+    if (parts.length < 7) fail(n, "expected 5 schedule fields, a user and a command");
+    const schedule = parts.slice(0, 5).join(" ");
+    if (!validCron(schedule)) fail(n, `invalid schedule "${schedule}"`);
+    const user = parts[5]!;
+    const command = line.split(/\s+/).slice(6).join(" ");
+    let words: string[];
+    try {
+      words = shellWords(command);
+    } catch (err) {
+      return fail(n, `cannot read the command: ${(err as Error).message}`);
+    }
+    const flag = (name: string) => {
+      const k = words.indexOf(name);
+      return k >= 0 && k + 1 < words.length ? words[k + 1]! : undefined;
+    };
+    if (!words.some((w) => w.endsWith("run_governance_job.ts") || w.endsWith("run_governance_job.js"))) {
+      fail(n, "the command does not run ops/scripts/run_governance_job.ts");
+    }
+    const id = flag("--job");
+    const tool = flag("--tool");
+    const action = flag("--action");
+    if (!id || !tool || !action) fail(n, "the runner needs --job, --tool and --action");
+    let params: Record<string, unknown> = {};
+    const pj = flag("--params-json");
+    if (pj !== undefined) {
+      try {
+        params = JSON.parse(pj);
+      } catch (err) {
+        fail(n, `--params-json is not valid JSON: ${(err as Error).message}`);
+      }
+      if (!params || typeof params !== "object" || Array.isArray(params)) fail(n, "--params-json must be a JSON object");
+    }
+    const logm = />>\s*(\S+)/.exec(command);
+    jobs.push({ id: id!, schedule, user, tool: tool!, action: action!, params, log: logm ? logm[1]!.split("/").pop()! : null, line: n });
+  });
+  const seen = new Set<string>();
+  for (const j of jobs) {
+    if (seen.has(j.id)) fail(j.line, `job ${j.id} appears twice`);
+    seen.add(j.id);
+  }
+  return { env, jobs };
+}
+
+/** Human-readable differences between the registry and a cron file; empty when in sync. */
+export function diffCron(registry: JobSpec[], cron: CronFile, cronSource = "the cron file"): string[] {
+  const problems: string[] = [];
+  const byId = new Map(cron.jobs.map((j) => [j.id, j]));
+  for (const r of registry) {
+    const c = byId.get(r.id);
+    if (!c) {
+      problems.push(`${r.id}: in the registry but missing from ${cronSource}`);
+      continue;
+    }
+    const at = `(line ${c.line})`;
+    const cmp = (field: string, want: string, got: string) => {
+      if (want !== got) problems.push(`${r.id}: ${field} is ${want} in the registry but ${got} in ${cronSource} ${at}`);
+    };
+    cmp("schedule", JSON.stringify(r.schedule), JSON.stringify(c.schedule));
+    cmp("tool", r.tool, c.tool);
+    cmp("action", r.action, c.action);
+    cmp("params", stableJson(r.params), stableJson(c.params));
+    cmp("log", r.log, String(c.log));
+  }
+  const ids = new Set(registry.map((r) => r.id));
+  for (const c of cron.jobs) if (!ids.has(c.id)) problems.push(`${c.id}: in ${cronSource} (line ${c.line}) but not in the registry`);
+  return problems;
+}

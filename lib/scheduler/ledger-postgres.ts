@@ -1,0 +1,62 @@
+/** Postgres run ledger: claim = ONE `INSERT … ON CONFLICT (job, scheduled_at) DO NOTHING RETURNING`. */
+import type { Sql } from "../db.ts";
+import { newRun, scheduledMinute, summarize, type ClaimResult, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+
+interface Row {
+  run_id: string;
+  job: string;
+  scheduled_at: Date;
+  source: string;
+  started_at: Date;
+  ended_at: Date | null;
+  status: RunRecord["status"];
+  result: unknown;
+  error: string | null;
+}
+
+const toRecord = (r: Row): RunRecord => ({
+  run_id: r.run_id,
+  job: r.job,
+  scheduled_at: new Date(r.scheduled_at).toISOString(),
+  source: r.source,
+  started_at: new Date(r.started_at).toISOString(),
+  ended_at: r.ended_at ? new Date(r.ended_at).toISOString() : null,
+  status: r.status,
+  ...(r.result !== null && r.result !== undefined ? { result: r.result } : {}),
+  ...(r.error ? { error: r.error } : {}),
+});
+
+export class PostgresRunLedger implements RunLedger {
+  readonly name = "PostgresRunLedger";
+  constructor(private readonly sql: Sql) {}
+
+  async claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
+    const run = newRun(job, scheduledMinute(new Date(scheduledAt)), source, now);
+    const [won] = await this.sql<Row[]>`
+      insert into scheduler_runs (run_id, job, scheduled_at, source, started_at, status)
+      values (${run.run_id}, ${run.job}, ${run.scheduled_at}, ${run.source}, ${run.started_at}, 'running')
+      on conflict (job, scheduled_at) do nothing
+      returning *`;
+    if (won) return { claimed: true, run: toRecord(won) };
+    const [existing] = await this.sql<Row[]>`select * from scheduler_runs where job = ${job} and scheduled_at = ${run.scheduled_at}`;
+    return { claimed: false, existing: toRecord(existing!) };
+  }
+
+  async finish(runId: string, outcome: Outcome, now: Date): Promise<RunRecord> {
+    const result = outcome.result === undefined ? null : this.sql.json(summarize(outcome.result) as never);
+    const [row] = await this.sql<Row[]>`
+      update scheduler_runs
+      set status = ${outcome.status}, ended_at = ${now.toISOString()}, result = ${result}, error = ${outcome.error ?? null}
+      where run_id = ${runId}
+      returning *`;
+    if (!row) throw new Error(`no run ${runId} in scheduler_runs`);
+    return toRecord(row);
+  }
+
+  async lastRuns(): Promise<Map<string, RunRecord>> {
+    const rows = await this.sql<Row[]>`select distinct on (job) * from scheduler_runs order by job, scheduled_at desc`;
+    return new Map(rows.map((r) => [r.job, toRecord(r)]));
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,74 @@
+/**
+ * ops/task_registry.yml: the declarative list of governance jobs. Validated on load; every error names
+ * the job and the field.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Cron } from "croner";
+import * as v from "valibot";
+import YAML from "yaml";
+import { parseEntitlement } from "../access.ts";
+import { AppError, parseOrThrow } from "../errors.ts";
+
+export const DEFAULT_REGISTRY_FILE = fileURLToPath(new URL("../../ops/task_registry.yml", import.meta.url));
+
+export function validCron(expr: string): boolean {
+  if (expr.trim().split(/\s+/).length !== 5) return false;
+  try {
+    new Cron(expr, { timezone: "UTC", paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** "none" → 0; "90m" → 5400000; "6h" → 21600000. */
+export function parseWindow(raw: string): number {
+  if (raw === "none") return 0;
+  const m = /^(\d+)(m|h)$/.exec(raw);
+  if (!m) throw new AppError("invalid_input", `catch_up: expected "none" or a duration like "30m" or "6h", got ${JSON.stringify(raw)}`);
+  return Number(m[1]) * (m[2] === "h" ? 3_600_000 : 60_000);
+}
+
+const JobSchema = v.strictObject({
+  schedule: v.pipe(v.string(), v.check(validCron, "must be a 5-field cron expression (minute hour day-of-month month day-of-week)")),
+  tool: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/, "must be a tool name like backlog_tool")),
+  action: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/, "must be an action name like cleanup")),
+  params: v.optional(v.record(v.string(), v.unknown()), {}),
+  entitlement: v.pipe(v.string(), v.check((e) => parseEntitlement(e) !== null, "must look like tools.<domain>.<read|write|admin>")),
+  dry_run: v.optional(v.boolean(), false),
+  log: v.pipe(v.string(), v.regex(/^[a-z0-9_.-]+\.log$/, "must be a file name like backlog_generate.log")),
+  catch_up: v.optional(v.pipe(v.string(), v.regex(/^(none|\d+[mh])$/, 'must be "none" or a duration like "30m" or "6h"')), "none"),
+  description: v.pipe(v.string(), v.minLength(1, "must say what the job does")),
+});
+
+const RegistrySchema = v.strictObject({
+  timezone: v.optional(v.literal("UTC", 'must be "UTC" (every governance job is scheduled in UTC)'), "UTC"),
+  jobs: v.pipe(
+    v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]{0,63}$/, "job ids are lowercase words joined by _")), JobSchema),
+    v.check((jobs) => Object.keys(jobs).length > 0, "must list at least one job"),
+  ),
+});
+
+export type JobSpec = v.InferOutput<typeof JobSchema> & { id: string; catchUpMs: number };
+
+export function parseRegistry(raw: unknown, source = "ops/task_registry.yml"): JobSpec[] {
+  const reg = parseOrThrow(RegistrySchema, raw, `${source} is invalid`);
+  return Object.entries(reg.jobs).map(([id, job]) => ({ ...job, id, catchUpMs: parseWindow(job.catch_up) }));
+}
+
+export function loadRegistry(path = DEFAULT_REGISTRY_FILE): JobSpec[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new AppError("config", `Cannot read the task registry ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (err) {
+    throw new AppError("config", `${path} is not valid YAML: ${(err as Error).message}`, { cause: err });
+  }
+  return parseRegistry(raw, path);
+}

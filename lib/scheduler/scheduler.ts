@@ -1,0 +1,169 @@
+/**
+ * The in-process scheduler: runs the cron file's jobs with croner (UTC, overrun protection) through the
+ * same dispatcher and RBAC as HTTP, as agent `scheduler`. Exactly once per (job, scheduled minute): every
+ * run claims its minute in the run ledger first, so a second replica or the cron runner hitting the HTTP
+ * API for the same minute is told `already ran`.
+ */
+import { Cron } from "croner";
+import { describeError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { dispatch, type Registry } from "../tools/dispatch.ts";
+import type { ToolContext } from "../tools/types.ts";
+import type { CronJob } from "./cron-file.ts";
+import { scheduledMinute, type RunLedger } from "./ledger.ts";
+
+export interface SchedulerIdentity {
+  agent: string;
+  entitlements: readonly string[];
+  authenticated: boolean;
+}
+
+export interface SchedulerDeps {
+  jobs: CronJob[];
+  /** Catch-up window per job id in ms (from the registry); 0 or absent = never catch up. */
+  catchUpMs?: Record<string, number>;
+  registry: Registry;
+  ledger: RunLedger;
+  toolContext(identity: SchedulerIdentity): ToolContext;
+  identity: SchedulerIdentity;
+  clock?: () => Date;
+  log: Logger;
+  onRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date): void;
+}
+
+export type RunOutcome =
+  | { job: string; scheduled_at: string; status: "success"; result: unknown; ms: number }
+  | { job: string; scheduled_at: string; status: "error"; error: string; ms: number }
+  | { job: string; scheduled_at: string; skipped: "already ran" | "still running" };
+
+export interface JobView {
+  id: string;
+  schedule: string;
+  timezone: "UTC";
+  tool: string;
+  action: string;
+  params: Record<string, unknown>;
+  next_run: string | null;
+  last_run: { scheduled_at: string; status: string; started_at: string; ended_at: string | null; source: string; error?: string } | null;
+}
+
+const pattern = (schedule: string) => new Cron(schedule, { timezone: "UTC", paused: true });
+
+/** True when the cron schedule fires at this minute (UTC). */
+export function firesAt(schedule: string, at: Date): boolean {
+  const minute = new Date(scheduledMinute(at));
+  const next = pattern(schedule).nextRun(new Date(minute.getTime() - 1000));
+  return next !== null && next.getTime() === minute.getTime();
+}
+
+/** The most recent scheduled fire strictly before `now`'s minute, or null. */
+export function previousFire(schedule: string, now: Date): Date | null {
+  return pattern(schedule).previousRuns(1, new Date(scheduledMinute(now)))[0] ?? null;
+}
+
+export function createScheduler(deps: SchedulerDeps) {
+  const clock = deps.clock ?? (() => new Date());
+  const running = new Set<string>();
+  const crons: Cron[] = [];
+
+  async function runJob(job: CronJob, at: Date, source = "in-process"): Promise<RunOutcome> {
+    const scheduled_at = scheduledMinute(at);
+    // Overrun protection inside this process (croner's `protect` covers its own timer; this also covers
+    // catch-up and manual runDue calls).
+    if (running.has(job.id)) {
+      deps.log.warn("scheduler: job still running, not started again", { job: job.id, scheduled_at });
+      deps.onRun?.(job.id, "skipped", clock());
+      return { job: job.id, scheduled_at, skipped: "still running" };
+    }
+    running.add(job.id);
+    try {
+      const claim = await deps.ledger.claim(job.id, scheduled_at, source, clock());
+      if (!claim.claimed) {
+        deps.log.info("scheduler: already ran", { job: job.id, scheduled_at, by: claim.existing.source });
+        deps.onRun?.(job.id, "skipped", clock());
+        return { job: job.id, scheduled_at, skipped: "already ran" };
+      }
+      const started = performance.now();
+      deps.log.info("scheduler: job started", { job: job.id, scheduled_at, tool: job.tool, action: job.action, source });
+      try {
+        const result = await dispatch(deps.registry, { tool: job.tool, action: job.action, params: job.params }, deps.toolContext(deps.identity));
+        const ms = Math.round(performance.now() - started);
+        await deps.ledger.finish(claim.run.run_id, { status: "success", result }, clock());
+        deps.log.info("scheduler: job finished", { job: job.id, scheduled_at, outcome: "success", ms });
+        deps.onRun?.(job.id, "success", clock());
+        return { job: job.id, scheduled_at, status: "success", result, ms };
+      } catch (err) {
+        const ms = Math.round(performance.now() - started);
+        const error = describeError(err);
+        await deps.ledger.finish(claim.run.run_id, { status: "error", error }, clock()).catch((e) =>
+          deps.log.error("scheduler: could not record the outcome", { job: job.id, error: describeError(e) }),
+        );
+        deps.log.error("scheduler: job finished", { job: job.id, scheduled_at, outcome: "error", ms, error });
+        deps.onRun?.(job.id, "error", clock());
+        return { job: job.id, scheduled_at, status: "error", error, ms };
+      }
+    } catch (err) {
+      // the ledger itself failed (database down): nothing ran
+      deps.log.error("scheduler: cannot claim the run", { job: job.id, scheduled_at, error: describeError(err) });
+      deps.onRun?.(job.id, "error", clock());
+      return { job: job.id, scheduled_at, status: "error", error: describeError(err), ms: 0 };
+    } finally {
+      running.delete(job.id);
+    }
+  }
+
+  return {
+    runJob,
+
+    /** Runs every job whose schedule fires at `at` (tests drive time through this). */
+    runDue(at: Date): Promise<RunOutcome[]> {
+      return Promise.all(deps.jobs.filter((j) => firesAt(j.schedule, at)).map((j) => runJob(j, at)));
+    },
+
+    /** After downtime: the most recent missed fire of each job, once, if within its catch-up window. */
+    async catchUp(now: Date = clock()): Promise<RunOutcome[]> {
+      const out: RunOutcome[] = [];
+      for (const j of deps.jobs) {
+        const window = deps.catchUpMs?.[j.id] ?? 0;
+        if (window <= 0) continue;
+        const prev = previousFire(j.schedule, now);
+        if (!prev || now.getTime() - prev.getTime() > window) continue;
+        out.push(await runJob(j, prev, "catch-up"));
+      }
+      return out;
+    },
+
+    start(): void {
+      for (const j of deps.jobs) {
+        crons.push(new Cron(j.schedule, { timezone: "UTC", protect: true, name: j.id }, () => runJob(j, clock()).then(() => {})));
+      }
+      deps.log.info("scheduler: started", { jobs: deps.jobs.map((j) => j.id), ledger: deps.ledger.name });
+      void this.catchUp(clock());
+    },
+
+    async stop(): Promise<void> {
+      for (const c of crons.splice(0)) c.stop();
+      while (running.size) await new Promise((r) => setTimeout(r, 50));
+    },
+
+    async jobs(): Promise<JobView[]> {
+      const last = await deps.ledger.lastRuns();
+      const now = clock();
+      return deps.jobs.map((j) => {
+        const l = last.get(j.id);
+        return {
+          id: j.id,
+          schedule: j.schedule,
+          timezone: "UTC" as const,
+          tool: j.tool,
+          action: j.action,
+          params: j.params,
+          next_run: pattern(j.schedule).nextRun(now)?.toISOString() ?? null,
+          last_run: l ? { scheduled_at: l.scheduled_at, status: l.status, started_at: l.started_at, ended_at: l.ended_at, source: l.source, ...(l.error ? { error: l.error } : {}) } : null,
+        };
+      });
+    },
+  };
+}
+
+export type Scheduler = ReturnType<typeof createScheduler>;

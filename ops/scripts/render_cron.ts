@@ -1,0 +1,41 @@
+/**
+ * Renders ops/cron/jobs.cron from ops/task_registry.yml (atomically: temp file + rename).
+ *
+ *   bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
+ */
+import { renameSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { parseCli, runMain } from "../../lib/cli.ts";
+import { log } from "../../lib/log.ts";
+import { renderCron } from "../../lib/scheduler/cron-file.ts";
+import { DEFAULT_REGISTRY_FILE, loadRegistry } from "../../lib/scheduler/registry.ts";
+
+export const DEFAULT_CRON_FILE = fileURLToPath(new URL("../cron/jobs.cron", import.meta.url));
+
+const spec = {
+  name: "render_cron",
+  usage: `Usage: bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
+
+Writes the /etc/cron.d file for the governance jobs from the task registry.
+  --stdout         print instead of writing
+  --registry FILE  default ops/task_registry.yml
+  --out FILE       default ops/cron/jobs.cron`,
+  flags: { stdout: { type: "boolean" }, registry: { type: "string" }, out: { type: "string" } },
+} as const;
+
+async function main(): Promise<number> {
+  const { values, help } = parseCli(spec);
+  if (help) return void process.stdout.write(spec.usage + "\n"), 0;
+  const jobs = loadRegistry((values.registry as string | undefined) ?? DEFAULT_REGISTRY_FILE);
+  const text = renderCron(jobs);
+  if (values.stdout) return void process.stdout.write(text), 0;
+  const out = (values.out as string | undefined) ?? DEFAULT_CRON_FILE;
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, out);
+  log.info("cron file rendered", { file: out, jobs: jobs.length });
+  return 0;
+}
+
+runMain("render_cron", main);

@@ -1,0 +1,127 @@
+/**
+ * The governance runner (runbook 9): POSTs one tool call to the router's /v1/tools/execute as the
+ * scheduler agent and prints the JSON result. Used by ops/cron/jobs.cron.
+ *
+ *   bun run ops/scripts/run_governance_job.ts --tool T --action A --params-json '{...}' [--job ID] [--dry-run]
+ */
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import * as v from "valibot";
+import { parseCli, printJson, runMain } from "../../lib/cli.ts";
+import { AppError, parseOrThrow } from "../../lib/errors.ts";
+import { logToStderr } from "../../lib/log.ts";
+import { scheduledMinute } from "../../lib/scheduler/ledger.ts";
+
+const spec = {
+  name: "run_governance_job",
+  usage: `Usage: bun run ops/scripts/run_governance_job.ts --tool TOOL --action ACTION [--params-json '{...}']
+                                                  [--job ID [--scheduled-at ISO]] [--dry-run]
+
+POSTs {"tool", "action", ...params} to $ROUTER_URL/v1/tools/execute with the scheduler's API key and
+prints the JSON result. With --job, the call carries the job id and its scheduled minute (default: now,
+floored to the minute), so the server runs it at most once per minute even when the in-process
+scheduler or another runner fires too (the loser prints {"skipped": "already ran"} and exits 0).
+
+Env:
+  ROUTER_URL              default http://localhost:8000
+  SCHEDULER_API_KEY       the scheduler agent's key, or
+  SCHEDULER_API_KEY_FILE  a file holding it (what the cron file uses)
+  RUNNER_TIMEOUT_SECONDS  default 300
+Exit: 0 on success (also "already ran"), 1 on any failure with the operator message.`,
+  flags: {
+    tool: { type: "string" },
+    action: { type: "string" },
+    "params-json": { type: "string" },
+    job: { type: "string" },
+    "scheduled-at": { type: "string" },
+    "dry-run": { type: "boolean" },
+  },
+} as const;
+
+const Name = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/, "must be a lowercase name like backlog_tool"));
+const Flags = v.object({
+  tool: Name,
+  action: Name,
+  job: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]{0,63}$/, "must be a job id from ops/task_registry.yml"))),
+  "scheduled-at": v.optional(v.pipe(v.string(), v.check((s) => !Number.isNaN(Date.parse(s)), "must be an ISO timestamp"))),
+});
+
+type Env = Record<string, string | undefined>;
+
+/** Every setting in one place: flags → env → default. Invalid input fails here, before any request. */
+export function loadRunnerConfig(values: Record<string, unknown>, env: Env) {
+  const flags = parseOrThrow(Flags, values, "Invalid arguments");
+  let params: Record<string, unknown> = {};
+  const raw = values["params-json"] as string | undefined;
+  if (raw !== undefined) {
+    try {
+      params = JSON.parse(raw);
+    } catch (err) {
+      throw new AppError("invalid_input", `--params-json is not valid JSON (${(err as Error).message}); nothing was sent. Example: --params-json '{"env":"prod"}'`);
+    }
+    if (!params || typeof params !== "object" || Array.isArray(params)) {
+      throw new AppError("invalid_input", `--params-json must be a JSON object like '{"env":"prod"}'; nothing was sent.`);
+    }
+  }
+  const routerUrl = (env.ROUTER_URL || "http://localhost:8000").replace(/\/+$/, "");
+  try {
+    new URL(routerUrl);
+  } catch {
+    throw new AppError("config", `ROUTER_URL must be a URL like http://localhost:8000, got ${JSON.stringify(env.ROUTER_URL)}.`);
+  }
+  let key = env.SCHEDULER_API_KEY ?? "";
+  if (!key && env.SCHEDULER_API_KEY_FILE) {
+    try {
+      key = readFileSync(env.SCHEDULER_API_KEY_FILE, "utf8").trim();
+    } catch (err) {
+      throw new AppError("config", `Cannot read SCHEDULER_API_KEY_FILE ${env.SCHEDULER_API_KEY_FILE}: ${(err as Error).message}`);
+    }
+  }
+  const timeout = env.RUNNER_TIMEOUT_SECONDS ? Number(env.RUNNER_TIMEOUT_SECONDS) : 300;
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new AppError("config", `RUNNER_TIMEOUT_SECONDS must be a positive number, got ${JSON.stringify(env.RUNNER_TIMEOUT_SECONDS)}.`);
+  const body: Record<string, unknown> = { tool: flags.tool, action: flags.action, ...params };
+  if (values["dry-run"]) body.dry_run = true;
+  if (flags.job) {
+    body.job = flags.job;
+    body.scheduled_at = scheduledMinute(flags["scheduled-at"] ? new Date(flags["scheduled-at"]) : new Date());
+  }
+  return { routerUrl, key, timeoutMs: timeout * 1000, body };
+}
+
+async function main(): Promise<number> {
+  logToStderr();
+  const { values, help } = parseCli(spec);
+  if (help) return void process.stdout.write(spec.usage + "\n"), 0;
+  const cfg = loadRunnerConfig(values, process.env);
+  const url = `${cfg.routerUrl}/v1/tools/execute`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(cfg.key ? { authorization: `Bearer ${cfg.key}` } : {}) },
+      body: JSON.stringify(cfg.body),
+      signal: AbortSignal.timeout(cfg.timeoutMs),
+    });
+  } catch (err) {
+    const why = (err as Error).name === "TimeoutError" ? `no answer within ${cfg.timeoutMs / 1000}s (RUNNER_TIMEOUT_SECONDS)` : (err as Error).message;
+    throw new AppError("unavailable", `Cannot reach ${cfg.routerUrl} (${why}). Is the router running? Check ROUTER_URL.`);
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  if (res.status === 401) {
+    throw new AppError("unauthorized", `HTTP 401 from /v1/tools/execute: ${cfg.key ? "the router rejected SCHEDULER_API_KEY" : "SCHEDULER_API_KEY is not set"}. Set SCHEDULER_API_KEY (or SCHEDULER_API_KEY_FILE) to the scheduler agent's key.`);
+  }
+  if (!res.ok) {
+    const msg = json && typeof json === "object" && "error" in json ? String((json as { error: unknown }).error) : text.slice(0, 500);
+    throw new AppError("internal", `HTTP ${res.status} from /v1/tools/execute: ${msg}`);
+  }
+  printJson(json);
+  return 0;
+}
+
+runMain("run_governance_job", main);
