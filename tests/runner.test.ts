@@ -1,0 +1,110 @@
+/** ops/scripts/run_governance_job.ts against the real server on loopback, as cron runs it. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildAccess } from "../lib/access-config.ts";
+import { silentLogger } from "../lib/log.ts";
+import { MemoryBacklogStore } from "../lib/store/memory.ts";
+import { startServer, type RunningServer } from "../server.ts";
+import { freePort } from "./helpers/pg-cluster.ts";
+import { runScript } from "./helpers/run.ts";
+
+const KEY = "sched-key-4711-secret";
+const RUNNER = "ops/scripts/run_governance_job.ts";
+let server: RunningServer;
+
+beforeAll(async () => {
+  const access = buildAccess({ agents: { scheduler: { key_env: "K", entitlements: ["tools.backlog.admin", "tools.pressure.write", "tools.risk.write"] } } }, { K: KEY });
+  const reports = mkdtempSync(join(tmpdir(), "bb-empty-reports-"));
+  server = await startServer({ store: new MemoryBacklogStore(), access, port: 0, log: silentLogger, env: { BACKLOG_REPORTS_DIR: reports } });
+});
+afterAll(() => server.stop());
+
+const run = (args: string[], env: Record<string, string> = {}) => runScript(RUNNER, args, { env: { ROUTER_URL: server.url, SCHEDULER_API_KEY: KEY, ...env } });
+
+describe("run_governance_job", () => {
+  test("success prints the JSON result and exits 0", async () => {
+    const r = await run(["--tool", "backlog_tool", "--action", "cleanup", "--params-json", '{"retention_days": 180}']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ removed: 0, retention_days: 180 });
+    expect(r.stdout + r.stderr).not.toContain(KEY);
+  });
+
+  test("--job makes the run exactly-once per minute: the second call is `already ran`, exit 0", async () => {
+    const args = ["--job", "daily_backlog_cleanup", "--scheduled-at", "2026-11-23T03:40:00Z", "--tool", "backlog_tool", "--action", "cleanup", "--params-json", "{}"];
+    const first = await run(args);
+    const second = await run(args);
+    expect([first.code, second.code]).toEqual([0, 0]);
+    expect(JSON.parse(first.stdout).removed).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ skipped: "already ran", job: "daily_backlog_cleanup", scheduled_at: "2026-11-23T03:40:00.000Z" });
+    const jobs = await (await fetch(`${server.url}/v1/scheduler/jobs`, { headers: { authorization: `Bearer ${KEY}` } })).json();
+    expect(jobs.jobs.find((j: { id: string }) => j.id === "daily_backlog_cleanup").last_run).toMatchObject({ status: "success", scheduled_at: "2026-11-23T03:40:00.000Z" });
+  });
+
+  test("the key may come from SCHEDULER_API_KEY_FILE", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "bb-key-")), "key");
+    writeFileSync(file, KEY + "\n");
+    const r = await runScript(RUNNER, ["--tool", "backlog_tool", "--action", "dashboard", "--params-json", '{"env":"prod"}'], {
+      env: { ROUTER_URL: server.url, SCHEDULER_API_KEY_FILE: file },
+    });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).total).toBe(0);
+  });
+
+  test("a wrong or missing key is the runbook's HTTP 401 message", async () => {
+    const wrong = await run(["--tool", "backlog_tool", "--action", "dashboard"], { SCHEDULER_API_KEY: "nope-wrong" });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("HTTP 401 from /v1/tools/execute");
+    expect(wrong.stderr).toContain("SCHEDULER_API_KEY");
+    expect(wrong.stderr).not.toContain("nope-wrong");
+    const missing = await runScript(RUNNER, ["--tool", "backlog_tool", "--action", "dashboard"], { env: { ROUTER_URL: server.url } });
+    expect(missing.stderr).toContain("HTTP 401 from /v1/tools/execute: SCHEDULER_API_KEY is not set");
+  });
+
+  test("an unreachable router is `Cannot reach <url>`", async () => {
+    const port = await freePort();
+    const r = await run(["--tool", "backlog_tool", "--action", "dashboard"], { ROUTER_URL: `http://127.0.0.1:${port}` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Cannot reach http://127.0.0.1:${port}`);
+    const dflt = await runScript(RUNNER, ["--tool", "backlog_tool", "--action", "dashboard"], { env: { SCHEDULER_API_KEY: KEY, ROUTER_URL: `http://localhost:${port}` } });
+    expect(dflt.stderr).toContain(`Cannot reach http://localhost:${port}`);
+  });
+
+  test("the tool's own error is printed (missing digest)", async () => {
+    const r = await run(["--tool", "backlog_tool", "--action", "auto_generate_weekly", "--params-json", '{"env":"prod"}']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("No platform digest found. Run architecture_pressure_tool.digest first.");
+  });
+
+  describe("invalid input is refused before any request", () => {
+    let counter: Server;
+    let hits = 0;
+    let url = "";
+    beforeAll(async () => {
+      counter = createServer((_req, res) => {
+        hits++;
+        res.end("{}");
+      });
+      await new Promise<void>((r) => counter.listen(0, "127.0.0.1", r));
+      url = `http://127.0.0.1:${(counter.address() as { port: number }).port}`;
+    });
+    afterAll(() => counter.close());
+
+    test("bad --params-json, missing --tool, bad --job", async () => {
+      const cases = [
+        ["--tool", "backlog_tool", "--action", "cleanup", "--params-json", "{not json"],
+        ["--tool", "backlog_tool", "--action", "cleanup", "--params-json", "[1,2]"],
+        ["--action", "cleanup"],
+        ["--tool", "backlog_tool", "--action", "cleanup", "--job", "Bad Job"],
+      ];
+      for (const args of cases) {
+        const r = await run(args, { ROUTER_URL: url });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/--params-json|tool|job/);
+      }
+      expect(hits).toBe(0);
+    });
+  });
+});
