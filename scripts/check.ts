@@ -6,21 +6,22 @@
  */
 import process from "node:process";
 import { parseCli, runMain } from "../lib/cli.ts";
-import { cronFileCheck, runChecks, type Check } from "../lib/scheduler/checks.ts";
+import { cronFileCheck, cronJobsCheck, runChecks, type Check } from "../lib/scheduler/checks.ts";
 
 const spec = {
   name: "check",
-  usage: `Usage: bun run scripts/check.ts [--registry FILE] [--cron FILE]
+  usage: `Usage: bun run scripts/check.ts [--registry FILE] [--cron FILE] [--cronjobs FILE]
 
-Checks that ops/cron/jobs.cron matches ops/task_registry.yml (schedule, tool, action, params, log, and no
-job missing on either side). Exit 0 when in sync, 1 with the differences and the fix otherwise.`,
-  flags: { registry: { type: "string" }, cron: { type: "string" } },
+Checks that ops/cron/jobs.cron and the Kubernetes CronJobs in ops/k8s/governance-cronjobs.yml match
+ops/task_registry.yml (schedule, tool, action, params, log / timeZone and concurrencyPolicy, and no job
+missing on either side). Exit 0 when in sync, 1 with the differences and the fix otherwise.`,
+  flags: { registry: { type: "string" }, cron: { type: "string" }, cronjobs: { type: "string" } },
 } as const;
 
 async function main(): Promise<number> {
   const { values, help } = parseCli(spec);
   if (help) return void process.stdout.write(spec.usage + "\n"), 0;
-  const checks: Check[] = [cronFileCheck(values.cron as string | undefined)];
+  const checks: Check[] = [cronFileCheck(values.cron as string | undefined), cronJobsCheck(values.cronjobs as string | undefined)];
   const report = runChecks(values.registry as string | undefined, checks);
   (report.ok ? process.stdout : process.stderr).write(report.lines.join("\n") + "\n");
   return report.ok ? 0 : 1;

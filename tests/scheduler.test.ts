@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { silentLogger } from "../lib/log.ts";
 import { cronFileCheck, runChecks } from "../lib/scheduler/checks.ts";
 import { diffCron, parseCron, renderCron, shellWords } from "../lib/scheduler/cron-file.ts";
+import { renderCronJobs } from "../lib/scheduler/k8s-cronjobs.ts";
 import { JsonlRunLedger, scheduledMinute, type RunLedger } from "../lib/scheduler/ledger.ts";
 import { MemoryRunLedger } from "../lib/scheduler/ledger-open.ts";
 import { PostgresRunLedger } from "../lib/scheduler/ledger-postgres.ts";
@@ -26,7 +27,8 @@ describe("registry ↔ cron file drift", () => {
   test("the shipped files are in sync (bun run check exits 0)", async () => {
     const r = await runScript("scripts/check.ts");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("6 jobs match the registry");
+    expect(r.stdout).toContain("ok   cron file ops/cron/jobs.cron: 6 jobs match the registry");
+    expect(r.stdout).toContain("ok   Kubernetes CronJobs ops/k8s/governance-cronjobs.yml: 6 jobs match the registry");
   });
 
   test("the cron file is exactly what render_cron.ts produces", () => {
@@ -67,6 +69,22 @@ describe("registry ↔ cron file drift", () => {
     );
     const report = runChecks(REGISTRY, [cronFileCheck(CRON)]);
     expect(report.ok).toBe(true);
+  });
+
+  test("the Kubernetes CronJobs are exactly what render_cron.ts produces, and drift fails the check", async () => {
+    const file = join(REPO, "ops/k8s/governance-cronjobs.yml");
+    const text = readFileSync(file, "utf8");
+    expect(text).toBe(renderCronJobs(loadRegistry()));
+    const dir = tmp("bb-cronjobs-");
+    const edited = text.replace("schedule: 20 6 * * 1", "schedule: 30 6 * * 1").replace("timeZone: UTC", "timeZone: Europe/Kyiv");
+    expect(edited).not.toBe(text);
+    writeFileSync(join(dir, "cj.yml"), edited.split("---\n").slice(0, -1).join("---\n"));
+    const r = await runScript("scripts/check.ts", ["--cronjobs", join(dir, "cj.yml")]);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain("ok   cron file");
+    expect(r.stderr).toContain('weekly_backlog_generate: schedule is "20 6 * * 1" in the registry but "30 6 * * 1" in CronJob governance-weekly-backlog-generate');
+    expect(r.stderr).toContain('hourly_risk_snapshot: timeZone is "UTC" in the registry but "Europe/Kyiv"');
+    expect(r.stderr).toContain("daily_backlog_cleanup: in the registry but no CronJob governance-daily-backlog-cleanup");
   });
 
   test("registry validation names the job and the field", () => {

@@ -5,9 +5,19 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { diffCron, parseCron } from "./cron-file.ts";
+import { diffCronJobs, parseCronJobs } from "./k8s-cronjobs.ts";
 import { loadRegistry, type JobSpec } from "./registry.ts";
 
 export const DEFAULT_CRON_FILE = fileURLToPath(new URL("../../ops/cron/jobs.cron", import.meta.url));
+export const DEFAULT_CRONJOBS_FILE = fileURLToPath(new URL("../../ops/k8s/governance-cronjobs.yml", import.meta.url));
+
+function readOr(file: string): string | string[] {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    return [`cannot read ${file}: ${(err as Error).message}`];
+  }
+}
 
 export interface Check {
   name: string;
@@ -20,16 +30,28 @@ export function cronFileCheck(file = DEFAULT_CRON_FILE): Check {
     name: `cron file ${file.replace(/^.*\/ops\//, "ops/")}`,
     fix: "bun run ops/scripts/render_cron.ts (then review and commit ops/cron/jobs.cron)",
     run(registry) {
-      let text: string;
-      try {
-        text = readFileSync(file, "utf8");
-      } catch (err) {
-        return [`cannot read ${file}: ${(err as Error).message}`];
-      }
+      const text = readOr(file);
+      if (Array.isArray(text)) return text;
       try {
         return diffCron(registry, parseCron(text, file), "the cron file");
       } catch (err) {
         return [(err as Error).message];
+      }
+    },
+  };
+}
+
+export function cronJobsCheck(file = DEFAULT_CRONJOBS_FILE): Check {
+  return {
+    name: `Kubernetes CronJobs ${file.replace(/^.*\/ops\//, "ops/")}`,
+    fix: "bun run ops/scripts/render_cron.ts (then review and commit ops/k8s/governance-cronjobs.yml)",
+    run(registry) {
+      const text = readOr(file);
+      if (Array.isArray(text)) return text;
+      try {
+        return diffCronJobs(registry, parseCronJobs(text));
+      } catch (err) {
+        return [`${file}: ${(err as Error).message}`];
       }
     },
   };

@@ -9,19 +9,23 @@ import process from "node:process";
 import { parseCli, runMain } from "../../lib/cli.ts";
 import { log } from "../../lib/log.ts";
 import { renderCron } from "../../lib/scheduler/cron-file.ts";
+import { renderCronJobs } from "../../lib/scheduler/k8s-cronjobs.ts";
 import { DEFAULT_REGISTRY_FILE, loadRegistry } from "../../lib/scheduler/registry.ts";
 
 export const DEFAULT_CRON_FILE = fileURLToPath(new URL("../cron/jobs.cron", import.meta.url));
+export const DEFAULT_CRONJOBS_FILE = fileURLToPath(new URL("../k8s/governance-cronjobs.yml", import.meta.url));
 
 const spec = {
   name: "render_cron",
   usage: `Usage: bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
 
-Writes the /etc/cron.d file for the governance jobs from the task registry.
-  --stdout         print instead of writing
-  --registry FILE  default ops/task_registry.yml
-  --out FILE       default ops/cron/jobs.cron`,
-  flags: { stdout: { type: "boolean" }, registry: { type: "string" }, out: { type: "string" } },
+Writes, from the task registry, the /etc/cron.d file for the governance jobs and the equivalent
+Kubernetes CronJobs.
+  --stdout             print the cron file instead of writing
+  --registry FILE      default ops/task_registry.yml
+  --out FILE           default ops/cron/jobs.cron
+  --cronjobs-out FILE  default ops/k8s/governance-cronjobs.yml`,
+  flags: { stdout: { type: "boolean" }, registry: { type: "string" }, out: { type: "string" }, "cronjobs-out": { type: "string" } },
 } as const;
 
 async function main(): Promise<number> {
@@ -30,11 +34,16 @@ async function main(): Promise<number> {
   const jobs = loadRegistry((values.registry as string | undefined) ?? DEFAULT_REGISTRY_FILE);
   const text = renderCron(jobs);
   if (values.stdout) return void process.stdout.write(text), 0;
-  const out = (values.out as string | undefined) ?? DEFAULT_CRON_FILE;
-  const tmp = `${out}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, out);
-  log.info("cron file rendered", { file: out, jobs: jobs.length });
+  const files: [string, string][] = [
+    [(values.out as string | undefined) ?? DEFAULT_CRON_FILE, text],
+    [(values["cronjobs-out"] as string | undefined) ?? DEFAULT_CRONJOBS_FILE, renderCronJobs(jobs)],
+  ];
+  for (const [out, content] of files) {
+    const tmp = `${out}.${process.pid}.tmp`;
+    writeFileSync(tmp, content);
+    renameSync(tmp, out);
+    log.info("rendered", { file: out, jobs: jobs.length });
+  }
   return 0;
 }
 
