@@ -15,13 +15,18 @@ export function runOk(cmd: string, args: string[], opts: { env?: NodeJS.ProcessE
   return { stdout: res.stdout, ms };
 }
 
-/** Peak resident set size (VmHWM) of a live process in MB, from /proc (Linux). */
-export function peakRssMb(pid: number): number {
+function procStatusMb(pid: number, field: "VmHWM" | "VmRSS"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
-  if (!m) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status);
+  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(m[1]) / 1024;
 }
+
+/** Peak resident set size (VmHWM) of a live process in MB, from /proc (Linux). */
+export const peakRssMb = (pid: number): number => procStatusMb(pid, "VmHWM");
+
+/** Current resident set size (VmRSS) in MB. */
+export const rssMb = (pid: number): number => procStatusMb(pid, "VmRSS");
 
 export interface Child {
   proc: ChildProcess;
