@@ -42,8 +42,8 @@ on conflict (dedupe_key) do update set title = excluded.title, description = exc
 const empty = (db: BenchDb) => db.sql.unsafe("truncate backlog_items cascade");
 
 async function count(db: BenchDb): Promise<number> {
-  const [row] = await db.sql.unsafe("select count(*)::int as n from backlog_items");
-  return (row as { n: number }).n;
+  const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from backlog_items`;
+  return row!.n;
 }
 
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
