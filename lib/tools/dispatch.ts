@@ -41,7 +41,8 @@ export async function dispatch(registry: Registry, call: ToolCall, ctx: ToolCont
   const params = parseOrThrow(action.params, call.params ?? {}, `Invalid params for ${tool.name}.${call.action}`);
   const started = performance.now();
   const result = await action.run(params, ctx);
-  ctx.log.info("tool executed", {
+  // Reads are polled (dashboards, probes): log them at debug so they do not flood the log.
+  ctx.log[action.writes ? "info" : "debug"]("tool executed", {
     tool: tool.name,
     action: call.action,
     agent: ctx.agent,
