@@ -15,7 +15,7 @@ import { createMetrics } from "./lib/http/metrics.ts";
 import { log as defaultLog, type Logger } from "./lib/log.ts";
 import { evaluateAlerts } from "./lib/policy.ts";
 import { serve } from "./lib/runtime.ts";
-import { openStore } from "./lib/store/index.ts";
+import { openStore, servingBackend } from "./lib/store/index.ts";
 import type { BacklogStore } from "./lib/store/types.ts";
 import { createToolContext, createToolRegistry, loadToolConfig } from "./lib/tools/index.ts";
 import { readFileSync } from "node:fs";
@@ -132,6 +132,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     access,
     toolContext,
     health: () => store.health(),
+    backend: () => servingBackend(store),
     alerts: (dashboard) => evaluateAlerts(dashboard, policy),
     metrics,
     log,

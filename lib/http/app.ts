@@ -42,6 +42,8 @@ export interface AppDeps {
   /** Builds the tool context for an identity (store, paths, clock, logger). */
   toolContext(identity: Identity): ToolContext;
   health(): Promise<StoreHealth>;
+  /** Which backend serves right now, without I/O (the dashboard is polled; readyz does the real check). */
+  backend(): { backend: string; degraded: boolean };
   alerts(dashboard: Dashboard): Alert[];
   metrics: Metrics;
   log: Logger;
@@ -170,8 +172,8 @@ export function createApp(deps: AppDeps) {
 
   const dashboardWithAlerts = async (c: Context<Env>, env: string | undefined) => {
     const dashboard = (await run(c, "backlog_tool", "dashboard", env === undefined ? {} : { env })) as Dashboard & { alerts?: Alert[] };
-    const health = await deps.health();
-    return { ...dashboard, backend: health.backend, degraded: health.degraded, alerts: dashboard.alerts ?? deps.alerts(dashboard) };
+    const { backend, degraded } = deps.backend();
+    return { ...dashboard, backend, degraded, alerts: dashboard.alerts ?? deps.alerts(dashboard) };
   };
 
   app.get("/v1/backlog/dashboard", async (c) => c.json(await dashboardWithAlerts(c, c.req.query("env"))));

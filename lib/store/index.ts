@@ -22,6 +22,11 @@ import type { BacklogStore } from "./types.ts";
 
 export { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore };
 
+/** Which backend serves right now, without I/O (auto stores expose `degraded` while on the fallback). */
+export function servingBackend(store: BacklogStore): { backend: string; degraded: boolean } {
+  return { backend: store.name, degraded: Boolean((store as { degraded?: boolean }).degraded) };
+}
+
 export const BACKENDS = ["auto", "postgres", "jsonl", "memory"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 

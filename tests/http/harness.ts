@@ -7,6 +7,7 @@ import { createApp, type RunClaims } from "../../lib/http/app.ts";
 import { createMetrics } from "../../lib/http/metrics.ts";
 import { evaluateAlerts, loadPolicy } from "../../lib/policy.ts";
 import { silentLogger } from "../../lib/log.ts";
+import { servingBackend } from "../../lib/store/index.ts";
 import type { BacklogStore } from "../../lib/store/types.ts";
 import { createToolContext, createToolRegistry, resolveToolPaths } from "../../lib/tools/index.ts";
 import { REPO } from "../helpers/run.ts";
@@ -57,6 +58,7 @@ export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolea
     access,
     toolContext: (id) => createToolContext({ store, paths, agent: id.agent, entitlements: id.entitlements, now: clock, log: silentLogger }),
     health: () => store.health(),
+    backend: () => servingBackend(store),
     alerts: (d) => evaluateAlerts(d, policy),
     metrics,
     log: silentLogger,
