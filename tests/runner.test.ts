@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildAccess } from "../lib/access-config.ts";
 import { silentLogger } from "../lib/log.ts";
+import { loadRegistry } from "../lib/scheduler/registry.ts";
+import { firesAt } from "../lib/scheduler/scheduler.ts";
 import { MemoryBacklogStore } from "../lib/store/memory.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { freePort } from "./helpers/pg-cluster.ts";
@@ -41,6 +43,22 @@ describe("run_governance_job", () => {
     expect(JSON.parse(second.stdout)).toMatchObject({ skipped: "already ran", job: "daily_backlog_cleanup", scheduled_at: "2026-11-23T03:40:00.000Z" });
     const jobs = await (await fetch(`${server.url}/v1/scheduler/jobs`, { headers: { authorization: `Bearer ${KEY}` } })).json();
     expect(jobs.jobs.find((j: { id: string }) => j.id === "daily_backlog_cleanup").last_run).toMatchObject({ status: "success", scheduled_at: "2026-11-23T03:40:00.000Z" });
+  });
+
+  test("GET /v1/scheduler/jobs lists the six registry jobs with their next UTC fire", async () => {
+    const body = await (await fetch(`${server.url}/v1/scheduler/jobs`, { headers: { authorization: `Bearer ${KEY}` } })).json();
+    expect(body.enabled).toBe(false); // listed even when the in-process scheduler is off
+    expect(body.jobs.map((j: { id: string }) => j.id)).toEqual(loadRegistry().map((j) => j.id));
+    const now = Date.now();
+    for (const j of body.jobs as { schedule: string; next_run: string; timezone: string }[]) {
+      expect(j.timezone).toBe("UTC");
+      const next = new Date(j.next_run);
+      expect(next.getTime()).toBeGreaterThan(now - 60_000);
+      expect(firesAt(j.schedule, next)).toBe(true);
+    }
+    const weekly = body.jobs.find((j: { id: string }) => j.id === "weekly_backlog_generate");
+    expect(new Date(weekly.next_run).getUTCDay()).toBe(1); // a Monday
+    expect(weekly.next_run).toMatch(/T06:20:00\.000Z$/);
   });
 
   test("the key may come from SCHEDULER_API_KEY_FILE", async () => {
