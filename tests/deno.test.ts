@@ -1,0 +1,153 @@
+/**
+ * Every script and server.ts under Deno 2 (the npm package `deno`), with the same behaviour as under
+ * Bun: --help, --dry-run, and real runs against Postgres and JSONL. Deno missing is a failure with the
+ * fix, never a skip.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { freshDatabase, type TestDb } from "./helpers/pg.ts";
+import { startProjectService, teamMembersBody, type ProjectService } from "./helpers/project-service.ts";
+import { REPO, runScript, type RunResult } from "./helpers/run.ts";
+import { jobEnv, logLines } from "./helpers/seed-job.ts";
+
+const DENO = process.env.DENO_PATH ?? join(REPO, "node_modules/.bin/deno");
+const deno = [DENO, "run", "-A"];
+const bun = [process.execPath, "run"];
+
+const SCRIPTS = [
+  ...readdirSync(join(REPO, "scripts")).filter((f) => f.endsWith(".ts")).map((f) => `scripts/${f}`),
+  ...readdirSync(join(REPO, "ops/scripts")).filter((f) => f.endsWith(".ts")).map((f) => `ops/scripts/${f}`),
+];
+
+let db: TestDb;
+let svc: ProjectService;
+const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+
+beforeAll(async () => {
+  if (!existsSync(DENO)) {
+    throw new Error(`Deno not found at ${DENO}. Install the project's dev dependencies (\`npm ci\`, which brings the npm package "deno"), or set DENO_PATH.`);
+  }
+  db = await freshDatabase();
+  svc = await startProjectService({ body: teamMembersBody(["E1", "E2", "E3"]) });
+});
+afterAll(async () => {
+  await svc?.close();
+  await db?.drop();
+});
+
+function reportsWithFixture(): string {
+  const dir = tmp("bb-deno-reports-");
+  mkdirSync(join(dir, "platform"), { recursive: true });
+  cpSync(join(REPO, "tests/fixtures/platform-2026-W47.json"), join(dir, "platform/2026-W47.json"));
+  return dir;
+}
+
+const json = (r: RunResult) => {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+};
+
+describe("Deno 2", () => {
+  test("--help of every script matches Bun's, exit 0", async () => {
+    expect(SCRIPTS.length).toBeGreaterThanOrEqual(10);
+    for (const s of SCRIPTS) {
+      const [d, b] = await Promise.all([runScript(s, ["--help"], { runtime: deno }), runScript(s, ["--help"], { runtime: bun })]);
+      expect({ s, code: d.code }).toEqual({ s, code: 0 });
+      expect(d.stdout).toBe(b.stdout);
+    }
+  }, 120_000);
+
+  test("bad flags fail the same way", async () => {
+    const d = await runScript("scripts/cleanup.ts", ["--bogus"], { runtime: deno });
+    expect(d.code).toBe(1);
+    expect(d.stderr).toContain("Unknown option '--bogus'");
+  });
+
+  test("migrate: --dry-run prints the same SQL; a real apply on Postgres", async () => {
+    const [d, b] = await Promise.all([runScript("scripts/migrate.ts", ["--dry-run"], { runtime: deno }), runScript("scripts/migrate.ts", ["--dry-run"], { runtime: bun })]);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toBe(b.stdout);
+    const apply = await runScript("scripts/migrate.ts", ["--dsn", db.dsn], { runtime: deno });
+    expect(apply.code).toBe(0);
+    expect(apply.stdout).toMatch(/Applied \d+ migrations\./);
+    const again = await runScript("scripts/migrate.ts", ["--dsn", db.dsn], { runtime: bun });
+    expect(again.stdout).toContain("Nothing to apply");
+  }, 60_000);
+
+  test("generate, tool and cleanup on JSONL and on Postgres", async () => {
+    const reports = reportsWithFixture();
+    for (const env of [
+      { BACKLOG_BACKEND: "jsonl", BACKLOG_JSONL_DIR: tmp("bb-deno-jsonl-"), BACKLOG_REPORTS_DIR: reports },
+      { BACKLOG_BACKEND: "postgres", BACKLOG_POSTGRES_DSN: db.dsn, BACKLOG_REPORTS_DIR: reports },
+    ]) {
+      const dry = json(await runScript("scripts/generate.ts", ["--env", "prod", "--week", "2026-W47", "--dry-run"], { runtime: deno, env }));
+      expect(dry.dry_run).toBe(true);
+      const real = json(await runScript("scripts/generate.ts", ["--env", "prod", "--week", "2026-W47"], { runtime: deno, env }));
+      expect(real.created).toBe(dry.created);
+      expect(real.created).toBeGreaterThan(0);
+      // Bun sees what Deno wrote; a second run (on Bun) creates nothing
+      const second = json(await runScript("scripts/generate.ts", ["--env", "prod", "--week", "2026-W47"], { runtime: bun, env }));
+      expect(second.created).toBe(0);
+      const dash = json(await runScript("scripts/tool.ts", ["backlog_tool", "dashboard", "--params-json", '{"env":"prod"}'], { runtime: deno, env }));
+      expect(dash.total).toBe(real.created);
+      const clean = json(await runScript("scripts/cleanup.ts", ["--dry-run"], { runtime: deno, env }));
+      expect(clean).toMatchObject({ removed: 0, dry_run: true });
+    }
+  }, 120_000);
+
+  test("seed: the setup job under Deno seeds 8/4/8 with the seed's log events", async () => {
+    const r = await runScript("scripts/seed.ts", [], { runtime: deno, env: jobEnv(db, svc.url) });
+    expect(r.code).toBe(0);
+    const events = logLines(r.stdout).map((l) => l.event);
+    expect(events).toContain("Created 8 tasks, 4 stories, and 8 story-task mappings");
+    const [{ n }] = await db.sql<{ n: number }[]>`select count(*)::int as n from tasks where project_id = 'TEST-001'`;
+    expect(n).toBe(8);
+  }, 60_000);
+
+  test("check and the runner", async () => {
+    expect((await runScript("scripts/check.ts", [], { runtime: deno })).code).toBe(0);
+    const r = await runScript("ops/scripts/run_governance_job.ts", ["--tool", "backlog_tool", "--action", "cleanup", "--params-json", "{bad"], { runtime: deno });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("--params-json is not valid JSON");
+  });
+
+  test("server.ts starts under Deno and serves /healthz and the HTML dashboard", async () => {
+    const key = "deno-reader-key";
+    const child = spawn(DENO, ["run", "-A", "server.ts"], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PORT: "0", BACKLOG_BACKEND: "jsonl", BACKLOG_JSONL_DIR: tmp("bb-deno-srv-"), BACKLOG_READER_API_KEY: key },
+    });
+    let out = "";
+    const exited = new Promise<number | null>((r) => child.on("close", r));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no start:\n${out}`)), 30_000);
+        const on = (d: Buffer) => {
+          out += d;
+          const m = /"event":"server listening".*?"url":"(http:[^"]+)"/.exec(out);
+          if (m) clearTimeout(timer), resolve(m[1]!);
+        };
+        child.stdout.on("data", on);
+        child.stderr.on("data", on);
+      });
+      expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: "ok" });
+      const page = await fetch(`${url}/dashboard?env=prod`, { headers: { authorization: `Bearer ${key}` } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain("<!doctype html>");
+      expect(html).toContain('data-testid="total"');
+      expect(html).toContain("JsonlBacklogStore");
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 60_000);
+});
