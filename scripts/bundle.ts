@@ -18,12 +18,14 @@ const REPO = fileURLToPath(new URL("../", import.meta.url));
 /** A ConfigMap holds at most 1 MiB in total (etcd's object size limit). */
 const CONFIGMAP_LIMIT = 1024 * 1024;
 const ENTRY_DIRS = ["scripts", "ops/scripts"];
+/** Single entry files outside those folders (the server runs from a ConfigMap-mounted bundle on Kubernetes). */
+const ENTRY_FILES = ["server.ts"];
 
 const spec = {
   name: "bundle",
   usage: `Usage: bun run scripts/bundle.ts [--only NAME,...] [--out-dir DIR] [--max-bytes N] [--no-minify]
 
-Builds one self-contained file per entry script (scripts/*.ts except bundle.ts, and ops/scripts/*.ts
+Builds one self-contained file per entry script (scripts/*.ts except bundle.ts, ops/scripts/*.ts and server.ts
 when that folder exists) into DIR/<name>.js with \`bun build --target=bun --minify\`, checks each is small
 enough for a ConfigMap and prints a JSON summary. Files are built in a temp folder and moved into DIR
 only when every build succeeded and fits, so a failed run leaves DIR as it was.
@@ -110,6 +112,7 @@ function findEntries(repo = REPO): Entry[] {
       entries.push({ name, path: `${dir}/${file}` });
     }
   }
+  for (const file of ENTRY_FILES) if (existsSync(join(repo, file))) entries.push({ name: basename(file, ".ts"), path: file });
   return entries;
 }
 

@@ -48,6 +48,10 @@ export function cronJobFor(j: JobSpec): Record<string, unknown> {
                   image: BUN_IMAGE,
                   command: ["bun", "/scripts/run_governance_job.js", "--job", j.id, "--tool", j.tool, "--action", j.action, "--params-json", JSON.stringify(j.params)],
                   env: [
+                    // read-only root filesystem: temp files in the /tmp emptyDir, no transpiler cache
+                    { name: "TMPDIR", value: "/tmp" },
+                    { name: "HOME", value: "/tmp" },
+                    { name: "BUN_RUNTIME_TRANSPILER_CACHE_PATH", value: "0" },
                     { name: "ROUTER_URL", value: ROUTER_SERVICE_URL },
                     { name: "SCHEDULER_API_KEY", valueFrom: { secretKeyRef: { name: SECRET, key: "SCHEDULER_API_KEY" } } },
                     { name: "RUNNER_TIMEOUT_SECONDS", value: "3000" },

@@ -3,6 +3,7 @@
  * the job and the field.
  */
 import { readFileSync } from "node:fs";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Cron } from "croner";
 import * as v from "valibot";
@@ -57,7 +58,8 @@ export function parseRegistry(raw: unknown, source = "ops/task_registry.yml"): J
   return Object.entries(reg.jobs).map(([id, job]) => ({ ...job, id, catchUpMs: parseWindow(job.catch_up) }));
 }
 
-export function loadRegistry(path = DEFAULT_REGISTRY_FILE): JobSpec[] {
+/** Which file: explicit path → BACKLOG_TASK_REGISTRY_FILE → ops/task_registry.yml. */
+export function loadRegistry(path = process.env.BACKLOG_TASK_REGISTRY_FILE || DEFAULT_REGISTRY_FILE): JobSpec[] {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
