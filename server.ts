@@ -57,6 +57,14 @@ export function resolveServerConfig(options: Partial<Pick<ServerConfig, "port" |
   };
 }
 
+function readCronFile(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new AppError("config", `Cannot read the cron file ${file} (SCHEDULER_CRON_FILE, default ops/cron/jobs.cron): ${(err as Error).message}. Render it with bun run ops/scripts/render_cron.ts or point SCHEDULER_CRON_FILE at it.`, { cause: err });
+  }
+}
+
 function parseBool(raw: string | undefined, name: string): boolean {
   if (raw === undefined || raw === "") return false;
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
@@ -99,6 +107,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   let access = options.access ?? loadAccess(undefined, env);
   if (options.demo) access = { ...access, anonymous: { ...access.anonymous, entitlements: ["tools.backlog.read", "tools.risk.read", "tools.pressure.read"] } };
 
+  const cronJobs = parseCron(readCronFile(cfg.cronFile), cfg.cronFile).jobs;
+  const catchUpMs = Object.fromEntries(loadRegistry().map((j) => [j.id, j.catchUpMs]));
+
   const store = options.store ?? (await openStore({ log }, env));
   const registry = createToolRegistry({ policy });
   const toolContext = (identity: Identity) =>
@@ -108,8 +119,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   });
   // The scheduler's jobs are the cron file's (what cron would run), with catch-up windows from the registry.
   const ledger = openRunLedger(store, log);
-  const cronJobs = parseCron(readFileSync(cfg.cronFile, "utf8"), cfg.cronFile).jobs;
-  const catchUpMs = Object.fromEntries(loadRegistry().map((j) => [j.id, j.catchUpMs]));
   const schedAgent = access.agents.find((a) => a.name === "scheduler");
   const onRun = (job: string, outcome: "success" | "error" | "skipped", endedAt: Date) => {
     metrics.schedulerRuns.inc({ job, outcome });

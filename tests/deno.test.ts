@@ -107,8 +107,8 @@ describe("Deno 2", () => {
     expect(r.code).toBe(0);
     const events = logLines(r.stdout).map((l) => l.event);
     expect(events).toContain("Created 8 tasks, 4 stories, and 8 story-task mappings");
-    const [{ n }] = await db.sql<{ n: number }[]>`select count(*)::int as n from tasks where project_id = 'TEST-001'`;
-    expect(n).toBe(8);
+    const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from tasks where project_id = 'TEST-001'`;
+    expect(row?.n).toBe(8);
   }, 60_000);
 
   test("check and the runner", async () => {
