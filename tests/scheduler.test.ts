@@ -1,17 +1,18 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { silentLogger } from "../lib/log.ts";
+import { createLogger, silentLogger } from "../lib/log.ts";
 import { cronFileCheck, runChecks } from "../lib/scheduler/checks.ts";
 import { diffCron, parseCron, renderCron, shellWords } from "../lib/scheduler/cron-file.ts";
 import { renderCronJobs } from "../lib/scheduler/k8s-cronjobs.ts";
-import { JsonlRunLedger, scheduledMinute, type RunLedger } from "../lib/scheduler/ledger.ts";
+import { scheduledMinute, type RunLedger } from "../lib/scheduler/ledger.ts";
+import { JsonlRunLedger } from "../lib/scheduler/ledger-jsonl.ts";
 import { MemoryRunLedger } from "../lib/scheduler/ledger-open.ts";
 import { PostgresRunLedger } from "../lib/scheduler/ledger-postgres.ts";
 import { loadRegistry, parseRegistry } from "../lib/scheduler/registry.ts";
-import { createScheduler, firesAt, previousFire } from "../lib/scheduler/scheduler.ts";
+import { createScheduler, firesAt, latestFire } from "../lib/scheduler/scheduler.ts";
 import { MemoryBacklogStore } from "../lib/store/memory.ts";
 import { createRegistry } from "../lib/tools/dispatch.ts";
 import { createToolContext, resolveToolPaths } from "../lib/tools/index.ts";
@@ -175,11 +176,16 @@ function scheduler(ledger: RunLedger, calls: string[], opts: { now?: () => Date;
 }
 
 describe("schedule maths (UTC)", () => {
-  test("firesAt and previousFire", () => {
+  test("firesAt and latestFire", () => {
     expect(firesAt("20 6 * * 1", new Date("2026-11-23T06:20:30Z"))).toBe(true); // a Monday
     expect(firesAt("20 6 * * 1", new Date("2026-11-24T06:20:00Z"))).toBe(false);
-    expect(previousFire("40 3 * * *", new Date("2026-11-23T05:00:00Z"))?.toISOString()).toBe("2026-11-23T03:40:00.000Z");
-    expect(previousFire("20 6 * * 1", new Date("2026-11-23T05:00:00Z"))?.toISOString()).toBe("2026-11-16T06:20:00.000Z");
+    expect(latestFire("40 3 * * *", new Date("2026-11-23T05:00:00Z"))?.toISOString()).toBe("2026-11-23T03:40:00.000Z");
+    expect(latestFire("20 6 * * 1", new Date("2026-11-23T05:00:00Z"))?.toISOString()).toBe("2026-11-16T06:20:00.000Z");
+    // the fire's own minute counts (a timer callback that ran late, a restart during the fire minute)
+    expect(latestFire("40 3 * * *", new Date("2026-11-23T03:40:00.000Z"))?.toISOString()).toBe("2026-11-23T03:40:00.000Z");
+    expect(latestFire("40 3 * * *", new Date("2026-11-23T03:40:59.999Z"))?.toISOString()).toBe("2026-11-23T03:40:00.000Z");
+    expect(latestFire("40 3 * * *", new Date("2026-11-23T03:39:59.999Z"))?.toISOString()).toBe("2026-11-22T03:40:00.000Z");
+    expect(latestFire("0 * * * *", new Date("2026-11-23T07:01:10Z"))?.toISOString()).toBe("2026-11-23T07:00:00.000Z");
     expect(scheduledMinute(new Date("2026-11-23T06:20:59.999Z"))).toBe("2026-11-23T06:20:00.000Z");
   });
 });
@@ -233,13 +239,31 @@ describe("exactly once", () => {
     const script = join(dir, "claim.ts");
     writeFileSync(
       script,
-      `import { JsonlRunLedger } from ${JSON.stringify(join(REPO, "lib/scheduler/ledger.ts"))};
+      `import { JsonlRunLedger } from ${JSON.stringify(join(REPO, "lib/scheduler/ledger-jsonl.ts"))};
        const r = await new JsonlRunLedger(process.argv[2]).claim("daily_count", "2026-11-23T03:40:00Z", "proc", new Date());
        console.log(JSON.stringify({ claimed: r.claimed }));`,
     );
     const results = await Promise.all([0, 1, 2, 3].map(() => runScript(script, [dir])));
     const claimed = results.map((r) => JSON.parse(r.stdout.trim()).claimed);
     expect(claimed.filter(Boolean)).toHaveLength(1);
+  });
+
+  test("on JSONL after a crashed writer: the torn last line is cut off, the next claim still counts", async () => {
+    const dir = tmp("bb-ledger-torn-");
+    const logs: { event: string }[] = [];
+    const ledger = new JsonlRunLedger(dir, createLogger({ write: (l) => logs.push(JSON.parse(l)) }));
+    const at = "2026-11-23T03:40:00.000Z";
+    expect((await ledger.claim("hourly_count", "2026-11-23T03:00:00Z", "in-process", new Date(at))).claimed).toBe(true);
+    appendFileSync(join(dir, "scheduler_runs.jsonl"), '{"run_id":"run_torn","job":"daily_co'); // killed mid-write
+    const first = await ledger.claim("daily_count", at, "in-process", new Date(at));
+    expect(first.claimed).toBe(true);
+    // glued to the fragment, this claim would be unreadable and the minute claimable again
+    expect((await ledger.claim("daily_count", at, "http:scheduler", new Date(at))).claimed).toBe(false);
+    const lines = readFileSync(join(dir, "scheduler_runs.jsonl"), "utf8").split("\n").filter(Boolean);
+    expect(lines.map((l) => JSON.parse(l).job)).toEqual(["hourly_count", "daily_count"]);
+    expect(logs.map((l) => l.event)).toContain("backlog_jsonl_torn_line_repaired");
+    if (first.claimed) await ledger.finish(first.run.run_id, { status: "success", result: { ok: 1 } }, new Date(at));
+    expect((await ledger.lastRuns()).get("daily_count")).toMatchObject({ status: "success", result: { ok: 1 }, source: "in-process" });
   });
 });
 
@@ -255,6 +279,50 @@ describe("catch-up and overrun", () => {
     expect(await s.catchUp(now)).toEqual([{ job: "daily_count", scheduled_at: "2026-11-23T03:40:00.000Z", skipped: "already ran" }]);
     const late = new Date("2026-11-23T10:00:00Z"); // 6h20m after 03:40: outside the window
     expect(await scheduler(new MemoryRunLedger(), calls, { catchUpMs: { daily_count: 6 * 3_600_000 } }).catchUp(late)).toEqual([]);
+  });
+
+  test("a restart during the fire minute catches that fire up (croner would wait for the next one)", async () => {
+    const calls: string[] = [];
+    const now = new Date("2026-11-23T03:40:30Z");
+    const s = scheduler(new MemoryRunLedger(), calls, { now: () => now, catchUpMs: { hourly_count: 0, daily_count: 6 * 3_600_000 } });
+    s.start(); // start() runs the catch-up in the background
+    try {
+      for (let i = 0; i < 120 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(calls).toEqual(["daily"]);
+      expect((await s.jobs()).find((j) => j.id === "daily_count")?.last_run).toMatchObject({ scheduled_at: "2026-11-23T03:40:00.000Z", source: "catch-up" });
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("the tool's outcome stands when recording it fails; the claim is kept", async () => {
+    const d = await freshDatabase({ migrated: true });
+    const { default: postgres } = await import("postgres");
+    const sql = postgres(d.dsn, { max: 1, onnotice: () => {} });
+    try {
+      const calls: string[] = [];
+      const logs: { event: string; error?: string }[] = [];
+      const s = createScheduler({
+        jobs: parseCron(JOBS_TEXT).jobs,
+        registry: createRegistry([countingTool(calls, 300)]),
+        ledger: new PostgresRunLedger(sql as never),
+        toolContext: (id) => createToolContext({ store: new MemoryBacklogStore(), paths: resolveToolPaths({}), agent: id.agent, entitlements: id.entitlements, log: silentLogger }),
+        identity: { agent: "scheduler", entitlements: ["tools.backlog.admin"], authenticated: true },
+        log: createLogger({ write: (l) => logs.push(JSON.parse(l)) }),
+      });
+      const job = parseCron(JOBS_TEXT).jobs[1]!;
+      const running = s.runJob(job, new Date("2026-11-23T03:40:00Z"));
+      for (let i = 0; i < 200 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await sql.end(); // the ledger's connection is gone before the run ends
+      expect(await running).toMatchObject({ job: "daily_count", status: "success", result: { counted: 1 } });
+      expect(logs.find((l) => l.event === "scheduler: could not record the outcome")).toBeDefined();
+      expect(logs.find((l) => l.event === "scheduler: job finished")).toMatchObject({ outcome: "success" });
+      const rows = await d.sql`select status from scheduler_runs where job = 'daily_count'`;
+      expect(rows.map((r) => r.status)).toEqual(["running"]); // claimed: nobody runs this minute again
+    } finally {
+      await sql.end().catch(() => {});
+      await d.drop();
+    }
   });
 
   test("a slow job is not started twice while it runs", async () => {

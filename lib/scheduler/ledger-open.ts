@@ -6,7 +6,8 @@
 import type { Logger } from "../log.ts";
 import { AutoBacklogStore, JsonlBacklogStore, PostgresBacklogStore } from "../store/index.ts";
 import type { BacklogStore } from "../store/types.ts";
-import { JsonlRunLedger, newRun, scheduledMinute, summarize, type ClaimResult, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { finished, latestPerJob, newRun, scheduledMinute, type ClaimResult, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { JsonlRunLedger } from "./ledger-jsonl.ts";
 import { PostgresRunLedger } from "./ledger-postgres.ts";
 
 export class MemoryRunLedger implements RunLedger {
@@ -22,14 +23,12 @@ export class MemoryRunLedger implements RunLedger {
   async finish(runId: string, outcome: Outcome, now: Date): Promise<RunRecord> {
     const prev = this.runs.get(runId);
     if (!prev) throw new Error(`no run ${runId}`);
-    const done: RunRecord = { ...prev, status: outcome.status, ended_at: now.toISOString(), result: summarize(outcome.result), error: outcome.error };
+    const done = finished(prev, outcome, now);
     this.runs.set(runId, done);
     return done;
   }
   async lastRuns(): Promise<Map<string, RunRecord>> {
-    const last = new Map<string, RunRecord>();
-    for (const r of this.runs.values()) if (!last.has(r.job) || r.scheduled_at > last.get(r.job)!.scheduled_at) last.set(r.job, r);
-    return last;
+    return latestPerJob(this.runs.values());
   }
   async close(): Promise<void> {}
 }

@@ -10,7 +10,7 @@ import type { Logger } from "../log.ts";
 import { dispatch, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import type { CronJob } from "./cron-file.ts";
-import { scheduledMinute, type RunLedger } from "./ledger.ts";
+import { scheduledMinute, type ClaimResult, type Outcome, type RunLedger } from "./ledger.ts";
 
 export interface SchedulerIdentity {
   agent: string;
@@ -56,9 +56,13 @@ export function firesAt(schedule: string, at: Date): boolean {
   return next !== null && next.getTime() === minute.getTime();
 }
 
-/** The most recent scheduled fire strictly before `now`'s minute, or null. */
-export function previousFire(schedule: string, now: Date): Date | null {
-  return pattern(schedule).previousRuns(1, new Date(scheduledMinute(now)))[0] ?? null;
+/**
+ * The most recent scheduled fire at or before `now` (its minute included), or null. A run's ledger key
+ * comes from the schedule, not from the wall clock when the timer callback got to run: a callback
+ * delayed past the minute (a blocked event loop) still claims the minute cron and the runner claim.
+ */
+export function latestFire(schedule: string, now: Date): Date | null {
+  return pattern(schedule).previousRuns(1, new Date(new Date(scheduledMinute(now)).getTime() + 1))[0] ?? null;
 }
 
 export function createScheduler(deps: SchedulerDeps) {
@@ -77,7 +81,16 @@ export function createScheduler(deps: SchedulerDeps) {
     }
     running.add(job.id);
     try {
-      const claim = await deps.ledger.claim(job.id, scheduled_at, source, clock());
+      let claim: ClaimResult;
+      try {
+        claim = await deps.ledger.claim(job.id, scheduled_at, source, clock());
+      } catch (err) {
+        // the ledger itself failed (database down): nothing ran
+        const error = describeError(err);
+        deps.log.error("scheduler: cannot claim the run", { job: job.id, scheduled_at, error });
+        deps.onRun?.(job.id, "error", clock());
+        return { job: job.id, scheduled_at, status: "error", error, ms: 0 };
+      }
       if (!claim.claimed) {
         deps.log.info("scheduler: already ran", { job: job.id, scheduled_at, by: claim.existing.source });
         deps.onRun?.(job.id, "skipped", clock());
@@ -85,31 +98,39 @@ export function createScheduler(deps: SchedulerDeps) {
       }
       const started = performance.now();
       deps.log.info("scheduler: job started", { job: job.id, scheduled_at, tool: job.tool, action: job.action, source });
+      let outcome: RunOutcome;
       try {
         const result = await dispatch(deps.registry, { tool: job.tool, action: job.action, params: job.params }, deps.toolContext(deps.identity));
-        const ms = Math.round(performance.now() - started);
-        await deps.ledger.finish(claim.run.run_id, { status: "success", result }, clock());
-        deps.log.info("scheduler: job finished", { job: job.id, scheduled_at, outcome: "success", ms });
-        deps.onRun?.(job.id, "success", clock());
-        return { job: job.id, scheduled_at, status: "success", result, ms };
+        outcome = { job: job.id, scheduled_at, status: "success", result, ms: Math.round(performance.now() - started) };
       } catch (err) {
-        const ms = Math.round(performance.now() - started);
-        const error = describeError(err);
-        await deps.ledger.finish(claim.run.run_id, { status: "error", error }, clock()).catch((e) =>
-          deps.log.error("scheduler: could not record the outcome", { job: job.id, error: describeError(e) }),
-        );
-        deps.log.error("scheduler: job finished", { job: job.id, scheduled_at, outcome: "error", ms, error });
-        deps.onRun?.(job.id, "error", clock());
-        return { job: job.id, scheduled_at, status: "error", error, ms };
+        outcome = { job: job.id, scheduled_at, status: "error", error: describeError(err), ms: Math.round(performance.now() - started) };
       }
-    } catch (err) {
-      // the ledger itself failed (database down): nothing ran
-      deps.log.error("scheduler: cannot claim the run", { job: job.id, scheduled_at, error: describeError(err) });
-      deps.onRun?.(job.id, "error", clock());
-      return { job: job.id, scheduled_at, status: "error", error: describeError(err), ms: 0 };
+      // The tool's outcome stands even if recording it fails (the claim is kept: the run is not repeated).
+      const record: Outcome = outcome.status === "success" ? { status: "success", result: outcome.result } : { status: "error", error: outcome.error };
+      await deps.ledger.finish(claim.run.run_id, record, clock()).catch((e) =>
+        deps.log.error("scheduler: could not record the outcome", { job: job.id, scheduled_at, run_id: claim.run.run_id, error: describeError(e) }),
+      );
+      const fields = { job: job.id, scheduled_at, outcome: outcome.status, ms: outcome.ms };
+      if (outcome.status === "success") deps.log.info("scheduler: job finished", fields);
+      else deps.log.error("scheduler: job finished", { ...fields, error: outcome.error });
+      deps.onRun?.(job.id, outcome.status, clock());
+      return outcome;
     } finally {
       running.delete(job.id);
     }
+  }
+
+  /** After downtime: the most recent fire of each job (up to now), once, if within its catch-up window. */
+  async function catchUp(now: Date = clock()): Promise<RunOutcome[]> {
+    const out: RunOutcome[] = [];
+    for (const j of deps.jobs) {
+      const window = deps.catchUpMs?.[j.id] ?? 0;
+      if (window <= 0) continue;
+      const last = latestFire(j.schedule, now);
+      if (!last || now.getTime() - last.getTime() > window) continue;
+      out.push(await runJob(j, last, "catch-up"));
+    }
+    return out;
   }
 
   return {
@@ -120,25 +141,18 @@ export function createScheduler(deps: SchedulerDeps) {
       return Promise.all(deps.jobs.filter((j) => firesAt(j.schedule, at)).map((j) => runJob(j, at)));
     },
 
-    /** After downtime: the most recent missed fire of each job, once, if within its catch-up window. */
-    async catchUp(now: Date = clock()): Promise<RunOutcome[]> {
-      const out: RunOutcome[] = [];
-      for (const j of deps.jobs) {
-        const window = deps.catchUpMs?.[j.id] ?? 0;
-        if (window <= 0) continue;
-        const prev = previousFire(j.schedule, now);
-        if (!prev || now.getTime() - prev.getTime() > window) continue;
-        out.push(await runJob(j, prev, "catch-up"));
-      }
-      return out;
-    },
+    catchUp,
 
     start(): void {
       for (const j of deps.jobs) {
-        crons.push(new Cron(j.schedule, { timezone: "UTC", protect: true, name: j.id }, () => runJob(j, clock()).then(() => {})));
+        crons.push(
+          new Cron(j.schedule, { timezone: "UTC", protect: true, name: j.id }, async () => {
+            await runJob(j, latestFire(j.schedule, clock()) ?? clock());
+          }),
+        );
       }
       deps.log.info("scheduler: started", { jobs: deps.jobs.map((j) => j.id), ledger: deps.ledger.name });
-      void this.catchUp(clock());
+      void catchUp(clock());
     },
 
     async stop(): Promise<void> {
