@@ -34,6 +34,23 @@ export function parseCli<F extends FlagSpec>(spec: CliSpec<F>, argv: string[] = 
   }
 }
 
+export type ParsedCli = ReturnType<typeof parseCli>;
+
+/**
+ * runMain for a script with flags: `--help` prints the usage and exits 0; otherwise `main` gets the
+ * parsed flags. Bad flags are an error naming the flag.
+ */
+export function runCli<F extends FlagSpec>(spec: CliSpec<F>, main: (cli: ParsedCli) => Promise<number | void>): void {
+  runMain(spec.name, async () => {
+    const cli = parseCli(spec);
+    if (cli.help) {
+      process.stdout.write(spec.usage + "\n");
+      return 0;
+    }
+    return main(cli);
+  });
+}
+
 /** Prints a JSON result on stdout (pretty, so operators can read it). */
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");

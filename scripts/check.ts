@@ -5,7 +5,7 @@
  *   bun run scripts/check.ts [--registry FILE] [--cron FILE]
  */
 import process from "node:process";
-import { parseCli, runMain } from "../lib/cli.ts";
+import { type ParsedCli, runCli } from "../lib/cli.ts";
 import { cronFileCheck, cronJobsCheck, runChecks, type Check } from "../lib/scheduler/checks.ts";
 
 const spec = {
@@ -18,13 +18,11 @@ missing on either side). Exit 0 when in sync, 1 with the differences and the fix
   flags: { registry: { type: "string" }, cron: { type: "string" }, cronjobs: { type: "string" } },
 } as const;
 
-async function main(): Promise<number> {
-  const { values, help } = parseCli(spec);
-  if (help) return void process.stdout.write(spec.usage + "\n"), 0;
+async function main({ values }: ParsedCli): Promise<number> {
   const checks: Check[] = [cronFileCheck(values.cron as string | undefined), cronJobsCheck(values.cronjobs as string | undefined)];
   const report = runChecks(values.registry as string | undefined, checks);
   (report.ok ? process.stdout : process.stderr).write(report.lines.join("\n") + "\n");
   return report.ok ? 0 : 1;
 }
 
-runMain("check", main);
+runCli(spec, main);

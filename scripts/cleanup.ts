@@ -4,7 +4,7 @@
  *   bun run scripts/cleanup.ts [--retention-days 180] [--dry-run]
  */
 import process from "node:process";
-import { parseCli, printJson, runMain } from "../lib/cli.ts";
+import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
 import { AppError } from "../lib/errors.ts";
 import { logToStderr } from "../lib/log.ts";
 import { runLocalTool } from "../lib/tools/local.ts";
@@ -31,12 +31,7 @@ Exit: 0 on success, 1 on bad flags, an invalid policy or a store failure.`,
   },
 } as const;
 
-async function main(): Promise<number> {
-  const { values, help } = parseCli(spec);
-  if (help) {
-    process.stdout.write(spec.usage + "\n");
-    return 0;
-  }
+async function main({ values }: ParsedCli): Promise<number> {
   logToStderr();
   const params: Record<string, unknown> = {};
   const raw = values["retention-days"] as string | undefined;
@@ -49,4 +44,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runMain("cleanup", main);
+runCli(spec, main);

@@ -4,7 +4,7 @@
  *   bun run scripts/generate.ts [--env prod] [--week 2026-W47] [--daily] [--date 2026-11-23] [--dry-run]
  */
 import process from "node:process";
-import { parseCli, printJson, runMain } from "../lib/cli.ts";
+import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
 import { AppError } from "../lib/errors.ts";
 import { logToStderr } from "../lib/log.ts";
 import { runLocalTool } from "../lib/tools/local.ts";
@@ -43,12 +43,7 @@ params, or a store failure (nothing is written when the digest or policy is bad)
   },
 } as const;
 
-async function main(): Promise<number> {
-  const { values, help } = parseCli(spec);
-  if (help) {
-    process.stdout.write(spec.usage + "\n");
-    return 0;
-  }
+async function main({ values }: ParsedCli): Promise<number> {
   logToStderr();
   const daily = Boolean(values.daily);
   if (daily && values.week !== undefined) throw new AppError("invalid_input", "--week is for weekly generation; with --daily use --date YYYY-MM-DD.");
@@ -63,4 +58,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runMain("generate", main);
+runCli(spec, main);

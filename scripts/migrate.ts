@@ -4,7 +4,7 @@
  *   bun run scripts/migrate.ts [--dsn DSN] [--dry-run] [--status] [--dir migrations/]
  */
 import process from "node:process";
-import { parseCli, printJson, runMain } from "../lib/cli.ts";
+import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
 import { connectPg, describePg, pgConnectError, resolvePgConfig } from "../lib/db.ts";
 import { AppError } from "../lib/errors.ts";
 import { log, logToStderr } from "../lib/log.ts";
@@ -35,12 +35,7 @@ Exit: 0 on success, 1 on any failure (unreachable server, bad credentials, SQL e
   },
 } as const;
 
-async function main(): Promise<number> {
-  const { values, help } = parseCli(spec);
-  if (help) {
-    process.stdout.write(spec.usage + "\n");
-    return 0;
-  }
+async function main({ values }: ParsedCli): Promise<number> {
   const dryRun = Boolean(values["dry-run"]);
   // --status and --dry-run print a result on stdout; keep it clean for pipes.
   if (values.status || dryRun) logToStderr();
@@ -114,4 +109,4 @@ function isConnectError(err: unknown): boolean {
   return ["ECONNREFUSED", "CONNECT_TIMEOUT", "ENOTFOUND", "EAI_AGAIN", "28P01", "28000", "3D000", "ECONNRESET"].includes(code);
 }
 
-runMain("migrate", main);
+runCli(spec, main);

@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import process from "node:process";
-import { parseCli, printJson, runMain } from "../lib/cli.ts";
+import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
 import { AppError } from "../lib/errors.ts";
 import { logToStderr } from "../lib/log.ts";
 import { MAX_BATCH, parseBatch, parseBatchText, shiftToNow } from "../lib/risk/record.ts";
@@ -46,12 +46,7 @@ Exit: 0 when recorded (or validated with --dry-run), 1 on a bad file or a store 
   },
 } as const;
 
-async function main(): Promise<number> {
-  const { values, help } = parseCli(spec);
-  if (help) {
-    process.stdout.write(spec.usage + "\n");
-    return 0;
-  }
+async function main({ values }: ParsedCli): Promise<number> {
   logToStderr();
   const file = values["from-file"] as string | undefined;
   if (!file) throw new AppError("invalid_input", "--from-file FILE is required (a JSONL file, a JSON array or {\"records\": [...]}). Run with --help for the usage.");
@@ -73,4 +68,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runMain("risk", main);
+runCli(spec, main);

@@ -6,7 +6,7 @@
  *   bun run scripts/tool.ts --call-json '{ "tool": "backlog_tool", "action": "cleanup", "retention_days": 180 }'
  */
 import process from "node:process";
-import { parseCli, printJson, runMain } from "../lib/cli.ts";
+import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
 import { AppError } from "../lib/errors.ts";
 import { logToStderr } from "../lib/log.ts";
 import { runLocalTool } from "../lib/tools/local.ts";
@@ -55,12 +55,7 @@ function jsonObject(text: string, flag: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-async function main(): Promise<number> {
-  const { values, positionals, help } = parseCli(spec);
-  if (help) {
-    process.stdout.write(spec.usage + "\n");
-    return 0;
-  }
+async function main({ values, positionals }: ParsedCli): Promise<number> {
   logToStderr();
   let tool: unknown, action: unknown, params: Record<string, unknown>;
   if (values["call-json"] !== undefined) {
@@ -81,4 +76,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runMain("tool", main);
+runCli(spec, main);

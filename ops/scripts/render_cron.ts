@@ -6,7 +6,7 @@
 import { renameSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
-import { parseCli, runMain } from "../../lib/cli.ts";
+import { type ParsedCli, runCli } from "../../lib/cli.ts";
 import { log } from "../../lib/log.ts";
 import { renderCron } from "../../lib/scheduler/cron-file.ts";
 import { renderCronJobs } from "../../lib/scheduler/k8s-cronjobs.ts";
@@ -28,9 +28,7 @@ Kubernetes CronJobs.
   flags: { stdout: { type: "boolean" }, registry: { type: "string" }, out: { type: "string" }, "cronjobs-out": { type: "string" } },
 } as const;
 
-async function main(): Promise<number> {
-  const { values, help } = parseCli(spec);
-  if (help) return void process.stdout.write(spec.usage + "\n"), 0;
+async function main({ values }: ParsedCli): Promise<number> {
   const jobs = loadRegistry((values.registry as string | undefined) ?? DEFAULT_REGISTRY_FILE);
   const text = renderCron(jobs);
   if (values.stdout) return void process.stdout.write(text), 0;
@@ -47,4 +45,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runMain("render_cron", main);
+runCli(spec, main);

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import * as v from "valibot";
-import { parseCli, printJson, runMain } from "../../lib/cli.ts";
+import { type ParsedCli, printJson, runCli } from "../../lib/cli.ts";
 import { AppError, parseOrThrow } from "../../lib/errors.ts";
 import { logToStderr } from "../../lib/log.ts";
 import { scheduledMinute } from "../../lib/scheduler/ledger.ts";
@@ -88,10 +88,8 @@ export function loadRunnerConfig(values: Record<string, unknown>, env: Env) {
   return { routerUrl, key, timeoutMs: timeout * 1000, body };
 }
 
-async function main(): Promise<number> {
+async function main({ values }: ParsedCli): Promise<number> {
   logToStderr();
-  const { values, help } = parseCli(spec);
-  if (help) return void process.stdout.write(spec.usage + "\n"), 0;
   const cfg = loadRunnerConfig(values, process.env);
   const url = `${cfg.routerUrl}/v1/tools/execute`;
   let res: Response;
@@ -124,4 +122,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runMain("run_governance_job", main);
+runCli(spec, main);
