@@ -1,17 +1,15 @@
+/** The in-process scheduler and the run ledgers: exactly once on Postgres and JSONL, catch-up, overrun. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
 import { createLogger, silentLogger } from "../lib/log.ts";
-import { cronFileCheck, runChecks } from "../lib/scheduler/checks.ts";
-import { diffCron, parseCron, renderCron, shellWords } from "../lib/scheduler/cron-file.ts";
-import { renderCronJobs } from "../lib/scheduler/k8s-cronjobs.ts";
+import { parseCron } from "../lib/scheduler/cron-file.ts";
 import { scheduledMinute, type RunLedger } from "../lib/scheduler/ledger.ts";
 import { JsonlRunLedger } from "../lib/scheduler/ledger-jsonl.ts";
 import { MemoryRunLedger } from "../lib/scheduler/ledger-open.ts";
 import { PostgresRunLedger } from "../lib/scheduler/ledger-postgres.ts";
-import { loadRegistry, parseRegistry } from "../lib/scheduler/registry.ts";
 import { createScheduler, firesAt, latestFire } from "../lib/scheduler/scheduler.ts";
 import { MemoryBacklogStore } from "../lib/store/memory.ts";
 import { createRegistry } from "../lib/tools/dispatch.ts";
@@ -20,119 +18,7 @@ import { defineAction, type Tool } from "../lib/tools/types.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { REPO, runScript } from "./helpers/run.ts";
 
-const REGISTRY = join(REPO, "ops/task_registry.yml");
-const CRON = join(REPO, "ops/cron/jobs.cron");
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
-
-describe("registry ↔ cron file drift", () => {
-  test("the shipped files are in sync (bun run check exits 0)", async () => {
-    const r = await runScript("scripts/check.ts");
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain("ok   cron file ops/cron/jobs.cron: 6 jobs match the registry");
-    expect(r.stdout).toContain("ok   Kubernetes CronJobs ops/k8s/governance-cronjobs.yml: 6 jobs match the registry");
-  });
-
-  test("the cron file is exactly what render_cron.ts produces", () => {
-    expect(readFileSync(CRON, "utf8")).toBe(renderCron(loadRegistry()));
-  });
-
-  test("an edited cron file fails the check with a readable diff, both directions", async () => {
-    const dir = tmp("bb-cron-");
-    const text = readFileSync(CRON, "utf8");
-    const edited = text
-      .replace("20 6 * * 1 backlog", "25 6 * * 1 backlog") // schedule
-      .replace(`--params-json '{"env":"prod"}' >> /var/log/daarion/risk_digest.log`, `--params-json '{"env":"dev"}' >> /var/log/daarion/risk_digest.log`) // params
-      .split("\n")
-      .filter((l) => !l.includes("--job daily_backlog_cleanup")) // a job missing
-      .join("\n")
-      .concat(`\n5 5 * * * backlog bun run ops/scripts/run_governance_job.ts --job rogue_job --tool backlog_tool --action cleanup\n`);
-    writeFileSync(join(dir, "jobs.cron"), edited);
-    const r = await runScript("scripts/check.ts", ["--cron", join(dir, "jobs.cron")]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('weekly_backlog_generate: schedule is "20 6 * * 1" in the registry but "25 6 * * 1" in the cron file');
-    expect(r.stderr).toContain('daily_risk_digest: params is {"env":"prod"} in the registry but {"env":"dev"} in the cron file');
-    expect(r.stderr).toContain("daily_backlog_cleanup: in the registry but missing from the cron file");
-    expect(r.stderr).toMatch(/rogue_job: in the cron file \(line \d+\) but not in the registry/);
-    expect(r.stderr).toContain("fix: bun run ops/scripts/render_cron.ts");
-  });
-
-  test("an edited registry fails against the shipped cron file (tool, action, new job)", () => {
-    const reg = loadRegistry();
-    reg[0] = { ...reg[0]!, tool: "other_tool", action: "other_action" };
-    reg.push({ ...reg[1]!, id: "brand_new_job" });
-    const problems = diffCron(reg, parseCron(readFileSync(CRON, "utf8")));
-    expect(problems).toEqual(
-      expect.arrayContaining([
-        expect.stringContaining("hourly_risk_snapshot: tool is other_tool in the registry but risk_history_tool"),
-        expect.stringContaining("hourly_risk_snapshot: action is other_action"),
-        "brand_new_job: in the registry but missing from the cron file",
-      ]),
-    );
-    const report = runChecks(REGISTRY, [cronFileCheck(CRON)]);
-    expect(report.ok).toBe(true);
-  });
-
-  test("the Kubernetes CronJobs are exactly what render_cron.ts produces, and drift fails the check", async () => {
-    const file = join(REPO, "ops/k8s/governance-cronjobs.yml");
-    const text = readFileSync(file, "utf8");
-    expect(text).toBe(renderCronJobs(loadRegistry()));
-    const dir = tmp("bb-cronjobs-");
-    const edited = text.replace("schedule: 20 6 * * 1", "schedule: 30 6 * * 1").replace("timeZone: UTC", "timeZone: Europe/Kyiv");
-    expect(edited).not.toBe(text);
-    writeFileSync(join(dir, "cj.yml"), edited.split("---\n").slice(0, -1).join("---\n"));
-    const r = await runScript("scripts/check.ts", ["--cronjobs", join(dir, "cj.yml")]);
-    expect(r.code).toBe(1);
-    expect(r.stdout + r.stderr).toContain("ok   cron file");
-    expect(r.stderr).toContain('weekly_backlog_generate: schedule is "20 6 * * 1" in the registry but "30 6 * * 1" in CronJob governance-weekly-backlog-generate');
-    expect(r.stderr).toContain('hourly_risk_snapshot: timeZone is "UTC" in the registry but "Europe/Kyiv"');
-    expect(r.stderr).toContain("daily_backlog_cleanup: in the registry but no CronJob governance-daily-backlog-cleanup");
-  });
-
-  test("registry validation names the job and the field", () => {
-    const good = { jobs: { a_job: { schedule: "0 * * * *", tool: "backlog_tool", action: "cleanup", entitlement: "tools.backlog.admin", log: "a.log", description: "x" } } };
-    expect(parseRegistry(good)[0]).toMatchObject({ id: "a_job", params: {}, catchUpMs: 0, dry_run: false });
-    const bad = (job: object) => () => parseRegistry({ jobs: { a_job: { ...good.jobs.a_job, ...job } } });
-    expect(bad({ schedule: "61 * * * *" })).toThrow(/jobs.a_job.schedule: must be a 5-field cron expression/);
-    expect(bad({ entitlement: "admin" })).toThrow(/jobs.a_job.entitlement: must look like tools/);
-    expect(bad({ catch_up: "3 days" })).toThrow(/jobs.a_job.catch_up/);
-    expect(bad({ typo: 1 })).toThrow(/typo/);
-    expect(() => parseRegistry({ timezone: "Europe/Kyiv", jobs: good.jobs })).toThrow(/timezone: must be "UTC"/);
-  });
-});
-
-describe("cron file parsing", () => {
-  test("comments, env lines and quoted JSON params", () => {
-    const text = [
-      "# comment",
-      "SHELL=/bin/bash",
-      'ROUTER_URL="http://router:8000"',
-      "",
-      `*/5 * * * * backlog cd "$REPO_ROOT" && bun run ops/scripts/run_governance_job.ts --job j1 --tool t --action a --params-json '{"env":"prod","note":"it'\\''s fine"}' >> /var/log/daarion/j1.log 2>&1`,
-      "   # indented comment",
-      "0 1 * * 1-5 root bun run ops/scripts/run_governance_job.ts --job j2 --tool t --action b",
-    ].join("\n");
-    const f = parseCron(text);
-    expect(f.env).toEqual({ SHELL: "/bin/bash", ROUTER_URL: "http://router:8000" });
-    expect(f.jobs).toEqual([
-      { id: "j1", schedule: "*/5 * * * *", user: "backlog", tool: "t", action: "a", params: { env: "prod", note: "it's fine" }, log: "j1.log", line: 5 },
-      { id: "j2", schedule: "0 1 * * 1-5", user: "root", tool: "t", action: "b", params: {}, log: null, line: 7 },
-    ]);
-    expect(shellWords(`a 'b c' "d \\"e\\"" f\\ g`)).toEqual(["a", "b c", 'd "e"', "f g"]);
-  });
-
-  test("bad lines name the line and what is wrong", () => {
-    const run = "bun run ops/scripts/run_governance_job.ts";
-    const err = (line: string) => () => parseCron(`# x\n${line}`, "jobs.cron");
-    expect(err(`@daily backlog ${run} --job j --tool t --action a`)).toThrow("jobs.cron line 2: @-schedules");
-    expect(err(`0 25 * * * backlog ${run} --job j --tool t --action a`)).toThrow('jobs.cron line 2: invalid schedule "0 25 * * *"');
-    expect(err(`0 * * * * backlog ${run} --tool t --action a`)).toThrow("jobs.cron line 2: the runner needs --job, --tool and --action");
-    expect(err(`0 * * * * backlog ${run} --job j --tool t --action a --params-json '{bad'`)).toThrow("jobs.cron line 2: --params-json is not valid JSON");
-    expect(err(`0 * * * * backlog ${run} --job j --tool t --action a --params-json '{"x":1}`)).toThrow("unterminated single quote");
-    expect(err(`0 * * * * backlog echo hi there`)).toThrow("does not run ops/scripts/run_governance_job.ts");
-    expect(err(`0 * * * *`)).toThrow("expected 5 schedule fields, a user and a command");
-    expect(() => parseCron(`0 * * * * u ${run} --job j --tool t --action a\n1 * * * * u ${run} --job j --tool t --action a`)).toThrow("line 2: job j appears twice");
-  });
-});
 
 /** A real tool for scheduler tests: counts its runs, can be slow. */
 function countingTool(calls: string[], delayMs = 0): Tool {

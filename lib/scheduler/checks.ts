@@ -1,6 +1,7 @@
 /**
- * Drift checks behind `bun run check`: every generated artifact must match ops/task_registry.yml.
- * Each check returns problem lines (empty = in sync) and the command that fixes them.
+ * Drift checks behind `bun run check`: every generated artifact must match ops/task_registry.yml, and
+ * every job must be runnable (tools-check.ts). Each check returns problem lines (empty = in sync) and
+ * the command that fixes them; add a check by adding a Check to the list in scripts/check.ts.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -23,6 +24,10 @@ export interface Check {
   name: string;
   fix: string;
   run(registry: JobSpec[]): string[];
+  /** What "no problems" means; default "<n> jobs match the registry". */
+  okText?(jobs: number): string;
+  /** Heading of the problem list; default "is out of sync with ops/task_registry.yml". */
+  failText?: string;
 }
 
 export function cronFileCheck(file = DEFAULT_CRON_FILE): Check {
@@ -74,10 +79,10 @@ export function runChecks(registryFile: string | undefined, checks: Check[]): Ch
   for (const c of checks) {
     const problems = c.run(registry);
     if (problems.length === 0) {
-      lines.push(`ok   ${c.name}: ${registry.length} jobs match the registry`);
+      lines.push(`ok   ${c.name}: ${c.okText?.(registry.length) ?? `${registry.length} jobs match the registry`}`);
     } else {
       ok = false;
-      lines.push(`FAIL ${c.name} is out of sync with ops/task_registry.yml:`, ...problems.map((p) => `  - ${p}`), `  fix: ${c.fix}`);
+      lines.push(`FAIL ${c.name} ${c.failText ?? "is out of sync with ops/task_registry.yml"}:`, ...problems.map((p) => `  - ${p}`), `  fix: ${c.fix}`);
     }
   }
   return { ok, lines };

@@ -30,6 +30,17 @@ export interface RunLedger {
   close(): Promise<void>;
 }
 
+/**
+ * Top-level keys of a POST /v1/tools/execute body that are not action params. A job's params are spread
+ * next to them (runbook format `{"tool", "action", "env": "prod"}`), so params may not use these names:
+ * `{"tool": …}` in --params-json would silently call another tool, `{"job": …}` would forge a claim.
+ */
+export const ENVELOPE_KEYS = ["tool", "action", "params", "job", "scheduled_at"] as const;
+
+export function envelopeKeysIn(params: Record<string, unknown>): string[] {
+  return ENVELOPE_KEYS.filter((k) => Object.hasOwn(params, k));
+}
+
 /** Floors to the minute, ISO: the unit of exactly-once. */
 export function scheduledMinute(d: Date): string {
   const t = new Date(d.getTime());

@@ -10,6 +10,7 @@ import * as v from "valibot";
 import YAML from "yaml";
 import { parseEntitlement } from "../access.ts";
 import { AppError, parseOrThrow } from "../errors.ts";
+import { ENVELOPE_KEYS, envelopeKeysIn } from "./ledger.ts";
 
 export const DEFAULT_REGISTRY_FILE = fileURLToPath(new URL("../../ops/task_registry.yml", import.meta.url));
 
@@ -35,7 +36,13 @@ const JobSchema = v.strictObject({
   schedule: v.pipe(v.string(), v.check(validCron, "must be a 5-field cron expression (minute hour day-of-month month day-of-week)")),
   tool: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/, "must be a tool name like backlog_tool")),
   action: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/, "must be an action name like cleanup")),
-  params: v.optional(v.record(v.string(), v.unknown()), {}),
+  params: v.optional(
+    v.pipe(
+      v.record(v.string(), v.unknown()),
+      v.check((p) => envelopeKeysIn(p).length === 0, `must not use ${ENVELOPE_KEYS.join(", ")} (they are the call's own fields, not action params)`),
+    ),
+    {},
+  ),
   entitlement: v.pipe(v.string(), v.check((e) => parseEntitlement(e) !== null, "must look like tools.<domain>.<read|write|admin>")),
   dry_run: v.optional(v.boolean(), false),
   log: v.pipe(v.string(), v.regex(/^[a-z0-9_.-]+\.log$/, "must be a file name like backlog_generate.log")),
