@@ -90,10 +90,24 @@ describe("run_governance_job", () => {
     expect(dflt.stderr).toContain(`Cannot reach http://localhost:${port}`);
   });
 
+  test("a router that accepts but never answers is `Cannot reach` after RUNNER_TIMEOUT_SECONDS", async () => {
+    const silent = createServer(() => {}); // reads the request, never responds
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const r = await run(["--tool", "backlog_tool", "--action", "dashboard"], { ROUTER_URL: url, RUNNER_TIMEOUT_SECONDS: "1" });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`error: Cannot reach ${url} (no answer within 1s (RUNNER_TIMEOUT_SECONDS))`);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
   test("the tool's own error is printed (missing digest)", async () => {
     const r = await run(["--tool", "backlog_tool", "--action", "auto_generate_weekly", "--params-json", '{"env":"prod"}']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("No platform digest found. Run architecture_pressure_tool.digest first.");
+    expect(r.stderr).toContain("error: No platform digest found. Run architecture_pressure_tool.digest first. (HTTP 404 from /v1/tools/execute)");
   });
 
   describe("invalid input is refused before any request", () => {
@@ -116,13 +130,22 @@ describe("run_governance_job", () => {
         ["--tool", "backlog_tool", "--action", "cleanup", "--params-json", "[1,2]"],
         ["--action", "cleanup"],
         ["--tool", "backlog_tool", "--action", "cleanup", "--job", "Bad Job"],
+        ["--tool", "backlog_tool", "--action", "cleanup", "--params-json", '{"tool":"risk_history_tool","job":"x"}'],
+        ["--tool", "backlog_tool", "--action", "cleanup", "--scheduled-at", "2026-11-23T03:40:00Z"],
       ];
+      const errors: string[] = [];
       for (const args of cases) {
         const r = await run(args, { ROUTER_URL: url });
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(/--params-json|tool|job/);
+        errors.push(r.stderr);
       }
+      expect(errors[4]).toContain("--params-json must not set tool, job: use --tool, --action, --job and --scheduled-at for those; nothing was sent.");
+      expect(errors[5]).toContain("--scheduled-at needs --job");
       expect(hits).toBe(0);
+      // the same server does count a valid call: the zero above is not a dead counter
+      expect((await run(["--tool", "backlog_tool", "--action", "cleanup"], { ROUTER_URL: url })).code).toBe(0);
+      expect(hits).toBe(1);
     });
   });
 });

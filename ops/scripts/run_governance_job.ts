@@ -10,7 +10,7 @@ import * as v from "valibot";
 import { type ParsedCli, printJson, runCli } from "../../lib/cli.ts";
 import { AppError, parseOrThrow } from "../../lib/errors.ts";
 import { logToStderr } from "../../lib/log.ts";
-import { scheduledMinute } from "../../lib/scheduler/ledger.ts";
+import { envelopeKeysIn, scheduledMinute } from "../../lib/scheduler/ledger.ts";
 
 const spec = {
   name: "run_governance_job",
@@ -62,6 +62,13 @@ export function loadRunnerConfig(values: Record<string, unknown>, env: Env) {
     if (!params || typeof params !== "object" || Array.isArray(params)) {
       throw new AppError("invalid_input", `--params-json must be a JSON object like '{"env":"prod"}'; nothing was sent.`);
     }
+    const clash = envelopeKeysIn(params);
+    if (clash.length) {
+      throw new AppError("invalid_input", `--params-json must not set ${clash.join(", ")}: use --tool, --action, --job and --scheduled-at for those; nothing was sent.`);
+    }
+  }
+  if (flags["scheduled-at"] !== undefined && !flags.job) {
+    throw new AppError("invalid_input", "--scheduled-at needs --job (the minute is claimed per job); nothing was sent.");
   }
   const routerUrl = (env.ROUTER_URL || "http://localhost:8000").replace(/\/+$/, "");
   try {
@@ -116,7 +123,8 @@ async function main({ values }: ParsedCli): Promise<number> {
   }
   if (!res.ok) {
     const msg = json && typeof json === "object" && "error" in json ? String((json as { error: unknown }).error) : text.slice(0, 500);
-    throw new AppError("internal", `HTTP ${res.status} from /v1/tools/execute: ${msg}`);
+    // The tool's own words first: operators grep cron logs for the runbook's `error: No platform digest found`.
+    throw new AppError("internal", `${msg} (HTTP ${res.status} from /v1/tools/execute)`);
   }
   printJson(json);
   return 0;
