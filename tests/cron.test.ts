@@ -3,10 +3,12 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import * as v from "valibot";
 import { cronFileCheck, runChecks } from "../lib/scheduler/checks.ts";
 import { diffCron, parseCron, renderCron, shellWords } from "../lib/scheduler/cron-file.ts";
 import { renderCronJobs } from "../lib/scheduler/k8s-cronjobs.ts";
+import { ENVELOPE_KEYS } from "../lib/scheduler/ledger.ts";
 import { loadRegistry, parseRegistry } from "../lib/scheduler/registry.ts";
 import { diffTools } from "../lib/scheduler/tools-check.ts";
 import { createRegistry } from "../lib/tools/dispatch.ts";
@@ -87,6 +89,10 @@ describe("registry ↔ cron file drift", () => {
     expect(parseRegistry(good)[0]).toMatchObject({ id: "a_job", params: {}, catchUpMs: 0, dry_run: false });
     const bad = (job: object) => () => parseRegistry({ jobs: { a_job: { ...good.jobs.a_job, ...job } } });
     expect(bad({ schedule: "61 * * * *" })).toThrow(/jobs.a_job.schedule: must be a 5-field cron expression/);
+    for (const croneronly of ["0 9 L * *", "0 9 * * 5#2", "0 9 ? * *", "0 9 15W * *", "0 6 * * mon-fri"]) {
+      expect(bad({ schedule: croneronly })).toThrow(/jobs.a_job.schedule: .*that cron and croner both read/);
+    }
+    expect(parseRegistry({ jobs: { a_job: { ...good.jobs.a_job, schedule: "*/15 0-6,22 * jan mon" } } })[0]!.schedule).toBe("*/15 0-6,22 * jan mon");
     expect(bad({ entitlement: "admin" })).toThrow(/jobs.a_job.entitlement: must look like tools/);
     expect(bad({ catch_up: "3 days" })).toThrow(/jobs.a_job.catch_up/);
     expect(bad({ typo: 1 })).toThrow(/typo/);
@@ -116,6 +122,21 @@ describe("cron file parsing", () => {
     expect(shellWords(`a 'b c' "d \\"e\\"" f\\ g`)).toEqual(["a", "b c", 'd "e"', "f g"]);
   });
 
+  test("any params survive render → parse (quotes, %, backslashes, spaces, unicode)", () => {
+    const base = loadRegistry()[0]!;
+    const tricky = { note: "it's 50% done \\% \\n  two  spaces", q: '"x"', u: "ünï ✓", nested: { a: [1, null, true] } };
+    const line = renderCron([{ ...base, params: tricky }]).split("\n").find((l) => l.includes("--job"))!;
+    expect(line).toContain("50\\%"); // escaped for cron
+    expect(parseCron(line).jobs[0]!.params).toEqual(tricky);
+    fc.assert(
+      fc.property(fc.dictionary(fc.string().filter((k) => !ENVELOPE_KEYS.includes(k as never)), fc.jsonValue()), (params) => {
+        const text = renderCron([{ ...base, params }]);
+        expect(parseCron(text).jobs[0]!.params).toEqual(JSON.parse(JSON.stringify(params)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   test("bad lines name the line and what is wrong", () => {
     const run = "bun run ops/scripts/run_governance_job.ts";
     const err = (line: string) => () => parseCron(`# x\n${line}`, "jobs.cron");
@@ -126,6 +147,8 @@ describe("cron file parsing", () => {
     expect(err(`0 * * * * backlog ${run} --job j --tool t --action a --params-json '{"x":1}`)).toThrow("unterminated single quote");
     expect(err(`0 * * * * backlog echo hi there`)).toThrow("does not run ops/scripts/run_governance_job.ts");
     expect(err(`0 * * * *`)).toThrow("expected 5 schedule fields, a user and a command");
+    expect(err(`0 * * * * backlog ${run} --job j --tool t --action a --params-json '{"p":"50%"}'`)).toThrow("jobs.cron line 2: an unescaped % ends a cron command");
+    expect(err(`0 9 L * * backlog ${run} --job j --tool t --action a`)).toThrow('jobs.cron line 2: invalid schedule "0 9 L * *"'); // croner reads it, cron does not
     expect(() => parseCron(`0 * * * * u ${run} --job j --tool t --action a\n1 * * * * u ${run} --job j --tool t --action a`)).toThrow("line 2: job j appears twice");
   });
 });

@@ -52,9 +52,32 @@ export function renderCron(jobs: JobSpec[]): string {
       `--job ${j.id} --tool ${j.tool} --action ${j.action} --params-json ${shq(JSON.stringify(j.params))}`,
       `>> ${LOG_DIR}/${j.log} 2>&1`,
     ].join(" ");
-    out.push(`${j.schedule} ${CRON_USER} ${cmd}`, "");
+    out.push(`${j.schedule} ${CRON_USER} ${cronEscape(cmd)}`, "");
   }
   return out.join("\n");
+}
+
+/** cron turns an unescaped `%` in a command into a newline (the rest becomes stdin): `50%` → `50\%`. */
+export const cronEscape = (cmd: string) => cmd.replaceAll("%", "\\%");
+
+/**
+ * The command cron hands to the shell: up to the first unescaped `%`, with `\%` turned back into `%`.
+ * Returns the stdin part too, so a stray `%` is reported instead of silently cutting params short.
+ */
+export function cronCommand(field: string): { command: string; stdin: string | null } {
+  let command = "";
+  for (let i = 0; i < field.length; i++) {
+    const ch = field[i]!;
+    if (ch === "\\" && field[i + 1] === "%") {
+      command += "%";
+      i++;
+    } else if (ch === "%") {
+      return { command, stdin: field.slice(i + 1) };
+    } else {
+      command += ch;
+    }
+  }
+  return { command, stdin: null };
 }
 
 /** Splits a shell command into words, honouring '…', "…" and \ escapes (enough for what we render). */
@@ -116,7 +139,8 @@ export function parseCron(text: string, source = "ops/cron/jobs.cron"): CronFile
     const schedule = parts.slice(0, 5).join(" ");
     if (!validCron(schedule)) fail(n, `invalid schedule "${schedule}"`);
     const user = parts[5]!;
-    const command = line.split(/\s+/).slice(6).join(" ");
+    const { command, stdin } = cronCommand(line.replace(/^(\S+\s+){6}/, ""));
+    if (stdin !== null) fail(n, "an unescaped % ends a cron command (cron feeds the rest to stdin); write \\% for a literal percent sign");
     let words: string[];
     try {
       words = shellWords(command);

@@ -14,8 +14,18 @@ import { ENVELOPE_KEYS, envelopeKeysIn } from "./ledger.ts";
 
 export const DEFAULT_REGISTRY_FILE = fileURLToPath(new URL("../../ops/task_registry.yml", import.meta.url));
 
+/**
+ * What Vixie cron / cronie accept in each of the 5 fields: numbers, `*`, ranges, steps and lists, plus
+ * one month or weekday name. croner also takes `L`, `W`, `#`, `?` — cron rejects those, and a line it
+ * rejects can stop the whole /etc/cron.d file from loading, so the registry refuses them.
+ */
+const NUMERIC_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
+const NAMES = [/^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)$/i, /^(sun|mon|tue|wed|thu|fri|sat)$/i];
+
 export function validCron(expr: string): boolean {
-  if (expr.trim().split(/\s+/).length !== 5) return false;
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5) return false;
+  if (!fields.every((f, i) => NUMERIC_FIELD.test(f) || (i >= 3 && NAMES[i - 3]!.test(f)))) return false;
   try {
     new Cron(expr, { timezone: "UTC", paused: true }).stop();
     return true;
@@ -33,7 +43,7 @@ export function parseWindow(raw: string): number {
 }
 
 const JobSchema = v.strictObject({
-  schedule: v.pipe(v.string(), v.check(validCron, "must be a 5-field cron expression (minute hour day-of-month month day-of-week)")),
+  schedule: v.pipe(v.string(), v.check(validCron, "must be a 5-field cron expression (minute hour day-of-month month day-of-week) that cron and croner both read: numbers, *, ranges, steps, lists, or one month/weekday name")),
   tool: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/, "must be a tool name like backlog_tool")),
   action: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/, "must be an action name like cleanup")),
   params: v.optional(
