@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { createLogger, silentLogger } from "../lib/log.ts";
+import { createLogger, silentLogger, type Logger } from "../lib/log.ts";
 import { parseCron } from "../lib/scheduler/cron-file.ts";
 import { scheduledMinute, type RunLedger } from "../lib/scheduler/ledger.ts";
 import { JsonlRunLedger } from "../lib/scheduler/ledger-jsonl.ts";
@@ -47,7 +47,7 @@ const JOBS_TEXT = [
   "20 6 * * 1 backlog bun run ops/scripts/run_governance_job.ts --job weekly_count --tool test_tool --action count --params-json '{\"tag\":\"weekly\"}'",
 ].join("\n");
 
-function scheduler(ledger: RunLedger, calls: string[], opts: { now?: () => Date; delayMs?: number; catchUpMs?: Record<string, number> } = {}) {
+function scheduler(ledger: RunLedger, calls: string[], opts: { now?: () => Date; delayMs?: number; catchUpMs?: Record<string, number>; log?: Logger } = {}) {
   const store = new MemoryBacklogStore();
   return createScheduler({
     jobs: parseCron(JOBS_TEXT).jobs,
@@ -57,7 +57,7 @@ function scheduler(ledger: RunLedger, calls: string[], opts: { now?: () => Date;
     toolContext: (id) => createToolContext({ store, paths: resolveToolPaths({}), agent: id.agent, entitlements: id.entitlements, log: silentLogger }),
     identity: { agent: "scheduler", entitlements: ["tools.backlog.admin"], authenticated: true },
     clock: opts.now,
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
   });
 }
 
@@ -151,6 +151,37 @@ describe("exactly once", () => {
     if (first.claimed) await ledger.finish(first.run.run_id, { status: "success", result: { ok: 1 } }, new Date(at));
     expect((await ledger.lastRuns()).get("daily_count")).toMatchObject({ status: "success", result: { ok: 1 }, source: "in-process" });
   });
+
+  test("on JSONL the file is compacted once long: old runs go, recent claims and each job's latest stay", async () => {
+    const dir = tmp("bb-ledger-compact-");
+    const logs: { event: string; runs_kept?: number }[] = [];
+    const ledger = new JsonlRunLedger(dir, createLogger({ write: (l) => logs.push(JSON.parse(l)) }), { compactAtLines: 13, retainDays: 2 });
+    const now = new Date("2026-11-23T06:00:00Z");
+    const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000).toISOString();
+    const claimAndFinish = async (job: string, at: string) => {
+      const c = await ledger.claim(job, at, "in-process", now);
+      if (!c.claimed) throw new Error(`expected to claim ${job} ${at}`);
+      await ledger.finish(c.run.run_id, { status: "success" }, now);
+    };
+    await claimAndFinish("weekly_count", hoursAgo(24 * 7)); // old, but the job's latest run
+    for (const h of [100, 99, 98]) await claimAndFinish("hourly_count", hoursAgo(h)); // old
+    for (const h of [2, 1]) await claimAndFinish("hourly_count", hoursAgo(h)); // recent: 12 lines so far
+    expect(logs.some((l) => l.event === "scheduler_runs_compacted")).toBe(false);
+    const c = await ledger.claim("hourly_count", hoursAgo(0), "in-process", now); // the 13th line: compaction
+    expect(c.claimed).toBe(true);
+    expect(logs.find((l) => l.event === "scheduler_runs_compacted")).toMatchObject({ runs_kept: 4 });
+    const lines = readFileSync(join(dir, "scheduler_runs.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.job, l.scheduled_at])).toEqual([
+      ["weekly_count", hoursAgo(24 * 7)],
+      ["hourly_count", hoursAgo(2)],
+      ["hourly_count", hoursAgo(1)],
+      ["hourly_count", hoursAgo(0)],
+    ]);
+    // after the rewrite: recent minutes are still taken, the open run can still finish
+    expect((await ledger.claim("hourly_count", hoursAgo(1), "http:scheduler", now)).claimed).toBe(false);
+    if (c.claimed) expect(await ledger.finish(c.run.run_id, { status: "error", error: "boom" }, now)).toMatchObject({ status: "error", error: "boom" });
+    expect((await ledger.lastRuns()).get("weekly_count")?.scheduled_at).toBe(hoursAgo(24 * 7));
+  });
 });
 
 describe("catch-up and overrun", () => {
@@ -219,6 +250,23 @@ describe("catch-up and overrun", () => {
     expect(first).toMatchObject({ status: "success" });
     expect(second).toEqual({ job: "hourly_count", scheduled_at: "2026-11-23T06:00:00.000Z", skipped: "still running" });
     expect(calls).toEqual(["hourly"]);
+  });
+
+  test("stop() waits for a running job, but not forever", async () => {
+    const calls: string[] = [];
+    const logs: { event: string; jobs?: string[] }[] = [];
+    const job = parseCron(JOBS_TEXT).jobs[0]!;
+    const s = scheduler(new MemoryRunLedger(), calls, { delayMs: 400, log: createLogger({ write: (l) => logs.push(JSON.parse(l)) }) });
+    const running = s.runJob(job, new Date("2026-11-23T05:00:00Z"));
+    await s.stop(50); // gives up on the 400 ms job
+    expect(logs.find((l) => l.event === "scheduler: stopped with jobs still running")).toMatchObject({ jobs: ["hourly_count"] });
+    expect(await running).toMatchObject({ status: "success" });
+    const s2 = scheduler(new MemoryRunLedger(), calls, { delayMs: 100 });
+    const done = s2.runJob(job, new Date("2026-11-23T05:00:00Z"));
+    let finished = false;
+    void done.then(() => (finished = true));
+    await s2.stop(); // waits for the 100 ms job
+    expect(finished).toBe(true);
   });
 
   test("jobs() lists schedule, next run in UTC and last run", async () => {

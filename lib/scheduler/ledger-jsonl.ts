@@ -4,6 +4,11 @@
  * host agree. Appends go through the store's JsonlFile: a torn last line left by a crashed writer is cut
  * off first — otherwise the next claim would be glued to the fragment, unreadable, and the same minute
  * could be claimed again.
+ *
+ * Every claim reads the whole file, so it is kept short: once it holds `compactAtLines` lines, the claim
+ * that notices rewrites it atomically with only the runs of the last `retainDays` days (and each job's
+ * latest run). That is far longer than any catch-up window, and a claim for a minute that old is not
+ * made by cron, the runner or the scheduler.
  */
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -44,18 +49,33 @@ function runsSink() {
   return { runs, sink };
 }
 
+export interface JsonlRunLedgerOptions {
+  /** The JSONL store's lock setting (lib/file-lock.ts); default 10 s. */
+  lockStaleMs?: number;
+  /** Compact when the file has this many lines; default 4000 (about two months of the six jobs). */
+  compactAtLines?: number;
+  /** Runs scheduled within this many days survive compaction; default 35. */
+  retainDays?: number;
+}
+
+const DAY_MS = 86_400_000;
+
 export class JsonlRunLedger implements RunLedger {
   readonly name = "JsonlRunLedger";
   readonly dir: string;
   readonly file: string;
   private readonly lock: DirLock;
   private readonly log: Logger;
+  private readonly compactAtLines: number;
+  private readonly retainMs: number;
 
-  constructor(dir: string, log: Logger = silentLogger, lockStaleMs = 10_000) {
+  constructor(dir: string, log: Logger = silentLogger, options: JsonlRunLedgerOptions = {}) {
     this.dir = resolve(dir);
     this.file = join(this.dir, RUNS_FILE);
     this.log = log;
-    this.lock = new DirLock(this.dir, { staleMs: lockStaleMs, log });
+    this.lock = new DirLock(this.dir, { staleMs: options.lockStaleMs ?? 10_000, log });
+    this.compactAtLines = options.compactAtLines ?? 4000;
+    this.retainMs = (options.retainDays ?? 35) * DAY_MS;
   }
 
   /** Reads every run afresh (no handle outlives the call), then runs `fn` with the open file. */
@@ -71,13 +91,22 @@ export class JsonlRunLedger implements RunLedger {
     }
   }
 
-  /** Under the lock: read, decide, and append at most one line after cutting off a torn tail. */
-  private async update<R>(decide: (runs: Map<string, RunRecord>) => { write?: RunRecord; result: R }): Promise<R> {
+  /**
+   * Under the lock: read, decide, and write at most one record — appended after cutting off a torn
+   * tail, or, when the file is long, as part of an atomic rewrite that drops old runs.
+   */
+  private async update<R>(now: Date, decide: (runs: Map<string, RunRecord>) => { write?: RunRecord; result: R }): Promise<R> {
     await mkdir(this.dir, { recursive: true });
     return this.lock.run(() =>
       this.withRuns(async (runs, file, tail) => {
         const { write, result } = decide(runs);
-        if (write) {
+        if (!write) return result;
+        if (file.lines + 1 >= this.compactAtLines) {
+          runs.set(write.run_id, write);
+          const kept = this.retained(runs, now);
+          await file.rewrite([kept.map((r) => JSON.stringify(r) + "\n").join("")], kept.length);
+          this.log.info("scheduler_runs_compacted", { file: this.file, lines_before: file.lines, runs_kept: kept.length, retain_days: this.retainMs / DAY_MS });
+        } else {
           await file.repairTail(tail);
           await file.append(JSON.stringify(write) + "\n", 1);
         }
@@ -86,9 +115,16 @@ export class JsonlRunLedger implements RunLedger {
     );
   }
 
+  /** Runs scheduled within the retention, plus each job's latest, oldest first. */
+  private retained(runs: Map<string, RunRecord>, now: Date): RunRecord[] {
+    const cutoff = new Date(now.getTime() - this.retainMs).toISOString();
+    const latest = new Set([...latestPerJob(runs.values()).values()].map((r) => r.run_id));
+    return [...runs.values()].filter((r) => r.scheduled_at >= cutoff || latest.has(r.run_id)).sort((a, b) => a.scheduled_at.localeCompare(b.scheduled_at));
+  }
+
   claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
     const minute = scheduledMinute(new Date(scheduledAt));
-    return this.update<ClaimResult>((runs) => {
+    return this.update<ClaimResult>(now, (runs) => {
       for (const r of runs.values()) if (r.job === job && r.scheduled_at === minute) return { result: { claimed: false, existing: r } };
       const run = newRun(job, minute, source, now);
       return { write: run, result: { claimed: true, run } };
@@ -96,7 +132,7 @@ export class JsonlRunLedger implements RunLedger {
   }
 
   finish(runId: string, outcome: Outcome, now: Date): Promise<RunRecord> {
-    return this.update((runs) => {
+    return this.update(now, (runs) => {
       const prev = runs.get(runId);
       if (!prev) throw new Error(`no run ${runId} in ${this.file}`);
       const done = finished(prev, outcome, now);

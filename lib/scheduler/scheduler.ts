@@ -155,9 +155,15 @@ export function createScheduler(deps: SchedulerDeps) {
       void catchUp(clock());
     },
 
-    async stop(): Promise<void> {
+    /**
+     * Stops firing and waits for running jobs, at most `graceMs`: a hung tool must not hold shutdown
+     * forever. A job left behind keeps its claim (`running` in the ledger) and is not repeated.
+     */
+    async stop(graceMs = 30_000): Promise<void> {
       for (const c of crons.splice(0)) c.stop();
-      while (running.size) await new Promise((r) => setTimeout(r, 50));
+      const deadline = Date.now() + graceMs;
+      while (running.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (running.size) deps.log.warn("scheduler: stopped with jobs still running", { jobs: [...running], grace_ms: graceMs });
     },
 
     async jobs(): Promise<JobView[]> {
