@@ -1,17 +1,17 @@
 /** ops/scripts/run_governance_job.ts against the real server on loopback, as cron runs it. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildAccess } from "../lib/access-config.ts";
 import { silentLogger } from "../lib/log.ts";
 import { loadRegistry } from "../lib/scheduler/registry.ts";
-import { firesAt } from "../lib/scheduler/scheduler.ts";
+import { firesAt, latestFire } from "../lib/scheduler/scheduler.ts";
 import { MemoryBacklogStore } from "../lib/store/memory.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { freePort } from "./helpers/pg-cluster.ts";
-import { runScript } from "./helpers/run.ts";
+import { REPO, runScript } from "./helpers/run.ts";
 
 const KEY = "sched-key-4711-secret";
 const RUNNER = "ops/scripts/run_governance_job.ts";
@@ -113,11 +113,17 @@ describe("run_governance_job", () => {
   describe("invalid input is refused before any request", () => {
     let counter: Server;
     let hits = 0;
+    const bodies: Record<string, unknown>[] = [];
     let url = "";
     beforeAll(async () => {
-      counter = createServer((_req, res) => {
+      counter = createServer((req, res) => {
         hits++;
-        res.end("{}");
+        let text = "";
+        req.on("data", (c) => (text += c));
+        req.on("end", () => {
+          bodies.push(JSON.parse(text));
+          res.end("{}");
+        });
       });
       await new Promise<void>((r) => counter.listen(0, "127.0.0.1", r));
       url = `http://127.0.0.1:${(counter.address() as { port: number }).port}`;
@@ -146,6 +152,30 @@ describe("run_governance_job", () => {
       // the same server does count a valid call: the zero above is not a dead counter
       expect((await run(["--tool", "backlog_tool", "--action", "cleanup"], { ROUTER_URL: url })).code).toBe(0);
       expect(hits).toBe(1);
+    });
+
+    test("--job claims the job's latest scheduled fire from the registry, not the minute cron started it", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "bb-runner-reg-"));
+      const schedule = "0 0 1 1 *"; // New Year: never the current minute, so the wall clock would be wrong
+      const reg = readFileSync(join(REPO, "ops/task_registry.yml"), "utf8").replace(/(daily_backlog_cleanup:\s+schedule: )"40 3 \* \* \*"/, `$1"${schedule}"`);
+      writeFileSync(join(dir, "reg.yml"), reg);
+      const args = ["--job", "daily_backlog_cleanup", "--tool", "backlog_tool", "--action", "cleanup"];
+      bodies.length = 0;
+      const before = Date.now();
+      const r = await run(args, { ROUTER_URL: url, BACKLOG_TASK_REGISTRY_FILE: join(dir, "reg.yml") });
+      expect(r.code).toBe(0);
+      expect(bodies[0]).toEqual({ tool: "backlog_tool", action: "cleanup", job: "daily_backlog_cleanup", scheduled_at: latestFire(schedule, new Date())!.toISOString() });
+      expect(r.stderr).not.toContain("claiming the current minute");
+      // a job the registry does not know: the current minute, and a warning saying so
+      const unknown = await run(["--job", "adhoc_job", "--tool", "backlog_tool", "--action", "cleanup"], { ROUTER_URL: url });
+      expect(unknown.code).toBe(0);
+      expect(unknown.stderr).toContain("job adhoc_job is not in");
+      const at = Date.parse(bodies[1]!.scheduled_at as string);
+      expect(at).toBeGreaterThanOrEqual(Math.floor(before / 60_000) * 60_000);
+      expect(at).toBeLessThanOrEqual(Date.now());
+      // an explicit --scheduled-at wins
+      await run([...args, "--scheduled-at", "2026-11-23T03:40:42Z"], { ROUTER_URL: url });
+      expect(bodies[2]!.scheduled_at).toBe("2026-11-23T03:40:00.000Z");
     });
   });
 });

@@ -11,6 +11,9 @@ import { dispatch, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import type { CronJob } from "./cron-file.ts";
 import { scheduledMinute, type ClaimResult, type Outcome, type RunLedger } from "./ledger.ts";
+import { firesAt, latestFire, nextFire } from "./schedule.ts";
+
+export { firesAt, latestFire } from "./schedule.ts";
 
 export interface SchedulerIdentity {
   agent: string;
@@ -45,24 +48,6 @@ export interface JobView {
   params: Record<string, unknown>;
   next_run: string | null;
   last_run: { scheduled_at: string; status: string; started_at: string; ended_at: string | null; source: string; error?: string } | null;
-}
-
-const pattern = (schedule: string) => new Cron(schedule, { timezone: "UTC", paused: true });
-
-/** True when the cron schedule fires at this minute (UTC). */
-export function firesAt(schedule: string, at: Date): boolean {
-  const minute = new Date(scheduledMinute(at));
-  const next = pattern(schedule).nextRun(new Date(minute.getTime() - 1000));
-  return next !== null && next.getTime() === minute.getTime();
-}
-
-/**
- * The most recent scheduled fire at or before `now` (its minute included), or null. A run's ledger key
- * comes from the schedule, not from the wall clock when the timer callback got to run: a callback
- * delayed past the minute (a blocked event loop) still claims the minute cron and the runner claim.
- */
-export function latestFire(schedule: string, now: Date): Date | null {
-  return pattern(schedule).previousRuns(1, new Date(new Date(scheduledMinute(now)).getTime() + 1))[0] ?? null;
 }
 
 export function createScheduler(deps: SchedulerDeps) {
@@ -178,7 +163,7 @@ export function createScheduler(deps: SchedulerDeps) {
           tool: j.tool,
           action: j.action,
           params: j.params,
-          next_run: pattern(j.schedule).nextRun(now)?.toISOString() ?? null,
+          next_run: nextFire(j.schedule, now)?.toISOString() ?? null,
           last_run: l ? { scheduled_at: l.scheduled_at, status: l.status, started_at: l.started_at, ended_at: l.ended_at, source: l.source, ...(l.error ? { error: l.error } : {}) } : null,
         };
       });

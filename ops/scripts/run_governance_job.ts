@@ -8,9 +8,11 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import * as v from "valibot";
 import { type ParsedCli, printJson, runCli } from "../../lib/cli.ts";
-import { AppError, parseOrThrow } from "../../lib/errors.ts";
-import { logToStderr } from "../../lib/log.ts";
+import { AppError, describeError, parseOrThrow } from "../../lib/errors.ts";
+import { log, logToStderr } from "../../lib/log.ts";
 import { envelopeKeysIn, scheduledMinute } from "../../lib/scheduler/ledger.ts";
+import { DEFAULT_REGISTRY_FILE, loadRegistry } from "../../lib/scheduler/registry.ts";
+import { latestFire } from "../../lib/scheduler/schedule.ts";
 
 const spec = {
   name: "run_governance_job",
@@ -18,15 +20,17 @@ const spec = {
                                                   [--job ID [--scheduled-at ISO]] [--dry-run]
 
 POSTs {"tool", "action", ...params} to $ROUTER_URL/v1/tools/execute with the scheduler's API key and
-prints the JSON result. With --job, the call carries the job id and its scheduled minute (default: now,
-floored to the minute), so the server runs it at most once per minute even when the in-process
-scheduler or another runner fires too (the loser prints {"skipped": "already ran"} and exits 0).
+prints the JSON result. With --job, the call carries the job id and its scheduled minute (default: the
+job's latest fire in the task registry, else the current minute), so the server runs it at most once
+per scheduled minute even when the in-process scheduler or another runner fires too (the loser prints
+{"skipped": "already ran"} and exits 0). For a manual extra run, leave out --job.
 
 Env:
   ROUTER_URL              default http://localhost:8000
   SCHEDULER_API_KEY       the scheduler agent's key, or
   SCHEDULER_API_KEY_FILE  a file holding it (what the cron file uses)
   RUNNER_TIMEOUT_SECONDS  default 300
+  BACKLOG_TASK_REGISTRY_FILE  default ops/task_registry.yml (schedules for --job)
 Exit: 0 on success (also "already ran"), 1 on any failure with the operator message.`,
   flags: {
     tool: { type: "string" },
@@ -48,8 +52,24 @@ const Flags = v.object({
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * The minute a --job run claims: the job's latest scheduled fire (from the task registry), so a runner
+ * that cron starts late (a loaded host, cron catching up after a clock jump) still claims the same
+ * minute as the in-process scheduler. Without the registry: the current minute, with a warning.
+ */
+function jobMinute(job: string, env: Env, now: Date): { minute: string; warning?: string } {
+  const file = env.BACKLOG_TASK_REGISTRY_FILE || DEFAULT_REGISTRY_FILE;
+  try {
+    const spec = loadRegistry(file).find((j) => j.id === job);
+    if (!spec) return { minute: scheduledMinute(now), warning: `job ${job} is not in ${file}: claiming the current minute` };
+    return { minute: scheduledMinute(latestFire(spec.schedule, now) ?? now) };
+  } catch (err) {
+    return { minute: scheduledMinute(now), warning: `${describeError(err)}; claiming the current minute (set BACKLOG_TASK_REGISTRY_FILE or pass --scheduled-at)` };
+  }
+}
+
 /** Every setting in one place: flags → env → default. Invalid input fails here, before any request. */
-export function loadRunnerConfig(values: Record<string, unknown>, env: Env) {
+export function loadRunnerConfig(values: Record<string, unknown>, env: Env, now = new Date()) {
   const flags = parseOrThrow(Flags, values, "Invalid arguments");
   let params: Record<string, unknown> = {};
   const raw = values["params-json"] as string | undefined;
@@ -88,16 +108,23 @@ export function loadRunnerConfig(values: Record<string, unknown>, env: Env) {
   if (!Number.isFinite(timeout) || timeout <= 0) throw new AppError("config", `RUNNER_TIMEOUT_SECONDS must be a positive number, got ${JSON.stringify(env.RUNNER_TIMEOUT_SECONDS)}.`);
   const body: Record<string, unknown> = { tool: flags.tool, action: flags.action, ...params };
   if (values["dry-run"]) body.dry_run = true;
+  const warnings: string[] = [];
   if (flags.job) {
     body.job = flags.job;
-    body.scheduled_at = scheduledMinute(flags["scheduled-at"] ? new Date(flags["scheduled-at"]) : new Date());
+    if (flags["scheduled-at"]) body.scheduled_at = scheduledMinute(new Date(flags["scheduled-at"]));
+    else {
+      const { minute, warning } = jobMinute(flags.job, env, now);
+      body.scheduled_at = minute;
+      if (warning) warnings.push(warning);
+    }
   }
-  return { routerUrl, key, timeoutMs: timeout * 1000, body };
+  return { routerUrl, key, timeoutMs: timeout * 1000, body, warnings };
 }
 
 async function main({ values }: ParsedCli): Promise<number> {
   logToStderr();
   const cfg = loadRunnerConfig(values, process.env);
+  for (const w of cfg.warnings) log.warn("run_governance_job: scheduled minute", { warning: w });
   const url = `${cfg.routerUrl}/v1/tools/execute`;
   let res: Response;
   try {
