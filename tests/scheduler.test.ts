@@ -269,6 +269,13 @@ describe("catch-up and overrun", () => {
     expect(finished).toBe(true);
   });
 
+  test("claimMinute maps a late request onto the fire it is late for", () => {
+    const s = scheduler(new MemoryRunLedger(), []);
+    expect(s.claimMinute("daily_count", new Date("2026-11-23T03:47:12Z"))).toBe("2026-11-23T03:40:00.000Z");
+    expect(s.claimMinute("hourly_count", new Date("2026-11-23T07:00:59Z"))).toBe("2026-11-23T07:00:00.000Z");
+    expect(s.claimMinute("not_a_job", new Date("2026-11-23T03:47:12Z"))).toBe("2026-11-23T03:47:00.000Z");
+  });
+
   test("jobs() lists schedule, next run in UTC and last run", async () => {
     const now = new Date("2026-11-23T05:00:00Z");
     const s = scheduler(new MemoryRunLedger(), [], { now: () => now });

@@ -128,6 +128,16 @@ export function createScheduler(deps: SchedulerDeps) {
 
     catchUp,
 
+    /**
+     * The minute a run of `job` requested for `at` belongs to: the job's latest fire at or before `at`
+     * (a late caller joins the fire it is late for), or `at`'s own minute for a job not in the cron file.
+     * For the HTTP layer, so a runner that sends the wall-clock minute still claims the scheduled one.
+     */
+    claimMinute(job: string, at: Date): string {
+      const j = deps.jobs.find((x) => x.id === job);
+      return scheduledMinute((j && latestFire(j.schedule, at)) || at);
+    },
+
     start(): void {
       for (const j of deps.jobs) {
         crons.push(
