@@ -110,7 +110,7 @@ describe("run_governance_job", () => {
     expect(r.stderr).toContain("error: No platform digest found. Run architecture_pressure_tool.digest first. (HTTP 404 from /v1/tools/execute)");
   });
 
-  describe("invalid input is refused before any request", () => {
+  describe("against a server that records what it is sent", () => {
     let counter: Server;
     let hits = 0;
     const bodies: Record<string, unknown>[] = [];
@@ -130,7 +130,7 @@ describe("run_governance_job", () => {
     });
     afterAll(() => counter.close());
 
-    test("bad --params-json, missing --tool, bad --job", async () => {
+    test("invalid input is refused before any request: bad --params-json, missing --tool, bad --job", async () => {
       const cases = [
         ["--tool", "backlog_tool", "--action", "cleanup", "--params-json", "{not json"],
         ["--tool", "backlog_tool", "--action", "cleanup", "--params-json", "[1,2]"],
@@ -154,9 +154,11 @@ describe("run_governance_job", () => {
       expect(hits).toBe(1);
     });
 
-    test("--job claims the job's latest scheduled fire from the registry, not the minute cron started it", async () => {
+    test("--job claims the scheduled fire it is late for from the registry, not the minute cron started it", async () => {
       const dir = mkdtempSync(join(tmpdir(), "bb-runner-reg-"));
-      const schedule = "0 0 1 1 *"; // New Year: never the current minute, so the wall clock would be wrong
+      // fired 3 minutes ago, so the wall-clock minute would be wrong
+      const fired = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 3 * 60_000);
+      const schedule = `${fired.getUTCMinutes()} ${fired.getUTCHours()} * * *`;
       const reg = readFileSync(join(REPO, "ops/task_registry.yml"), "utf8").replace(/(daily_backlog_cleanup:\s+schedule: )"40 3 \* \* \*"/, `$1"${schedule}"`);
       writeFileSync(join(dir, "reg.yml"), reg);
       const args = ["--job", "daily_backlog_cleanup", "--tool", "backlog_tool", "--action", "cleanup"];
@@ -173,6 +175,15 @@ describe("run_governance_job", () => {
       const at = Date.parse(bodies[1]!.scheduled_at as string);
       expect(at).toBeGreaterThanOrEqual(Math.floor(before / 60_000) * 60_000);
       expect(at).toBeLessThanOrEqual(Date.now());
+      // started far off its schedule (cron in local time): the current minute and a warning, not an old fire
+      const offSchedule = `${fired.getUTCMinutes()} ${(fired.getUTCHours() + 12) % 24} * * *`;
+      writeFileSync(join(dir, "reg2.yml"), reg.replace(`"${schedule}"`, `"${offSchedule}"`));
+      const off = await run(args, { ROUTER_URL: url, BACKLOG_TASK_REGISTRY_FILE: join(dir, "reg2.yml") });
+      const warning = JSON.parse(off.stderr.trim().split("\n")[0]!).warning as string;
+      expect(warning).toStartWith(`started off its UTC schedule "${offSchedule}"`);
+      expect(warning).toContain("Is cron running in UTC?");
+      expect(Date.parse(bodies[2]!.scheduled_at as string)).toBeGreaterThan(fired.getTime());
+      bodies.splice(2, 1);
       // an explicit --scheduled-at wins
       await run([...args, "--scheduled-at", "2026-11-23T03:40:42Z"], { ROUTER_URL: url });
       expect(bodies[2]!.scheduled_at).toBe("2026-11-23T03:40:00.000Z");

@@ -273,6 +273,10 @@ describe("catch-up and overrun", () => {
     const s = scheduler(new MemoryRunLedger(), []);
     expect(s.claimMinute("daily_count", new Date("2026-11-23T03:47:12Z"))).toBe("2026-11-23T03:40:00.000Z");
     expect(s.claimMinute("hourly_count", new Date("2026-11-23T07:00:59Z"))).toBe("2026-11-23T07:00:00.000Z");
+    // far from any fire (cron in local time): its own minute, never an old fire that already ran
+    expect(s.claimMinute("daily_count", new Date("2026-11-23T05:40:00Z"))).toBe("2026-11-23T05:40:00.000Z");
+    expect(s.claimMinute("daily_count", new Date("2026-11-23T03:50:00Z"))).toBe("2026-11-23T03:40:00.000Z"); // 10 min: still late
+    expect(s.claimMinute("daily_count", new Date("2026-11-23T03:51:00Z"))).toBe("2026-11-23T03:51:00.000Z");
     expect(s.claimMinute("not_a_job", new Date("2026-11-23T03:47:12Z"))).toBe("2026-11-23T03:47:00.000Z");
   });
 

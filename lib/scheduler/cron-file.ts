@@ -37,6 +37,7 @@ export function renderCron(jobs: JobSpec[]): string {
     "#                      sudo chmod 644 /etc/cron.d/daarion-governance",
     "# then set REPO_ROOT and ROUTER_URL below. The runner reads the scheduler's API key from",
     "# SCHEDULER_API_KEY_FILE (a root/backlog-only file), so the key never sits in this world-readable file.",
+    "# Schedules are UTC: CRON_TZ works with cronie; Debian/Ubuntu cron ignores it, so run that host in UTC.",
     "SHELL=/bin/bash",
     "PATH=/usr/local/bin:/usr/bin:/bin",
     "CRON_TZ=UTC",

@@ -27,3 +27,17 @@ export function latestFire(schedule: string, now: Date): Date | null {
 export function nextFire(schedule: string, now: Date): Date | null {
   return pattern(schedule).nextRun(now);
 }
+
+/**
+ * How late a caller may be and still belong to a fire: cron starts jobs within seconds, a loaded host
+ * within a minute or two. Later than this it is not late but off-schedule (a host whose cron ignores
+ * CRON_TZ and runs in local time, a manual call) and claims its own minute: mapping it onto an old fire
+ * would answer "already ran" and the job would silently never run.
+ */
+export const LATE_TOLERANCE_MS = 10 * 60_000;
+
+/** The fire a call at `at` is late for (its own minute if that is a fire), or null when off-schedule. */
+export function fireFor(schedule: string, at: Date, toleranceMs = LATE_TOLERANCE_MS): Date | null {
+  const fire = latestFire(schedule, at);
+  return fire && at.getTime() - fire.getTime() <= toleranceMs ? fire : null;
+}

@@ -11,7 +11,7 @@ import { dispatch, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import type { CronJob } from "./cron-file.ts";
 import { scheduledMinute, type ClaimResult, type Outcome, type RunLedger } from "./ledger.ts";
-import { firesAt, latestFire, nextFire } from "./schedule.ts";
+import { fireFor, firesAt, latestFire, nextFire } from "./schedule.ts";
 
 export { firesAt, latestFire } from "./schedule.ts";
 
@@ -129,13 +129,13 @@ export function createScheduler(deps: SchedulerDeps) {
     catchUp,
 
     /**
-     * The minute a run of `job` requested for `at` belongs to: the job's latest fire at or before `at`
-     * (a late caller joins the fire it is late for), or `at`'s own minute for a job not in the cron file.
-     * For the HTTP layer, so a runner that sends the wall-clock minute still claims the scheduled one.
+     * The minute a run of `job` requested for `at` belongs to: the fire it is late for (see fireFor),
+     * else `at`'s own minute (off-schedule, or a job not in the cron file). For the HTTP layer, so a
+     * runner that sends the wall-clock minute still claims the scheduled one.
      */
     claimMinute(job: string, at: Date): string {
       const j = deps.jobs.find((x) => x.id === job);
-      return scheduledMinute((j && latestFire(j.schedule, at)) || at);
+      return scheduledMinute((j && fireFor(j.schedule, at)) || at);
     },
 
     start(): void {

@@ -12,7 +12,7 @@ import { AppError, describeError, parseOrThrow } from "../../lib/errors.ts";
 import { log, logToStderr } from "../../lib/log.ts";
 import { envelopeKeysIn, scheduledMinute } from "../../lib/scheduler/ledger.ts";
 import { DEFAULT_REGISTRY_FILE, loadRegistry } from "../../lib/scheduler/registry.ts";
-import { latestFire } from "../../lib/scheduler/schedule.ts";
+import { fireFor, latestFire } from "../../lib/scheduler/schedule.ts";
 
 const spec = {
   name: "run_governance_job",
@@ -53,16 +53,22 @@ const Flags = v.object({
 type Env = Record<string, string | undefined>;
 
 /**
- * The minute a --job run claims: the job's latest scheduled fire (from the task registry), so a runner
- * that cron starts late (a loaded host, cron catching up after a clock jump) still claims the same
- * minute as the in-process scheduler. Without the registry: the current minute, with a warning.
+ * The minute a --job run claims: the scheduled fire it is late for (task registry schedule), so a runner
+ * that cron starts late (a loaded host) still claims the same minute as the in-process scheduler.
+ * Otherwise the current minute, with a warning: no registry, an unknown job, or a start far from any
+ * fire (cron not running in UTC).
  */
 function jobMinute(job: string, env: Env, now: Date): { minute: string; warning?: string } {
   const file = env.BACKLOG_TASK_REGISTRY_FILE || DEFAULT_REGISTRY_FILE;
   try {
     const spec = loadRegistry(file).find((j) => j.id === job);
     if (!spec) return { minute: scheduledMinute(now), warning: `job ${job} is not in ${file}: claiming the current minute` };
-    return { minute: scheduledMinute(latestFire(spec.schedule, now) ?? now) };
+    const fire = fireFor(spec.schedule, now);
+    if (fire) return { minute: scheduledMinute(fire) };
+    return {
+      minute: scheduledMinute(now),
+      warning: `started off its UTC schedule "${spec.schedule}" (latest fire ${latestFire(spec.schedule, now)?.toISOString()}): claiming the current minute. Is cron running in UTC? Debian/Ubuntu cron ignores CRON_TZ; set the host timezone to UTC`,
+    };
   } catch (err) {
     return { minute: scheduledMinute(now), warning: `${describeError(err)}; claiming the current minute (set BACKLOG_TASK_REGISTRY_FILE or pass --scheduled-at)` };
   }
