@@ -28,8 +28,20 @@ describe("registry ↔ cron file drift", () => {
     expect(r.stdout).toContain("ok   Kubernetes CronJobs ops/k8s/governance-cronjobs.yml: 6 jobs match the registry");
   });
 
-  test("the cron file is exactly what render_cron.ts produces", () => {
+  test("the cron file is exactly what render_cron.ts produces", async () => {
     expect(readFileSync(CRON, "utf8")).toBe(renderCron(loadRegistry()));
+    const dir = tmp("bb-render-");
+    const outs = ["--out", join(dir, "jobs.cron"), "--cronjobs-out", join(dir, "cj.yml")];
+    const r = await runScript("ops/scripts/render_cron.ts", outs);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, "jobs.cron"), "utf8")).toBe(readFileSync(CRON, "utf8"));
+    expect(readFileSync(join(dir, "cj.yml"), "utf8")).toBe(readFileSync(join(REPO, "ops/k8s/governance-cronjobs.yml"), "utf8"));
+    expect((await runScript("ops/scripts/render_cron.ts", ["--stdout"])).stdout).toBe(readFileSync(CRON, "utf8"));
+    writeFileSync(join(dir, "a-file"), "");
+    const bad = await runScript("ops/scripts/render_cron.ts", ["--out", join(dir, "a-file", "jobs.cron")]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`error: Cannot write ${join(dir, "a-file", "jobs.cron")}`);
+    expect(bad.stderr).not.toContain("report");
   });
 
   test("an edited cron file fails the check with a readable diff, both directions", async () => {

@@ -1,13 +1,14 @@
 /**
- * Renders ops/cron/jobs.cron from ops/task_registry.yml (atomically: temp file + rename).
+ * Renders ops/cron/jobs.cron (and the Kubernetes CronJobs) from ops/task_registry.yml, each atomically.
  *
  *   bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
  */
-import { renameSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { type ParsedCli, runCli } from "../../lib/cli.ts";
+import { AppError, describeError } from "../../lib/errors.ts";
 import { log } from "../../lib/log.ts";
+import { writeFileAtomic } from "../../lib/reports.ts";
 import { renderCron } from "../../lib/scheduler/cron-file.ts";
 import { renderCronJobs } from "../../lib/scheduler/k8s-cronjobs.ts";
 import { DEFAULT_REGISTRY_FILE, loadRegistry } from "../../lib/scheduler/registry.ts";
@@ -37,9 +38,13 @@ async function main({ values }: ParsedCli): Promise<number> {
     [(values["cronjobs-out"] as string | undefined) ?? DEFAULT_CRONJOBS_FILE, renderCronJobs(jobs)],
   ];
   for (const [out, content] of files) {
-    const tmp = `${out}.${process.pid}.tmp`;
-    writeFileSync(tmp, content);
-    renameSync(tmp, out);
+    try {
+      await writeFileAtomic(out, content); // temp + fsync + rename: cron never reads half a file
+    } catch (err) {
+      // writeFileAtomic speaks of reports; keep only the filesystem's own error.
+      const why = (err as Error).cause ?? err;
+      throw new AppError("unavailable", `Cannot write ${out}: ${describeError(why)}. Pass --out / --cronjobs-out, or --stdout to print.`, { cause: why });
+    }
     log.info("rendered", { file: out, jobs: jobs.length });
   }
   return 0;
