@@ -113,6 +113,21 @@ describe("exactly once", () => {
     expect(rows.length).toBe(2);
   });
 
+  test("on an un-migrated Postgres: the claim fails naming the migration, and nothing runs", async () => {
+    const d = await freshDatabase({ migrated: false });
+    dbs.push(d);
+    const calls: string[] = [];
+    const { default: postgres } = await import("postgres");
+    const sql = postgres(d.dsn, { max: 1, onnotice: () => {} });
+    try {
+      const out = await scheduler(new PostgresRunLedger(sql as never), calls).runDue(new Date("2026-11-23T03:40:00Z"));
+      expect(out).toEqual([expect.objectContaining({ job: "daily_count", status: "error", error: expect.stringContaining("the table scheduler_runs does not exist. Run the migrations (bun run migrate") })]);
+      expect(calls).toEqual([]);
+    } finally {
+      await sql.end();
+    }
+  });
+
   test("on JSONL: two schedulers and a runner claim for the same minute → one run", async () => {
     const dir = tmp("bb-ledger-");
     await raceFor(async () => ({ ledger: new JsonlRunLedger(dir, silentLogger) }));

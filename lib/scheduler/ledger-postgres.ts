@@ -1,5 +1,6 @@
 /** Postgres run ledger: claim = ONE `INSERT … ON CONFLICT (job, scheduled_at) DO NOTHING RETURNING`. */
 import type { Sql } from "../db.ts";
+import { AppError } from "../errors.ts";
 import { newRun, scheduledMinute, summarize, type ClaimResult, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 interface Row {
@@ -26,11 +27,27 @@ const toRecord = (r: Row): RunRecord => ({
   ...(r.error ? { error: r.error } : {}),
 });
 
+/** A missing table is an un-migrated database: say which migration and how, not just "relation … does not exist". */
+async function hinted<T>(what: string, query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "42P01") {
+      throw new AppError("unavailable", `Cannot ${what}: the table scheduler_runs does not exist. Run the migrations (bun run migrate; migration 000003_scheduler_runs.sql).`, { cause: err });
+    }
+    throw err;
+  }
+}
+
 export class PostgresRunLedger implements RunLedger {
   readonly name = "PostgresRunLedger";
   constructor(private readonly sql: Sql) {}
 
-  async claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
+  claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
+    return hinted(`claim ${job} at ${scheduledAt}`, () => this.insertClaim(job, scheduledAt, source, now));
+  }
+
+  private async insertClaim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
     const run = newRun(job, scheduledMinute(new Date(scheduledAt)), source, now);
     const [won] = await this.sql<Row[]>`
       insert into scheduler_runs (run_id, job, scheduled_at, source, started_at, status)
@@ -54,7 +71,7 @@ export class PostgresRunLedger implements RunLedger {
   }
 
   async lastRuns(): Promise<Map<string, RunRecord>> {
-    const rows = await this.sql<Row[]>`select distinct on (job) * from scheduler_runs order by job, scheduled_at desc`;
+    const rows = await hinted("read the last runs", () => this.sql<Row[]>`select distinct on (job) * from scheduler_runs order by job, scheduled_at desc`);
     return new Map(rows.map((r) => [r.job, toRecord(r)]));
   }
 
