@@ -149,7 +149,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     bodyLimitBytes: cfg.bodyLimitBytes,
     ledger,
     onScheduledRun: onRun,
-    scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled },
+    scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled, claimMinute: (job, at) => scheduler.claimMinute(job, at) },
   });
 
   const served = serve(app.fetch, { port: cfg.port, hostname: cfg.host });

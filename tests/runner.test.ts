@@ -61,6 +61,18 @@ describe("run_governance_job", () => {
     expect(weekly.next_run).toMatch(/T06:20:00\.000Z$/);
   });
 
+  test("the server claims the job's scheduled fire: a call 3 minutes late claims the same minute", async () => {
+    const post = (scheduled_at: string) =>
+      fetch(`${server.url}/v1/tools/execute`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ tool: "backlog_tool", action: "cleanup", job: "daily_backlog_cleanup", scheduled_at }),
+      }).then((r) => r.json());
+    const late = await post("2026-11-25T03:43:00Z");
+    expect(late.removed).toBe(0);
+    expect(await post("2026-11-25T03:40:00Z")).toMatchObject({ skipped: "already ran", scheduled_at: "2026-11-25T03:40:00.000Z" });
+  });
+
   test("the key may come from SCHEDULER_API_KEY_FILE", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "bb-key-")), "key");
     writeFileSync(file, KEY + "\n");

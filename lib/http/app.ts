@@ -28,6 +28,8 @@ export interface Alert {
 export interface SchedulerView {
   enabled: boolean;
   jobs(): Promise<unknown[]>;
+  /** The job's scheduled fire for a call made at `at` (a late-started runner claims the same minute). */
+  claimMinute?(job: string, at: Date): string;
 }
 
 /** The scheduler's run ledger (lib/scheduler/ledger.ts), as far as the HTTP layer needs it. */
@@ -237,7 +239,9 @@ export function createApp(deps: AppDeps) {
       if (problems.length) throw new AppError("invalid_input", `Invalid tool call:\n  ${problems.join("\n  ")}`, { details: problems });
       const merged = { ...rest, ...((params as Record<string, unknown> | undefined) ?? {}) };
       if (job === undefined || !deps.ledger) return c.json((await run(c, tool as string, action as string, merged)) as object);
-      return c.json(await runOnce(c, job as string, new Date(scheduled_at as string).toISOString(), tool as string, action as string, merged));
+      const at = new Date(scheduled_at as string);
+      const minute = deps.scheduler?.claimMinute?.(job as string, at) ?? at.toISOString();
+      return c.json(await runOnce(c, job as string, minute, tool as string, action as string, merged));
     },
   );
 
