@@ -1,13 +1,14 @@
 /**
  * Every script and server.ts under Deno 2 (the npm package `deno`), with the same behaviour as under
- * Bun: --help, --dry-run, and real runs against Postgres and JSONL. Deno missing is a failure with the
- * fix, never a skip.
+ * Bun: --help and a bad flag for every script, --dry-run output compared where it is deterministic, and
+ * real runs against Postgres and JSONL where each runtime reads what the other wrote. One database for
+ * the file. Deno missing is a failure with the fix, never a skip.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { startProjectService, teamMembersBody, type ProjectService } from "./helpers/project-service.ts";
@@ -64,11 +65,14 @@ describe("Deno 2", () => {
     }
   }, 120_000);
 
-  test("bad flags fail the same way", async () => {
-    const d = await runScript("scripts/cleanup.ts", ["--bogus"], { runtime: deno });
-    expect(d.code).toBe(1);
-    expect(d.stderr).toContain("Unknown option '--bogus'");
-  });
+  test("a bad flag fails every script the same way: exit 1, the same message", async () => {
+    const noTs = (t: string) => t.replace(/"ts":"[^"]+"/g, '"ts":"…"');
+    for (const s of SCRIPTS) {
+      const [d, b] = await Promise.all([runScript(s, ["--bogus"], { runtime: deno }), runScript(s, ["--bogus"], { runtime: bun })]);
+      expect({ s, code: d.code, stderr: noTs(d.stderr), stdout: noTs(d.stdout) }).toEqual({ s, code: 1, stderr: noTs(b.stderr), stdout: noTs(b.stdout) });
+      expect(d.stderr).toContain("Unknown option '--bogus'");
+    }
+  }, 120_000);
 
   test("migrate: --dry-run prints the same SQL; a real apply on Postgres", async () => {
     const [d, b] = await Promise.all([runScript("scripts/migrate.ts", ["--dry-run"], { runtime: deno }), runScript("scripts/migrate.ts", ["--dry-run"], { runtime: bun })]);
@@ -87,8 +91,10 @@ describe("Deno 2", () => {
       { BACKLOG_BACKEND: "jsonl", BACKLOG_JSONL_DIR: tmp("bb-deno-jsonl-"), BACKLOG_REPORTS_DIR: reports },
       { BACKLOG_BACKEND: "postgres", BACKLOG_POSTGRES_DSN: db.dsn, BACKLOG_REPORTS_DIR: reports },
     ]) {
-      const dry = json(await runScript("scripts/generate.ts", ["--env", "prod", "--week", "2026-W47", "--dry-run"], { runtime: deno, env }));
+      const dryArgs = ["--env", "prod", "--week", "2026-W47", "--dry-run"];
+      const [dry, bunDry] = (await Promise.all([runScript("scripts/generate.ts", dryArgs, { runtime: deno, env }), runScript("scripts/generate.ts", dryArgs, { runtime: bun, env })])).map(json);
       expect(dry.dry_run).toBe(true);
+      expect(dry).toEqual(bunDry);
       const real = json(await runScript("scripts/generate.ts", ["--env", "prod", "--week", "2026-W47"], { runtime: deno, env }));
       expect(real.created).toBe(dry.created);
       expect(real.created).toBeGreaterThan(0);
@@ -100,6 +106,59 @@ describe("Deno 2", () => {
       const clean = json(await runScript("scripts/cleanup.ts", ["--dry-run"], { runtime: deno, env }));
       expect(clean).toMatchObject({ removed: 0, dry_run: true });
     }
+  }, 120_000);
+
+  test("risk: --dry-run validates the same; a real import on Postgres that Bun then snapshots", async () => {
+    const env = { BACKLOG_BACKEND: "postgres", BACKLOG_POSTGRES_DSN: db.dsn };
+    const args = ["--from-file", "ops/samples/risk_signals.sample.json"];
+    const ids = (t: string) => t.replace(/rs_[0-9a-f-]{36}/g, "rs_…").replace(/"recorded_at": "[^"]+"/g, "\"recorded_at\": \"…\"");
+    const [d, b] = await Promise.all([runScript("scripts/risk.ts", [...args, "--dry-run"], { runtime: deno, env }), runScript("scripts/risk.ts", [...args, "--dry-run"], { runtime: bun, env })]);
+    expect(d.code).toBe(0);
+    expect(ids(d.stdout)).toBe(ids(b.stdout));
+    expect(json(d)).toMatchObject({ dry_run: true, would_record: 40 });
+    const real = json(await runScript("scripts/risk.ts", args, { runtime: deno, env }));
+    expect(real).toMatchObject({ recorded: 40, storage: expect.stringContaining("Postgres") });
+    const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from risk_signals`;
+    expect(row?.n).toBe(40);
+    const snap = ["risk_history_tool", "snapshot", "--params-json", '{"env":"prod","at":"2026-03-09T09:30:00Z"}'];
+    const first = json(await runScript("scripts/tool.ts", snap, { runtime: bun, env }));
+    expect(first.inserted).toBeGreaterThan(0);
+    expect(json(await runScript("scripts/tool.ts", snap, { runtime: deno, env }))).toMatchObject({ inserted: 0, existing: first.inserted });
+  }, 60_000);
+
+  test("demo --no-serve on JSONL prints the same chain under both runtimes", async () => {
+    const run = (runtime: string[]) => {
+      const dir = tmp("bb-deno-demo-");
+      const env = { BACKLOG_JSONL_DIR: join(dir, "backlog"), BACKLOG_REPORTS_DIR: join(dir, "reports") };
+      return runScript("scripts/demo.ts", ["--no-serve"], { runtime, env }).then((r) => ({ ...r, out: r.stdout.replaceAll(dir, "<dir>") }));
+    };
+    const [d, b] = await Promise.all([run(deno), run(bun)]);
+    expect({ code: d.code, stderr: d.stderr.split("\n").filter((l) => l.includes('"level":"error"')) }).toEqual({ code: 0, stderr: [] });
+    // both ran "now": dates only differ if the two straddle midnight UTC
+    const undated = (t: string) => t.replace(/\d{4}-(\d{2}-\d{2}|W\d{2})/g, "<date>");
+    expect(undated(d.out)).toBe(undated(b.out));
+    expect(d.out).toMatch(/5\. backlog prod \d{4}-W\d{2}: [1-9]\d* created/);
+  }, 60_000);
+
+  test("render_cron writes the same cron file and CronJobs as the committed (Bun-generated) ones", async () => {
+    const dir = tmp("bb-deno-cron-");
+    const r = await runScript("ops/scripts/render_cron.ts", ["--out", join(dir, "jobs.cron"), "--cronjobs-out", join(dir, "cronjobs.yml")], { runtime: deno });
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, "jobs.cron"), "utf8")).toBe(readFileSync(join(REPO, "ops/cron/jobs.cron"), "utf8"));
+    expect(readFileSync(join(dir, "cronjobs.yml"), "utf8")).toBe(readFileSync(join(REPO, "ops/k8s/governance-cronjobs.yml"), "utf8"));
+  });
+
+  test("bundle under Deno builds with bun from PATH: the same summary as under Bun", async () => {
+    const build = async (runtime: string[]) => {
+      const dir = tmp("bb-deno-bundle-");
+      const r = await runScript("scripts/bundle.ts", ["--only", "migrate", "--out-dir", dir], { runtime, env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` }, timeoutMs: 120_000 });
+      return { code: r.code, summary: r.stdout.replaceAll(dir, "<out>"), dir };
+    };
+    const d = await build(deno);
+    const b = await build(bun);
+    expect(d.code).toBe(0);
+    expect(d.summary).toBe(b.summary);
+    expect(readFileSync(join(d.dir, "migrate.js"))).toEqual(readFileSync(join(b.dir, "migrate.js")));
   }, 120_000);
 
   test("seed: the setup job under Deno seeds 8/4/8 with the seed's log events", async () => {
@@ -138,6 +197,8 @@ describe("Deno 2", () => {
         child.stderr.on("data", on);
       });
       expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: "ok" });
+      expect(await (await fetch(`${url}/readyz`)).json()).toMatchObject({ ready: true, backend: "JsonlBacklogStore" });
+      expect((await fetch(`${url}/dashboard?env=prod`)).status).toBe(401);
       const page = await fetch(`${url}/dashboard?env=prod`, { headers: { authorization: `Bearer ${key}` } });
       expect(page.status).toBe(200);
       const html = await page.text();
