@@ -1,11 +1,12 @@
 /**
  * scripts/bundle.ts and the bundled Job scripts: dist/seed.js and dist/migrate.js must run on their own
- * (from an empty folder, no node_modules), the way the Kubernetes Jobs run them from a ConfigMap.
+ * (from an empty folder, no node_modules), the way the Kubernetes Jobs run them from a ConfigMap; every
+ * other bundle at least answers --help there.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import process from "node:process";
 import { loadMigrations } from "../lib/migrate.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
@@ -59,7 +60,7 @@ describe("scripts/bundle.ts", () => {
     expect(summary.total_bytes).toBe(summary.files.reduce((n, f) => n + f.bytes, 0));
   });
 
-  test("every entry script bundles, each file fits a ConfigMap", async () => {
+  test("every entry script bundles, each file fits a ConfigMap and answers --help alone in an empty folder", async () => {
     const dir = tmp("bb-bundle-all-");
     const r = await runScript("scripts/bundle.ts", ["--out-dir", dir], { timeoutMs: 300_000 });
     expect(r.stderr.split("\n").filter((l) => l.includes('"level":"error"'))).toEqual([]);
@@ -72,7 +73,19 @@ describe("scripts/bundle.ts", () => {
     ).concat("server.ts");
     expect(s.files.map((f) => f.entry).sort()).toEqual(expected.sort());
     for (const f of s.files) expect(statSync(f.output).size).toBeLessThan(MiB);
-  });
+    // each runs on its own: `bun X.js --help` in an empty folder prints the script's own usage
+    for (const f of s.files) {
+      const alone = tmp("bb-bundle-alone-");
+      copyFileSync(f.output, join(alone, basename(f.output)));
+      const [b, src] = await Promise.all([
+        runScript(join(alone, basename(f.output)), ["--help"], { cwd: alone, runtime: [process.execPath] }),
+        runScript(f.entry, ["--help"]),
+      ]);
+      expect({ entry: f.entry, code: b.code, stderr: b.stderr }).toEqual({ entry: f.entry, code: 0, stderr: "" });
+      expect(b.stdout).toBe(src.stdout);
+      expect(readdirSync(alone)).toEqual([basename(f.output)]);
+    }
+  }, 120_000);
 
   test("a file over --max-bytes fails naming the file and its size, and writes nothing", async () => {
     const dir = tmp("bb-bundle-big-");
