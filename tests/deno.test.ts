@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync }
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
+import { stripComments } from "./helpers/env-names.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { startProjectService, teamMembersBody, type ProjectService } from "./helpers/project-service.ts";
 import { REPO, runScript, type RunResult } from "./helpers/run.ts";
@@ -56,6 +57,16 @@ const json = (r: RunResult) => {
 };
 
 describe("Deno 2", () => {
+  test("runtime-specific APIs appear only in lib/runtime.ts", () => {
+    const files = ["server.ts", ...["lib", "scripts", "ops/scripts"].flatMap((d) => readdirSync(join(REPO, d), { recursive: true, encoding: "utf8" }).map((f) => `${d}/${f}`))]
+      .filter((f) => /\.tsx?$/.test(f) && f !== "lib/runtime.ts");
+    expect(files.length).toBeGreaterThan(50);
+    const RUNTIME_ONLY = /\bBun\.|\bDeno\.|from\s+["']bun(:[a-z]+)?["']|import\.meta\.dir\b/;
+    const offenders = files.filter((f) => RUNTIME_ONLY.test(stripComments(readFileSync(join(REPO, f), "utf8"))));
+    expect(offenders).toEqual([]);
+    expect(RUNTIME_ONLY.test(stripComments(readFileSync(join(REPO, "lib/runtime.ts"), "utf8")))).toBe(true);
+  });
+
   test("--help of every script matches Bun's, exit 0", async () => {
     expect(SCRIPTS.length).toBeGreaterThanOrEqual(10);
     for (const s of SCRIPTS) {

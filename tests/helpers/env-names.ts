@@ -24,7 +24,7 @@ export function importClosure(entry: string): string[] {
   return [...seen].sort();
 }
 
-const stripComments = (src: string) => src.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`\\])\/\/.*$/gm, "$1");
+export const stripComments = (src: string) => src.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`\\])\/\/.*$/gm, "$1");
 const NAME = "[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*";
 /** env.X / e.X (a validated env object), "X_Y" literals (names looked up as env[name]), X_Y: v.… (env schemas). */
 const READS = [
