@@ -5,7 +5,7 @@
  * the file. Deno missing is a failure with the fix, never a skip.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -30,8 +30,11 @@ let svc: ProjectService;
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
 
 beforeAll(async () => {
-  if (!existsSync(DENO)) {
-    throw new Error(`Deno not found at ${DENO}. Install the project's dev dependencies (\`npm ci\`, which brings the npm package "deno"), or set DENO_PATH.`);
+  const fix = `Install the project's dev dependencies (\`npm ci\`, which brings the npm package "deno" and its platform binary), or set DENO_PATH to a Deno 2 binary.`;
+  if (!existsSync(DENO)) throw new Error(`Deno not found at ${DENO}. ${fix}`);
+  const v = spawnSync(DENO, ["--version"], { encoding: "utf8" });
+  if (v.status !== 0 || !/^deno 2\./.test(v.stdout)) {
+    throw new Error(`${DENO} --version did not report Deno 2 (exit ${v.status}): ${(v.stdout + v.stderr + (v.error?.message ?? "")).trim()}. ${fix}`);
   }
   db = await freshDatabase();
   svc = await startProjectService({ body: teamMembersBody(["E1", "E2", "E3"]) });
