@@ -191,11 +191,12 @@ describe("Deno 2", () => {
     expect(r.stderr).toContain("--params-json is not valid JSON");
   });
 
-  test("server.ts starts under Deno and serves /healthz and the HTML dashboard", async () => {
+  test("server.ts starts under Deno and serves /healthz, the HTML dashboard and the runner (Deno too)", async () => {
     const key = "deno-reader-key";
+    const schedulerKey = "deno-scheduler-key";
     const child = spawn(DENO, ["run", "-A", "server.ts"], {
       cwd: REPO,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PORT: "0", BACKLOG_BACKEND: "jsonl", BACKLOG_JSONL_DIR: tmp("bb-deno-srv-"), BACKLOG_READER_API_KEY: key },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PORT: "0", BACKLOG_BACKEND: "jsonl", BACKLOG_JSONL_DIR: tmp("bb-deno-srv-"), BACKLOG_READER_API_KEY: key, SCHEDULER_API_KEY: schedulerKey },
     });
     let out = "";
     const exited = new Promise<number | null>((r) => child.on("close", r));
@@ -219,6 +220,9 @@ describe("Deno 2", () => {
       expect(html).toContain("<!doctype html>");
       expect(html).toContain('data-testid="total"');
       expect(html).toContain("JsonlBacklogStore");
+      const run = await runScript("ops/scripts/run_governance_job.ts", ["--tool", "backlog_tool", "--action", "cleanup", "--dry-run"], { runtime: deno, env: { ROUTER_URL: url, SCHEDULER_API_KEY: schedulerKey } });
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(json(run)).toMatchObject({ removed: 0, dry_run: true });
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
     } finally {
