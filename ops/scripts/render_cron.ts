@@ -3,18 +3,16 @@
  *
  *   bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
  */
-import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { type ParsedCli, runCli } from "../../lib/cli.ts";
 import { AppError, describeError } from "../../lib/errors.ts";
 import { log } from "../../lib/log.ts";
 import { writeFileAtomic } from "../../lib/reports.ts";
+import { DEFAULT_CRON_FILE, DEFAULT_CRONJOBS_FILE } from "../../lib/scheduler/checks.ts";
 import { renderCron } from "../../lib/scheduler/cron-file.ts";
 import { renderCronJobs } from "../../lib/scheduler/k8s-cronjobs.ts";
 import { DEFAULT_REGISTRY_FILE, loadRegistry } from "../../lib/scheduler/registry.ts";
 
-export const DEFAULT_CRON_FILE = fileURLToPath(new URL("../cron/jobs.cron", import.meta.url));
-export const DEFAULT_CRONJOBS_FILE = fileURLToPath(new URL("../k8s/governance-cronjobs.yml", import.meta.url));
 
 const spec = {
   name: "render_cron",
