@@ -11,6 +11,8 @@ import process from "node:process";
 import { loadAccess, type AccessControl, type Identity } from "./lib/access-config.ts";
 import { AppError } from "./lib/errors.ts";
 import { createApp } from "./lib/http/app.ts";
+import { attentionSource } from "./lib/alerting/source.ts";
+import { takeSnapshot } from "./lib/alerting/snapshot.ts";
 import { createMetrics } from "./lib/http/metrics.ts";
 import { log as defaultLog, type Logger } from "./lib/log.ts";
 import { evaluateAlerts } from "./lib/policy.ts";
@@ -114,15 +116,27 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const registry = createToolRegistry({ policy });
   const toolContext = (identity: Identity) =>
     createToolContext({ store, paths: tools.paths, agent: identity.agent, entitlements: identity.entitlements, now: clock, log });
-  const metrics = createMetrics(async () => {
-    return Promise.all(policy.envs.map(async (e) => ({ env: e, dashboard: await store.dashboard({ env: e }, clock()) })));
-  });
   // The scheduler's jobs are the cron file's (what cron would run), with catch-up windows from the registry.
   const ledger = openRunLedger(store, log);
+  const metrics = createMetrics(
+    (now) =>
+      takeSnapshot(
+        {
+          source: attentionSource(store),
+          health: () => store.health(),
+          ledger,
+          jobs: cronJobs.map((j) => ({ id: j.id, schedule: j.schedule, catchUpMs: catchUpMs[j.id] ?? 0 })),
+          envs: policy.envs,
+          warnDays: policy.notify.warn_days,
+        },
+        now,
+      ),
+    { clock },
+  );
   const schedAgent = access.agents.find((a) => a.name === "scheduler");
-  const onRun = (job: string, outcome: "success" | "error" | "skipped", endedAt: Date) => {
+  const onRun = (job: string, outcome: "success" | "error" | "skipped", _endedAt: Date, skipReason?: string) => {
     metrics.schedulerRuns.inc({ job, outcome });
-    if (outcome === "success") metrics.schedulerLastSuccess.set({ job }, endedAt.getTime() / 1000);
+    if (skipReason) metrics.schedulerSkips.inc({ job, reason: skipReason });
   };
   const scheduler = createScheduler({
     jobs: cronJobs,

@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import { EnvName, PRIORITIES } from "./store/types.ts";
 import { strictObject } from "./strict.ts";
+import { NotifySchema } from "./notify/policy-schema.ts";
 
 export const BANDS = ["low", "medium", "high", "critical"] as const;
 export type Band = (typeof BANDS)[number];
@@ -99,6 +100,8 @@ export const PolicySchema = strictObject({
     }),
     {},
   ),
+  /** The built-in notifier and the due-soon horizon (lib/notify/policy-schema.ts, docs/alerting.md). */
+  notify: v.optional(NotifySchema, {}),
 });
 
 export type PolicyData = v.InferOutput<typeof PolicySchema>;

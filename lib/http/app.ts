@@ -55,7 +55,7 @@ export interface AppDeps {
   /** When set, tool calls carrying `job` + `scheduled_at` (the cron runner) run at most once per minute. */
   ledger?: RunClaims;
   /** Called after each ledger-guarded run (metrics). */
-  onScheduledRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date): void;
+  onScheduledRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: "already_ran" | "still_running"): void;
 }
 
 const SCHEDULED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:00(\.000)?)?Z$/;
@@ -157,7 +157,7 @@ export function createApp(deps: AppDeps) {
     if (params.dry_run === true) return { dry_run: true, job, scheduled_at: scheduledAt, result: await run(c, tool, action, params) };
     const claim = await ledger.claim(job, scheduledAt, `http:${identity.agent}`, deps.clock());
     if (!claim.claimed) {
-      deps.onScheduledRun?.(job, "skipped", deps.clock());
+      deps.onScheduledRun?.(job, "skipped", deps.clock(), "already_ran");
       return { skipped: "already ran", job, scheduled_at: scheduledAt, run: claim.existing };
     }
     try {

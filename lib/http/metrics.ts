@@ -1,20 +1,37 @@
 /**
  * Prometheus metrics (prom-client), one registry per app so tests and replicas never share state.
- * Backlog gauges are computed at scrape time from the same dashboard the API serves.
+ *
+ * Backlog, store and job gauges come from ONE snapshot (lib/alerting/snapshot.ts) taken at most once
+ * per `cacheMs` however many scrapers ask: a handful of aggregate queries, never a series per item,
+ * and computed from the shared store and run ledger, so every replica reports the same values. Names
+ * and labels are the alert rules' inputs (lib/alerting/rules.ts, docs/alerting.md).
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Dashboard } from "../store/types.ts";
+import type { MetricsSnapshot } from "../alerting/snapshot.ts";
+import { PRIORITIES, STATUSES } from "../store/types.ts";
 
 export interface Metrics {
   registry: Registry;
   requests: Counter<"method" | "route" | "status">;
   latency: Histogram<"method" | "route">;
+  /** Runs started by THIS process, by outcome (success, error, skipped); the ledger-wide view is backlog_job_runs. */
   schedulerRuns: Counter<"job" | "outcome">;
-  schedulerLastSuccess: Gauge<"job">;
+  /** Runs this process did not start, by reason (already_ran: another replica or the cron runner had the minute). */
+  schedulerSkips: Counter<"job" | "reason">;
 }
 
-export function createMetrics(snapshot: () => Promise<{ env: string; dashboard: Dashboard }[]>): Metrics {
+export interface MetricsOptions {
+  /** How long one snapshot answers scrapes (default 10 s: below any sane scrape interval, above a burst). */
+  cacheMs?: number;
+  clock?: () => Date;
+}
+
+export const DEFAULT_METRICS_CACHE_MS = 10_000;
+
+export function createMetrics(snapshot: (now: Date) => Promise<MetricsSnapshot>, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
+  const clock = options.clock ?? (() => new Date());
+  const cacheMs = options.cacheMs ?? DEFAULT_METRICS_CACHE_MS;
   const requests = new Counter({
     name: "backlog_http_requests_total",
     help: "HTTP requests by method, matched route and status code.",
@@ -30,50 +47,75 @@ export function createMetrics(snapshot: () => Promise<{ env: string; dashboard: 
   });
   const schedulerRuns = new Counter({
     name: "backlog_scheduler_runs_total",
-    help: "Scheduled job runs by job and outcome (success, error, skipped).",
+    help: "Scheduled job runs started by this process, by job and outcome (success, error, skipped).",
     labelNames: ["job", "outcome"] as const,
     registers: [registry],
   });
-  const schedulerLastSuccess = new Gauge({
-    name: "backlog_scheduler_last_success_timestamp_seconds",
-    help: "Unix time of each job's last successful run.",
-    labelNames: ["job"] as const,
+  const schedulerSkips = new Counter({
+    name: "backlog_scheduler_skips_total",
+    help: "Scheduled runs this process did not start, by job and reason (already_ran, still_running).",
+    labelNames: ["job", "reason"] as const,
     registers: [registry],
   });
 
-  // One snapshot per scrape feeds all three backlog gauges.
-  let pending: Promise<{ env: string; dashboard: Dashboard }[]> | null = null;
-  const once = () => (pending ??= snapshot().finally(() => setTimeout(() => (pending = null), 0)));
+  // One snapshot answers every gauge of a scrape, and every scrape within cacheMs.
+  let cached: { at: number; value: Promise<MetricsSnapshot> } | null = null;
+  const current = (): Promise<MetricsSnapshot> => {
+    const t = Date.now();
+    if (!cached || t - cached.at >= cacheMs) {
+      const value = snapshot(clock());
+      cached = { at: t, value };
+      value.catch(() => {
+        if (cached?.value === value) cached = null; // a failed snapshot is not kept
+      });
+    }
+    return cached.value;
+  };
 
-  // name, help, label, how to read the values from one env's dashboard
-  const gauges: [string, string, string, (d: Dashboard) => Record<string, number>][] = [
-    ["backlog_items", "Backlog items by env and status.", "status", (d) => d.status_counts],
-    ["backlog_items_by_priority", "Backlog items by env and priority.", "priority", (d) => d.priority_counts],
-  ];
-  for (const [name, help, label, values] of gauges) {
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge<string>, s: MetricsSnapshot) => void) =>
     new Gauge({
       name,
       help,
-      labelNames: ["env", label],
+      labelNames,
       registers: [registry],
       async collect() {
+        const s = await current();
         this.reset();
-        for (const { env, dashboard } of await once()) {
-          for (const [k, n] of Object.entries(values(dashboard))) this.set({ env, [label]: k }, n);
-        }
+        fill(this, s);
       },
     });
-  }
-  new Gauge({
-    name: "backlog_overdue_items",
-    help: "Unfinished backlog items past their due date, by env.",
-    labelNames: ["env"] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const { env, dashboard } of await once()) this.set({ env }, dashboard.overdue_count);
-    },
+
+  gauge("backlog_items", "Backlog items by env, status and priority.", ["env", "status", "priority"], (g, s) => {
+    for (const [env, c] of Object.entries(s.counts.envs))
+      for (const status of STATUSES) for (const priority of PRIORITIES) g.set({ env, status, priority }, c.items[status][priority]);
+  });
+  gauge("backlog_overdue_items", "Unfinished items due before today (UTC), by env and priority.", ["env", "priority"], (g, s) => {
+    for (const [env, c] of Object.entries(s.counts.envs)) for (const priority of PRIORITIES) g.set({ env, priority }, c.overdue[priority]);
+  });
+  gauge("backlog_due_soon_items", "Unfinished items due today or within notify.warn_days days, by env and priority.", ["env", "priority"], (g, s) => {
+    for (const [env, c] of Object.entries(s.counts.envs)) for (const priority of PRIORITIES) g.set({ env, priority }, c.due_soon[priority]);
+  });
+  gauge("backlog_store_degraded", "1 while the store does not run as configured (auto store on its JSONL fallback, unwritable JSONL), else 0.", [], (g, s) => {
+    g.set(s.store.degraded ? 1 : 0);
+  });
+  gauge("backlog_store_replay_quarantined", "Outage-journal operations replay set aside instead of applying (need a person).", [], (g, s) => {
+    g.set(s.store.quarantined);
+  });
+  const perJob = (name: string, help: string, pick: (j: MetricsSnapshot["jobs"][number]) => number | null) =>
+    gauge(name, help, ["job"], (g, s) => {
+      for (const j of s.jobs) {
+        const v = pick(j);
+        if (v !== null) g.set({ job: j.job }, v);
+      }
+    });
+  perJob("backlog_job_last_run_timestamp_seconds", "Scheduled minute of each job's latest run in the run ledger (any outcome).", (j) => j.last_run);
+  perJob("backlog_job_last_success_timestamp_seconds", "When each job's latest successful run ended (run ledger).", (j) => j.last_success);
+  perJob("backlog_job_previous_fire_timestamp_seconds", "Each job's latest scheduled fire at or before now (UTC cron schedule).", (j) => j.previous_fire);
+  perJob("backlog_job_next_fire_timestamp_seconds", "Each job's next scheduled fire (UTC cron schedule).", (j) => j.next_fire);
+  perJob("backlog_job_catch_up_window_seconds", "How late a missed fire may still run (task registry catch_up; 0 = none).", (j) => j.catch_up_seconds);
+  gauge("backlog_job_runs", "Runs the run ledger keeps, by job and status (running, success, error).", ["job", "status"], (g, s) => {
+    for (const j of s.jobs) for (const [status, n] of Object.entries(j.runs)) g.set({ job: j.job, status }, n);
   });
 
-  return { registry, requests, latency, schedulerRuns, schedulerLastSuccess };
+  return { registry, requests, latency, schedulerRuns, schedulerSkips };
 }

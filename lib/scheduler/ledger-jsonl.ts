@@ -16,7 +16,7 @@ import * as v from "valibot";
 import { DirLock } from "../file-lock.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { BLANK, JsonlFile, type LineSink } from "../store/jsonl-file.ts";
-import { finished, latestPerJob, newRun, scheduledMinute, type ClaimResult, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { finished, jobStats, latestPerJob, newRun, scheduledMinute, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 export const RUNS_FILE = "scheduler_runs.jsonl";
 
@@ -142,6 +142,10 @@ export class JsonlRunLedger implements RunLedger {
 
   lastRuns(): Promise<Map<string, RunRecord>> {
     return this.withRuns(async (runs) => latestPerJob(runs.values()));
+  }
+
+  stats(): Promise<Map<string, JobStats>> {
+    return this.withRuns(async (runs) => jobStats(runs.values()));
   }
 
   async close(): Promise<void> {}

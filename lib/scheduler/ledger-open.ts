@@ -6,7 +6,7 @@
 import type { Logger } from "../log.ts";
 import { AutoBacklogStore, JsonlBacklogStore, PostgresBacklogStore } from "../store/index.ts";
 import type { BacklogStore } from "../store/types.ts";
-import { finished, latestPerJob, newRun, scheduledMinute, type ClaimResult, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { finished, jobStats, latestPerJob, newRun, scheduledMinute, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 import { JsonlRunLedger } from "./ledger-jsonl.ts";
 import { PostgresRunLedger } from "./ledger-postgres.ts";
 
@@ -29,6 +29,9 @@ export class MemoryRunLedger implements RunLedger {
   }
   async lastRuns(): Promise<Map<string, RunRecord>> {
     return latestPerJob(this.runs.values());
+  }
+  async stats(): Promise<Map<string, JobStats>> {
+    return jobStats(this.runs.values());
   }
   async close(): Promise<void> {}
 }
@@ -56,6 +59,9 @@ class AutoRunLedger implements RunLedger {
   }
   lastRuns() {
     return this.current().lastRuns();
+  }
+  stats() {
+    return this.current().stats();
   }
   async close() {}
 }

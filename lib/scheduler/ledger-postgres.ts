@@ -1,7 +1,7 @@
 /** Postgres run ledger: claim = ONE `INSERT … ON CONFLICT (job, scheduled_at) DO NOTHING RETURNING`. */
 import type { Sql } from "../db.ts";
 import { AppError } from "../errors.ts";
-import { newRun, scheduledMinute, summarize, type ClaimResult, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { newRun, scheduledMinute, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 interface Row {
   run_id: string;
@@ -73,6 +73,19 @@ export class PostgresRunLedger implements RunLedger {
   async lastRuns(): Promise<Map<string, RunRecord>> {
     const rows = await hinted("read the last runs", () => this.sql<Row[]>`select distinct on (job) * from scheduler_runs order by job, scheduled_at desc`);
     return new Map(rows.map((r) => [r.job, toRecord(r)]));
+  }
+
+  async stats(): Promise<Map<string, JobStats>> {
+    const rows = await hinted("read the run statistics", () => this.sql<{ job: string; running: number; success: number; error: number; last_run_at: Date | null; last_success_at: Date | null }[]>`
+      select job,
+             count(*) filter (where status = 'running')::int as running,
+             count(*) filter (where status = 'success')::int as success,
+             count(*) filter (where status = 'error')::int as error,
+             max(scheduled_at) as last_run_at,
+             max(ended_at) filter (where status = 'success') as last_success_at
+        from scheduler_runs group by job`);
+    const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+    return new Map(rows.map((r) => [r.job, { job: r.job, runs: { running: r.running, success: r.success, error: r.error }, last_run_at: iso(r.last_run_at), last_success_at: iso(r.last_success_at) }]));
   }
 
   async close(): Promise<void> {}

@@ -27,7 +27,31 @@ export interface RunLedger {
   finish(runId: string, outcome: Outcome, now: Date): Promise<RunRecord>;
   /** The latest run (by scheduled minute) of each job. */
   lastRuns(): Promise<Map<string, RunRecord>>;
+  /** Per job, over the runs the ledger keeps: counts by status and the latest run and success (for /metrics). */
+  stats(): Promise<Map<string, JobStats>>;
   close(): Promise<void>;
+}
+
+export interface JobStats {
+  job: string;
+  runs: Record<RunRecord["status"], number>;
+  /** Scheduled minute of the latest run, whatever its outcome. */
+  last_run_at: string | null;
+  /** When the latest successful run ended. */
+  last_success_at: string | null;
+}
+
+/** The same numbers the Postgres ledger computes in SQL. */
+export function jobStats(runs: Iterable<RunRecord>): Map<string, JobStats> {
+  const out = new Map<string, JobStats>();
+  for (const r of runs) {
+    let s = out.get(r.job);
+    if (!s) out.set(r.job, (s = { job: r.job, runs: { running: 0, success: 0, error: 0 }, last_run_at: null, last_success_at: null }));
+    s.runs[r.status]++;
+    if (s.last_run_at === null || r.scheduled_at > s.last_run_at) s.last_run_at = r.scheduled_at;
+    if (r.status === "success" && r.ended_at && (s.last_success_at === null || r.ended_at > s.last_success_at)) s.last_success_at = r.ended_at;
+  }
+  return out;
 }
 
 /**

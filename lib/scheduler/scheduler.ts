@@ -31,7 +31,7 @@ export interface SchedulerDeps {
   identity: SchedulerIdentity;
   clock?: () => Date;
   log: Logger;
-  onRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date): void;
+  onRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: "already_ran" | "still_running"): void;
 }
 
 export type RunOutcome =
@@ -61,7 +61,7 @@ export function createScheduler(deps: SchedulerDeps) {
     // catch-up and manual runDue calls).
     if (running.has(job.id)) {
       deps.log.warn("scheduler: job still running, not started again", { job: job.id, scheduled_at });
-      deps.onRun?.(job.id, "skipped", clock());
+      deps.onRun?.(job.id, "skipped", clock(), "still_running");
       return { job: job.id, scheduled_at, skipped: "still running" };
     }
     running.add(job.id);
@@ -78,7 +78,7 @@ export function createScheduler(deps: SchedulerDeps) {
       }
       if (!claim.claimed) {
         deps.log.info("scheduler: already ran", { job: job.id, scheduled_at, by: claim.existing.source });
-        deps.onRun?.(job.id, "skipped", clock());
+        deps.onRun?.(job.id, "skipped", clock(), "already_ran");
         return { job: job.id, scheduled_at, skipped: "already ran" };
       }
       const started = performance.now();

@@ -143,6 +143,11 @@ export class JsonlBacklogStore implements BacklogStore {
     return this.reading("items", () => this.index.dashboard(filter, now));
   }
 
+  /** Every item after catching up, not copied (read-only: for aggregates like lib/alerting/counts.ts). */
+  async scanItems(): Promise<readonly Readonly<BacklogItem>[]> {
+    return this.reading("items", () => [...this.index.items.values()]);
+  }
+
   async cleanup(retentionDays: number, now: Date = this.clock(), options: CleanupOptions = {}): Promise<number> {
     const cutoff = cleanupCutoff(retentionDays, now);
     const expired = () => {

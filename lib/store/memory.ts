@@ -97,6 +97,11 @@ export class MemoryBacklogStore implements BacklogStore {
     return computeDashboard(this.items.values(), filter, now);
   }
 
+  /** Every item, not copied (read-only: for aggregates like lib/alerting/counts.ts without a clone per item). */
+  async scanItems(): Promise<readonly Readonly<BacklogItem>[]> {
+    return [...this.items.values()];
+  }
+
   async cleanup(retentionDays: number, now: Date = this.clock(), options: CleanupOptions = {}) {
     const cutoff = cleanupCutoff(retentionDays, now);
     const doomed = [...this.items.values()].filter((it) => isExpired(it, cutoff));

@@ -174,9 +174,11 @@ function suite(label: string, open: () => Promise<{ store: BacklogStore; dispose
       const m = await app.request("/metrics", { headers: auth("reader") });
       expect(m.headers.get("content-type")).toContain("text/plain");
       const text = await m.text();
-      expect(text).toMatch(/backlog_items\{env="prod",status="open"\} \d+/);
-      expect(text).toMatch(/backlog_items_by_priority\{env="prod",priority="P0"\} \d+/);
-      expect(text).toMatch(/backlog_overdue_items\{env="prod"\} \d+/);
+      expect(text).toMatch(/backlog_items\{env="prod",status="open",priority="P0"\} \d+/);
+      expect(text).toMatch(/backlog_overdue_items\{env="prod",priority="P0"\} \d+/);
+      expect(text).toMatch(/backlog_due_soon_items\{env="prod",priority="P0"\} \d+/);
+      expect(text).toMatch(/backlog_store_degraded 0/);
+      expect(text).toMatch(/backlog_job_next_fire_timestamp_seconds\{job="daily_backlog_cleanup"\} \d+/);
       expect(text).toMatch(/backlog_http_requests_total\{method="GET",route="\/v1\/backlog\/dashboard",status="200"\} \d+/);
       expect(text).toContain("backlog_http_request_duration_seconds_bucket");
       expect(text).not.toContain(KEYS.reader);

@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildAccess } from "../../lib/access-config.ts";
 import { createApp, type RunClaims } from "../../lib/http/app.ts";
+import { takeSnapshot } from "../../lib/alerting/snapshot.ts";
+import { attentionSource } from "../../lib/alerting/source.ts";
 import { createMetrics } from "../../lib/http/metrics.ts";
+import type { RunLedger } from "../../lib/scheduler/ledger.ts";
+import { MemoryRunLedger } from "../../lib/scheduler/ledger-open.ts";
+import { loadRegistry } from "../../lib/scheduler/registry.ts";
 import { evaluateAlerts, loadPolicy } from "../../lib/policy.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { servingBackend } from "../../lib/store/index.ts";
@@ -50,8 +55,11 @@ export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolea
   const access = buildAccess(rawAccess, ACCESS_ENV);
   const clock = () => opts.now ?? new Date("2026-11-23T10:00:00.000Z");
   const registry = createToolRegistry({ policy });
-  const metrics = createMetrics(async () =>
-    Promise.all(policy.envs.map(async (env) => ({ env, dashboard: await store.dashboard({ env }, clock()) }))),
+  const stats: Pick<RunLedger, "stats"> = opts.ledger && "stats" in opts.ledger ? (opts.ledger as RunLedger) : new MemoryRunLedger();
+  const jobs = loadRegistry().map((j) => ({ id: j.id, schedule: j.schedule, catchUpMs: j.catchUpMs }));
+  const metrics = createMetrics(
+    (now) => takeSnapshot({ source: attentionSource(store), health: () => store.health(), ledger: stats, jobs, envs: policy.envs, warnDays: policy.notify.warn_days }, now),
+    { clock, cacheMs: 0 },
   );
   const app = createApp({
     registry,

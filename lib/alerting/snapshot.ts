@@ -1,0 +1,72 @@
+/**
+ * What one /metrics scrape reports beyond HTTP counters, gathered in one go: the item counts
+ * (counts.ts, from the store's backend), the store's degraded flag and replay quarantine, and per job
+ * the run ledger's view plus the schedule's fires. Everything comes from shared state (store, ledger,
+ * schedule), never from this process's memory, so N replicas behind one store report the same numbers
+ * and the alert rules take `max` over instances (docs/alerting.md).
+ */
+import { latestFire, nextFire } from "../scheduler/schedule.ts";
+import type { JobStats, RunLedger } from "../scheduler/ledger.ts";
+import type { StoreHealth } from "../store/types.ts";
+import type { AlertCounts } from "./counts.ts";
+import type { AttentionSource } from "./source.ts";
+
+export interface JobMetric {
+  job: string;
+  /** Unix seconds or null (no run yet / no fire). */
+  last_run: number | null;
+  last_success: number | null;
+  runs: JobStats["runs"];
+  previous_fire: number | null;
+  next_fire: number | null;
+  catch_up_seconds: number;
+}
+
+export interface MetricsSnapshot {
+  counts: AlertCounts;
+  store: { degraded: boolean; quarantined: number };
+  jobs: JobMetric[];
+}
+
+export interface SnapshotDeps {
+  source: AttentionSource;
+  health(): Promise<StoreHealth>;
+  ledger: Pick<RunLedger, "stats">;
+  /** The scheduled jobs (cron file) with their catch-up windows (task registry). */
+  jobs: { id: string; schedule: string; catchUpMs: number }[];
+  envs: readonly string[];
+  warnDays: number;
+}
+
+const secs = (iso: string | null | undefined): number | null => (iso ? Date.parse(iso) / 1000 : null);
+
+/** h14's store health may carry the number of journal operations replay set aside; absent means 0. */
+export function quarantineCount(h: StoreHealth): number {
+  const r = h as StoreHealth & { quarantined?: unknown; quarantine_count?: unknown };
+  const n = typeof r.quarantined === "number" ? r.quarantined : typeof r.quarantine_count === "number" ? r.quarantine_count : 0;
+  return Number.isFinite(n) ? n : 0;
+}
+
+export async function takeSnapshot(deps: SnapshotDeps, now: Date): Promise<MetricsSnapshot> {
+  const [counts, store, stats] = await Promise.all([
+    deps.source.counts(now, deps.warnDays, deps.envs),
+    deps.health().then(
+      (h) => ({ degraded: h.degraded || h.serving === false, quarantined: quarantineCount(h) }),
+      () => ({ degraded: true, quarantined: 0 }),
+    ),
+    deps.ledger.stats(),
+  ]);
+  const jobs = deps.jobs.map((j): JobMetric => {
+    const s = stats.get(j.id);
+    return {
+      job: j.id,
+      last_run: secs(s?.last_run_at),
+      last_success: secs(s?.last_success_at),
+      runs: s?.runs ?? { running: 0, success: 0, error: 0 },
+      previous_fire: secs(latestFire(j.schedule, now)?.toISOString()),
+      next_fire: secs(nextFire(j.schedule, now)?.toISOString()),
+      catch_up_seconds: j.catchUpMs / 1000,
+    };
+  });
+  return { counts, store, jobs };
+}
