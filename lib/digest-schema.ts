@@ -4,9 +4,11 @@
  * schemas are built from the policy's category names.
  */
 import * as v from "valibot";
-import { isValidDate, isValidIsoWeek } from "./isoweek.ts";
+import { DateString, EnvName, isSafeText, SAFE_TEXT_RULE, SafeText } from "./domain/schemas.ts";
+import { isValidIsoWeek } from "./isoweek.ts";
 import { BANDS } from "./policy-schema.ts";
-import { EnvName } from "./store/types.ts";
+
+export { DateString };
 
 /** Custom text plus what was given, in the `field: <rule>, got <value>` shape of lib/errors.ts. */
 const got = (rule: string) => (issue: v.BaseIssue<unknown>) => `${rule}, got ${issue.received}`;
@@ -14,6 +16,7 @@ const got = (rule: string) => (issue: v.BaseIssue<unknown>) => `${rule}, got ${i
 /** A service name becomes a dedupe-key segment: no colons, no line breaks. */
 export const ServiceName = v.pipe(
   v.string(),
+  v.check(isSafeText, SAFE_TEXT_RULE),
   v.minLength(1, "must not be empty"),
   v.maxLength(200, "must be at most 200 characters"),
   v.regex(/^[^:\s][^:\n\r\t]*$/, got("must be a service name without colons or line breaks")),
@@ -22,7 +25,6 @@ const Score = v.pipe(v.number(got("must be a number from 0 to 100")), v.minValue
 const Finite = v.pipe(v.number(got("must be a number")), v.finite(got("must be a finite number")));
 const Timestamp = v.pipe(v.string(), v.isoTimestamp(got("must be an ISO timestamp like 2026-11-16T06:00:00Z")));
 export const IsoWeekString = v.pipe(v.string(), v.check(isValidIsoWeek, got("must be an ISO week like 2026-W47 (W53 only in 53-week years)")));
-export const DateString = v.pipe(v.string(), v.check(isValidDate, got("must be a calendar date YYYY-MM-DD")));
 
 function Categories(known: readonly string[]) {
   return v.array(v.picklist(known as string[], got(`must be a category of the backlog policy (one of ${known.join("|")})`)));
@@ -42,9 +44,9 @@ export function platformDigestSchema(categories: readonly string[]) {
         service: ServiceName,
         pressure_score: Score,
         band: v.picklist(BANDS),
-        signals: v.record(v.string(), Finite),
+        signals: v.record(SafeText, Finite),
         recommended_categories: Categories(categories),
-        reasons: v.array(v.string()),
+        reasons: v.array(SafeText),
       }),
     ),
   });
@@ -62,9 +64,9 @@ export function riskDigestSchema(categories: readonly string[]) {
         band: v.picklist(BANDS),
         delta_24h: Finite,
         delta_7d: Finite,
-        top_signals: v.array(v.object({ signal: v.pipe(v.string(), v.minLength(1, "must not be empty")), value: Finite, contribution: Finite })),
+        top_signals: v.array(v.object({ signal: v.pipe(SafeText, v.minLength(1, "must not be empty")), value: Finite, contribution: Finite })),
         recommended_categories: v.optional(Categories(categories)),
-        reasons: v.array(v.string()),
+        reasons: v.array(SafeText),
       }),
     ),
   });

@@ -7,6 +7,7 @@
  */
 import process from "node:process";
 import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
+import { parseJsonBounded } from "../lib/domain/schemas.ts";
 import { AppError } from "../lib/errors.ts";
 import { logToStderr } from "../lib/log.ts";
 import { runLocalTool } from "../lib/tools/local.ts";
@@ -45,12 +46,9 @@ field listed), a missing digest, an invalid policy or a store failure.`,
 } as const;
 
 function jsonObject(text: string, flag: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new AppError("invalid_input", `${flag} is not valid JSON (${(err as Error).message}); pass an object like '{"env":"prod"}'.`);
-  }
+  const parsed = parseJsonBounded(text, flag);
+  if (!parsed.ok) throw new AppError("invalid_input", `${parsed.error}; pass an object like '{"env":"prod"}'.`);
+  const value = parsed.value;
   if (!value || typeof value !== "object" || Array.isArray(value)) throw new AppError("invalid_input", `${flag} must be a JSON object like '{"env":"prod"}', got ${text.trim().slice(0, 60)}.`);
   return value as Record<string, unknown>;
 }

@@ -6,11 +6,13 @@
  * scheduler. Every error is JSON {"error": "...", ...details}; bad input is 4xx, never 500.
  */
 import { Hono, type Context } from "hono";
+import * as v from "valibot";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
 import { hasEntitlement } from "../access.ts";
 import type { AccessControl, Identity } from "../access-config.ts";
+import { parseJsonBounded, parseUtcTimestamp, ScheduledAt } from "../domain/schemas.ts";
 import { AppError, parseOrThrow } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Dashboard, StoreHealth } from "../store/types.ts";
@@ -58,8 +60,6 @@ export interface AppDeps {
   onScheduledRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: "already_ran" | "still_running"): void;
 }
 
-const SCHEDULED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:00(\.000)?)?Z$/;
-
 type Env = { Variables: { identity: Identity } };
 
 export const API_KEY_HINT = "Send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.";
@@ -79,6 +79,12 @@ function errorBody(err: AppError): Record<string, unknown> {
   if (Array.isArray(details)) return { error: err.message, fields: details };
   if (details && typeof details === "object") return { error: err.message, ...(details as object) };
   return { error: err.message };
+}
+
+/** An unknown tool/action error lists the known ones: keyless callers get a 401 instead. */
+function isListing(err: AppError): boolean {
+  const d = err.details as { known_tools?: unknown; known_actions?: unknown } | undefined;
+  return err.code === "not_found" && Boolean(d && (d.known_tools || d.known_actions));
 }
 
 /** Turns a dispatcher "forbidden" into 401 for callers that sent no key at all. */
@@ -120,6 +126,9 @@ export function createApp(deps: AppDeps) {
   app.use("*", async (c, next) => {
     const key = keyFrom(c);
     if (key === null) {
+      // Auth before everything: with no anonymous rights, a keyless caller learns nothing else
+      // (no 400 for its body, no tool or route listing), only how to authenticate.
+      if (deps.access.anonymous.entitlements.length === 0) throw new AppError("unauthorized", `Authentication required. ${API_KEY_HINT}`);
       c.set("identity", deps.access.anonymous);
       return next();
     }
@@ -142,6 +151,7 @@ export function createApp(deps: AppDeps) {
       if (err instanceof AppError && err.code === "forbidden" && !identity.authenticated) {
         throw authError(identity, String((err.details as { required?: string })?.required ?? ""));
       }
+      if (err instanceof AppError && !identity.authenticated && isListing(err)) throw authError(identity, "an API key");
       throw err;
     }
   };
@@ -151,7 +161,14 @@ export function createApp(deps: AppDeps) {
     const ledger = deps.ledger!;
     // Check rights and params first, so a caller who could not run the job never burns the claim.
     const identity = c.get("identity");
-    const { action: def } = resolveAction(deps.registry, { tool, action });
+    const { action: def } = (() => {
+      try {
+        return resolveAction(deps.registry, { tool, action });
+      } catch (err) {
+        if (err instanceof AppError && !identity.authenticated && isListing(err)) throw authError(identity, "an API key");
+        throw err;
+      }
+    })();
     if (!hasEntitlement(identity.entitlements, def.entitlement)) throw authError(identity, def.entitlement);
     parseOrThrow(def.params, params, `Invalid params for ${tool}.${action}`);
     if (params.dry_run === true) return { dry_run: true, job, scheduled_at: scheduledAt, result: await run(c, tool, action, params) };
@@ -212,13 +229,12 @@ export function createApp(deps: AppDeps) {
       },
     }),
     async (c) => {
-      const text = await c.req.text();
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new AppError("invalid_input", 'Body must be JSON like {"tool": "backlog_tool", "action": "dashboard", "env": "prod"}.');
+      const parsed = parseJsonBounded(await c.req.text(), "Request body");
+      if (!parsed.ok) {
+        const example = 'Body must be JSON like {"tool": "backlog_tool", "action": "dashboard", "env": "prod"}';
+        throw new AppError("invalid_input", parsed.reason === "depth" ? parsed.error : `${example} (${parsed.error}).`);
       }
+      const body = parsed.value;
       if (!body || typeof body !== "object" || Array.isArray(body)) {
         throw new AppError("invalid_input", 'Body must be a JSON object with "tool" and "action".');
       }
@@ -233,13 +249,13 @@ export function createApp(deps: AppDeps) {
         problems.push("job: expected a job id from ops/task_registry.yml, e.g. weekly_backlog_generate");
       }
       if ((job === undefined) !== (scheduled_at === undefined)) problems.push("job and scheduled_at: send both or neither");
-      if (scheduled_at !== undefined && (typeof scheduled_at !== "string" || !SCHEDULED_AT.test(scheduled_at))) {
+      if (scheduled_at !== undefined && !v.is(ScheduledAt, scheduled_at)) {
         problems.push('scheduled_at: expected the scheduled minute in UTC, e.g. "2026-11-23T06:20:00.000Z"');
       }
       if (problems.length) throw new AppError("invalid_input", `Invalid tool call:\n  ${problems.join("\n  ")}`, { details: problems });
       const merged = { ...rest, ...((params as Record<string, unknown> | undefined) ?? {}) };
       if (job === undefined || !deps.ledger) return c.json((await run(c, tool as string, action as string, merged)) as object);
-      const at = new Date(scheduled_at as string);
+      const at = parseUtcTimestamp(scheduled_at as string)!;
       const minute = deps.scheduler?.claimMinute?.(job as string, at) ?? at.toISOString();
       return c.json(await runOnce(c, job as string, minute, tool as string, action as string, merged));
     },
@@ -263,7 +279,8 @@ export function createApp(deps: AppDeps) {
     return c.json({ enabled: deps.scheduler.enabled, jobs: await deps.scheduler.jobs() });
   });
 
-  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}.` }, 404));
+  // c.req.path, never new URL(c.req.url): the URL is built from the Host header, which may be absent or junk.
+  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}.` }, 404));
 
   app.onError((err, c) => {
     if (err instanceof AppError) {

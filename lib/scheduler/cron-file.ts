@@ -2,6 +2,7 @@
  * The physical /etc/cron.d file: rendered from the registry, parsed back for the drift check and for the
  * in-process scheduler (which mirrors exactly what cron would run).
  */
+import { parseJsonBounded } from "../domain/schemas.ts";
 import { AppError } from "../errors.ts";
 import { stableJson } from "../store/logic.ts";
 import { validCron, type JobSpec } from "./registry.ts";
@@ -162,11 +163,9 @@ export function parseCron(text: string, source = "ops/cron/jobs.cron"): CronFile
     let params: Record<string, unknown> = {};
     const pj = flag("--params-json");
     if (pj !== undefined) {
-      try {
-        params = JSON.parse(pj);
-      } catch (err) {
-        fail(n, `--params-json is not valid JSON: ${(err as Error).message}`);
-      }
+      const parsed = parseJsonBounded(pj, "--params-json");
+      if (!parsed.ok) fail(n, parsed.error);
+      else params = parsed.value as Record<string, unknown>;
       if (!params || typeof params !== "object" || Array.isArray(params)) fail(n, "--params-json must be a JSON object");
     }
     const logm = />>\s*(\S+)/.exec(command);

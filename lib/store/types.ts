@@ -3,32 +3,21 @@
  * (memory, JSONL, Postgres, auto). Schemas are valibot data; types are inferred from them.
  */
 import * as v from "valibot";
+import { DateString, EnvName, ItemId, Limit, Meta, Name, Offset, PRIORITIES, STATUSES, Text, type Priority, type Status } from "../domain/schemas.ts";
 
-export const PRIORITIES = ["P0", "P1", "P2", "P3"] as const;
-export const STATUSES = ["open", "in_progress", "blocked", "done", "canceled"] as const;
+// The vocabulary lives in lib/domain/schemas.ts; re-exported here for the store's many importers.
+export { DateString, EnvName, PRIORITIES, STATUSES, type Priority, type Status };
 /** Work that is not finished: counted in top_services, can be overdue, never removed by cleanup. */
 export const OPEN_STATUSES = ["open", "in_progress", "blocked"] as const;
 export const CLOSED_STATUSES = ["done", "canceled"] as const;
 export const EVENT_TYPES = ["created", "updated", "status_changed", "commented", "owner_changed"] as const;
 
-export type Priority = (typeof PRIORITIES)[number];
-export type Status = (typeof STATUSES)[number];
 export type EventType = (typeof EVENT_TYPES)[number];
 
-const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
-
-/** Env names end up in file paths (reports/<env>): a strict slug, never `../`. */
-export const EnvName = v.pipe(
-  v.string(),
-  v.regex(/^[a-z][a-z0-9_-]{0,31}$/, "must be a lowercase name like prod, staging or dev (a-z, 0-9, - and _)"),
-);
-export const DateString = v.pipe(v.string(), v.regex(ISO_DATE, "must be a date YYYY-MM-DD"));
-const Name = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(max, `must be at most ${max} characters`));
-const Meta = v.record(v.string(), v.unknown());
 const Tags = v.pipe(v.array(Name(64)), v.maxLength(50, "at most 50 tags"));
 
 export const BacklogItemSchema = v.object({
-  id: v.pipe(v.string(), v.regex(/^bl_[A-Za-z0-9_-]+$/, "must look like bl_…")),
+  id: ItemId,
   env: EnvName,
   service: Name(200),
   category: Name(100),
@@ -68,7 +57,7 @@ export const UpsertInputSchema = v.object({
   service: Name(200),
   category: Name(100),
   title: Name(500),
-  description: v.optional(v.pipe(v.string(), v.maxLength(20_000)), ""),
+  description: v.optional(Text(20_000), ""),
   priority: v.picklist(PRIORITIES),
   /** Initial status of a new item; ignored for an existing one (use setStatus). */
   status: v.optional(v.picklist(STATUSES)),
@@ -85,13 +74,13 @@ export type UpsertInputParsed = v.InferOutput<typeof UpsertInputSchema>;
 export const ListFilterSchema = v.object({
   env: v.optional(EnvName),
   status: v.optional(v.union([v.picklist(STATUSES), v.array(v.picklist(STATUSES))])),
-  service: v.optional(v.string()),
-  owner: v.optional(v.string()),
-  category: v.optional(v.string()),
+  service: v.optional(Text(500)),
+  owner: v.optional(Text(500)),
+  category: v.optional(Text(500)),
   priority: v.optional(v.union([v.picklist(PRIORITIES), v.array(v.picklist(PRIORITIES))])),
   overdue: v.optional(v.boolean()),
-  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)), 100),
-  offset: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
+  limit: v.optional(Limit, 100),
+  offset: v.optional(Offset, 0),
 });
 export type ListFilter = v.InferInput<typeof ListFilterSchema>;
 

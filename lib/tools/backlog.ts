@@ -10,7 +10,8 @@
 import * as v from "valibot";
 import { evaluateAlerts } from "../alerts.ts";
 import { AppError } from "../errors.ts";
-import { DateString, IsoWeekString } from "../digest-schema.ts";
+import { IsoWeekString } from "../digest-schema.ts";
+import { DateString, IdParam as Id, Text } from "../domain/schemas.ts";
 import { ownerFor, type Policy } from "../policy.ts";
 import { addDays, cleanupCutoff, notFound, parseUpsert, planComment, planStatus, planUpsert, todayUtc } from "../store/logic.ts";
 import { ListFilterSchema, PRIORITIES, STATUSES, UpsertInputSchema } from "../store/types.ts";
@@ -22,8 +23,6 @@ export const BACKLOG_TOOL = "backlog_tool";
 
 const params = <E extends v.ObjectEntries>(entries: E) => strictObject(entries, "parameter");
 const DryRun = v.optional(v.boolean(), false);
-const Id = v.pipe(v.string(), v.minLength(1, "must not be empty"));
-const Text = (max: number) => v.pipe(v.string(), v.maxLength(max, `must be at most ${max} characters`));
 
 async function mustGet(ctx: ToolContext, id: string) {
   const item = await ctx.store.get(id);

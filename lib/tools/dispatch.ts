@@ -5,6 +5,7 @@
  * missing entitlement → forbidden naming it.
  */
 import { hasEntitlement } from "../access.ts";
+import { jsonValueProblem, MAX_BODY_DEPTH } from "../domain/schemas.ts";
 import { AppError, parseOrThrow } from "../errors.ts";
 import type { Tool, ToolCall, ToolContext } from "./types.ts";
 
@@ -38,7 +39,11 @@ export async function dispatch(registry: Registry, call: ToolCall, ctx: ToolCont
       details: { required: action.entitlement },
     });
   }
-  const params = parseOrThrow(action.params, call.params ?? {}, `Invalid params for ${tool.name}.${call.action}`);
+  const what = `Invalid params for ${tool.name}.${call.action}`;
+  // One text rule for every entry (HTTP, CLI, scheduler): NUL and lone surrogates never reach a store.
+  const problem = jsonValueProblem(call.params ?? {}, MAX_BODY_DEPTH);
+  if (problem) throw new AppError("invalid_input", `${what}:\n  ${problem}`, { details: [problem] });
+  const params = parseOrThrow(action.params, call.params ?? {}, what);
   const started = performance.now();
   const result = await action.run(params, ctx);
   // Reads are polled (dashboards, probes): log them at debug so they do not flood the log.

@@ -6,7 +6,8 @@
  */
 import * as v from "valibot";
 import { AppError } from "../errors.ts";
-import { DateString, riskDigestSchema } from "../digest-schema.ts";
+import { riskDigestSchema } from "../digest-schema.ts";
+import { DateString } from "../domain/schemas.ts";
 import { parseDate } from "../isoweek.ts";
 import type { Policy } from "../policy.ts";
 import { checkDigest, reportPaths, writeReport } from "../reports.ts";

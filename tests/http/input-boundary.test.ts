@@ -1,0 +1,106 @@
+/**
+ * Issue 15 items 1, 2, 4: hostile text, nesting, numbers and dates get the same 4xx from the HTTP API on
+ * Postgres and on JSONL, naming the field, never a 500; keyless callers get 401 before anything else.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { auth } from "./harness.ts";
+import { openBackends, type Backend } from "./backends.ts";
+
+let backends: Backend[] = [];
+beforeAll(async () => {
+  backends = await openBackends();
+});
+afterAll(async () => {
+  for (const b of backends) await b.dispose();
+});
+
+const upsert = (params: Record<string, unknown>, key = `k-${Math.random()}`) =>
+  JSON.stringify({
+    tool: "backlog_tool",
+    action: "upsert",
+    params: { env: "prod", service: "gateway", category: "security", title: "Rotate keys", priority: "P1", dedupe_key: key, ...params },
+  });
+
+const nested = (levels: number) => '{"meta": ' + '{"a":'.repeat(levels) + "1" + "}".repeat(levels) + "}";
+
+async function both(path: string, init: RequestInit = {}) {
+  const out: { status: number; body: Record<string, unknown> }[] = [];
+  for (const b of backends) {
+    const res = await b.app.request(path, { ...init, headers: { ...auth("admin"), "content-type": "application/json", ...(init.headers as Record<string, string>) } });
+    out.push({ status: res.status, body: (await res.json()) as Record<string, unknown> });
+  }
+  expect(out[0]!.status).toBe(out[1]!.status);
+  return out[0]!;
+}
+
+const post = (body: string, headers: Record<string, string> = {}) => both("/v1/tools/execute", { method: "POST", body, headers });
+
+describe("one input boundary, same answer on Postgres and JSONL", () => {
+  test("NUL and lone surrogates in any text field are a 400 naming the field", async () => {
+    const cases: [string, string][] = [
+      [upsert({ meta: { note: "a\u0000b" } }), "meta.note"],
+      [upsert({ meta: { note: "\ud800" } }), "meta.note"],
+      [upsert({ meta: { ["k\u0000"]: 1 } }), "meta"],
+      [upsert({ title: "x\udc00y" }), "title"],
+      [upsert({ service: "a\u0000b" }), "service"],
+      [upsert({ tags: ["ok", "\ud83d"] }), "tags[1]"],
+    ];
+    for (const [body, field] of cases) {
+      const r = await post(body);
+      expect(r.status).toBe(400);
+      expect(String(r.body.error)).toContain(field);
+      expect(String(r.body.error)).toContain("NUL");
+    }
+    const q = await both("/v1/backlog/items?env=prod&service=a%00b");
+    expect(q.status).toBe(400);
+    expect(String(q.body.error)).toContain("service");
+    const get = await both("/v1/backlog/items/bl_%00");
+    expect(get.status).toBe(400);
+    // A well-formed pair (an emoji) is fine.
+    expect((await post(upsert({ title: "Rotate 🔑", meta: { e: "😀" } }))).status).toBe(200);
+  });
+
+  test("meta nests at most 32 levels; a 40,000-level body is refused before parsing", async () => {
+    expect((await post(upsert({ meta: JSON.parse(nested(32)).meta }))).status).toBe(200);
+    const deep = await post(upsert({ meta: JSON.parse(nested(33)).meta }));
+    expect(deep.status).toBe(400);
+    expect(String(deep.body.error)).toContain("meta");
+    expect(String(deep.body.error)).toContain("32 levels");
+    const huge = upsert({}).replace('"params":{', `"params":{"meta":${"[".repeat(40_000)}${"]".repeat(40_000)},`);
+    const r = await post(huge);
+    expect(r.status).toBe(400);
+    expect(String(r.body.error)).toContain("nests deeper than");
+  });
+
+  test("out-of-range numbers and impossible dates are a 400, not a driver error", async () => {
+    for (const body of [
+      JSON.stringify({ tool: "backlog_tool", action: "list", offset: 1e19 }),
+      JSON.stringify({ tool: "backlog_tool", action: "list", offset: 2 ** 31 }),
+      JSON.stringify({ tool: "backlog_tool", action: "list", limit: 1e300 }),
+      upsert({ due_date: "2026-02-30" }),
+      upsert({ due_date: "0000-01-01" }),
+    ]) {
+      const r = await post(body);
+      expect(r.status).toBe(400);
+    }
+    expect((await both("/v1/backlog/items?offset=1e19")).status).toBe(400);
+    for (const at of ["0000-01-01T00:00Z", "2026-13-01T03:40Z", "2026-11-23T25:61Z", "2026-02-30T06:00Z", "2026-11-23T06:20:30Z"]) {
+      const r = await post(JSON.stringify({ tool: "backlog_tool", action: "cleanup", dry_run: true, job: "backlog_cleanup", scheduled_at: at }));
+      expect(r.status).toBe(400);
+      expect(String(r.body.error)).toContain("scheduled_at");
+    }
+  });
+
+  test("keyless callers get 401 with the hint first: no 400 for their body, no tool or action listing", async () => {
+    for (const body of ["not json", "{", JSON.stringify({ tool: "nope", action: "x" }), JSON.stringify({ tool: "backlog_tool", action: "nope" }), nested(50_000)]) {
+      for (const b of backends) {
+        const res = await b.app.request("/v1/tools/execute", { method: "POST", body, headers: { "content-type": "application/json" } });
+        expect(res.status).toBe(401);
+        const text = await res.text();
+        expect(text).toContain("Authorization: Bearer");
+        expect(text).not.toContain("Known");
+        expect(text).not.toContain("backlog_tool");
+      }
+    }
+  });
+});
