@@ -135,8 +135,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   );
   const schedAgent = access.agents.find((a) => a.name === "scheduler");
   const onRun = (job: string, outcome: "success" | "error" | "skipped", _endedAt: Date, skipReason?: string) => {
-    metrics.schedulerRuns.inc({ job, outcome });
-    if (skipReason) metrics.schedulerSkips.inc({ job, reason: skipReason });
+    metrics.schedulerRuns.inc({ task: job, outcome });
+    if (skipReason) metrics.schedulerSkips.inc({ task: job, reason: skipReason });
   };
   const scheduler = createScheduler({
     jobs: cronJobs,

@@ -1,26 +1,30 @@
 /**
  * `bun run check`: fails (exit 1) with a readable diff when a generated artifact (the cron file, the
  * Kubernetes CronJobs) disagrees with ops/task_registry.yml, or a job could not run (unknown tool
- * action, wrong entitlement, params the action refuses, a scheduler agent without the right).
+ * action, wrong entitlement, params the action refuses, a scheduler agent without the right), or the
+ * alert rule files differ from lib/alerting/rules.ts.
  *
- *   bun run scripts/check.ts [--registry FILE] [--cron FILE] [--cronjobs FILE] [--access FILE]
+ *   bun run scripts/check.ts [--registry FILE] [--cron FILE] [--cronjobs FILE] [--access FILE] [--policy FILE]
  */
 import process from "node:process";
+import { alertRulesCheck } from "../lib/alerting/files.ts";
 import { type ParsedCli, runCli } from "../lib/cli.ts";
 import { cronFileCheck, cronJobsCheck, runChecks, type Check } from "../lib/scheduler/checks.ts";
 import { toolsCheck } from "../lib/scheduler/tools-check.ts";
 
 const spec = {
   name: "check",
-  usage: `Usage: bun run scripts/check.ts [--registry FILE] [--cron FILE] [--cronjobs FILE] [--access FILE]
+  usage: `Usage: bun run scripts/check.ts [--registry FILE] [--cron FILE] [--cronjobs FILE] [--access FILE] [--policy FILE]
 
 Checks that ops/cron/jobs.cron and the Kubernetes CronJobs in ops/k8s/governance-cronjobs.yml match
 ops/task_registry.yml (schedule, tool, action, params, log / timeZone and concurrencyPolicy, and no job
 missing on either side), and that every job names a real tool action whose entitlement the registry
 states and the scheduler agent of config/access.yml (--access, BACKLOG_ACCESS_FILE) holds, with params
-the action accepts (and dry_run where the registry claims it). Exit 0 when all hold, 1 with the
+the action accepts (and dry_run where the registry claims it); and that the Prometheus alert rules
+(ops/prometheus/backlog-bridge.rules.yml, ops/k8s/backlog-bridge-prometheusrule.yml) are what
+lib/alerting/rules.ts renders with the policy's alerts (--policy, BACKLOG_POLICY_FILE). Exit 0 when all hold, 1 with the
 differences and the fix otherwise.`,
-  flags: { registry: { type: "string" }, cron: { type: "string" }, cronjobs: { type: "string" }, access: { type: "string" } },
+  flags: { registry: { type: "string" }, cron: { type: "string" }, cronjobs: { type: "string" }, access: { type: "string" }, policy: { type: "string" } },
 } as const;
 
 async function main({ values }: ParsedCli): Promise<number> {
@@ -28,6 +32,7 @@ async function main({ values }: ParsedCli): Promise<number> {
     cronFileCheck(values.cron as string | undefined),
     cronJobsCheck(values.cronjobs as string | undefined),
     toolsCheck(values.access as string | undefined),
+    alertRulesCheck({ policyFile: values.policy as string | undefined }),
   ];
   const report = runChecks(values.registry as string | undefined, checks);
   (report.ok ? process.stdout : process.stderr).write(report.lines.join("\n") + "\n");

@@ -66,6 +66,7 @@ describe("Kubernetes manifests", () => {
   test("every object validates against the Kubernetes schema", () => {
     expect(all.length).toBeGreaterThanOrEqual(12);
     for (const { file, doc } of all) {
+      if (doc.kind === "PrometheusRule") continue; // a CRD: its groups are checked by promtool (tests/alerting/rules.test.ts)
       const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
       expect({ file, kind: doc.kind, known: Boolean(Model) }).toEqual({ file, kind: doc.kind, known: true });
       expect(() => new Model!(doc).validate()).not.toThrow();

@@ -4,7 +4,9 @@
  * Backlog, store and job gauges come from ONE snapshot (lib/alerting/snapshot.ts) taken at most once
  * per `cacheMs` however many scrapers ask: a handful of aggregate queries, never a series per item,
  * and computed from the shared store and run ledger, so every replica reports the same values. Names
- * and labels are the alert rules' inputs (lib/alerting/rules.ts, docs/alerting.md).
+ * and labels are the alert rules' inputs (lib/alerting/rules.ts, docs/alerting.md). A governance job's id
+ * is the label `task` (ops/task_registry.yml), not `job`: Prometheus sets `job` to the scrape job and
+ * would rename ours to exported_job.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { MetricsSnapshot } from "../alerting/snapshot.ts";
@@ -15,9 +17,9 @@ export interface Metrics {
   requests: Counter<"method" | "route" | "status">;
   latency: Histogram<"method" | "route">;
   /** Runs started by THIS process, by outcome (success, error, skipped); the ledger-wide view is backlog_job_runs. */
-  schedulerRuns: Counter<"job" | "outcome">;
+  schedulerRuns: Counter<"task" | "outcome">;
   /** Runs this process did not start, by reason (already_ran: another replica or the cron runner had the minute). */
-  schedulerSkips: Counter<"job" | "reason">;
+  schedulerSkips: Counter<"task" | "reason">;
 }
 
 export interface MetricsOptions {
@@ -48,13 +50,13 @@ export function createMetrics(snapshot: (now: Date) => Promise<MetricsSnapshot>,
   const schedulerRuns = new Counter({
     name: "backlog_scheduler_runs_total",
     help: "Scheduled job runs started by this process, by job and outcome (success, error, skipped).",
-    labelNames: ["job", "outcome"] as const,
+    labelNames: ["task", "outcome"] as const,
     registers: [registry],
   });
   const schedulerSkips = new Counter({
     name: "backlog_scheduler_skips_total",
     help: "Scheduled runs this process did not start, by job and reason (already_ran, still_running).",
-    labelNames: ["job", "reason"] as const,
+    labelNames: ["task", "reason"] as const,
     registers: [registry],
   });
 
@@ -102,10 +104,10 @@ export function createMetrics(snapshot: (now: Date) => Promise<MetricsSnapshot>,
     g.set(s.store.quarantined);
   });
   const perJob = (name: string, help: string, pick: (j: MetricsSnapshot["jobs"][number]) => number | null) =>
-    gauge(name, help, ["job"], (g, s) => {
+    gauge(name, help, ["task"], (g, s) => {
       for (const j of s.jobs) {
         const v = pick(j);
-        if (v !== null) g.set({ job: j.job }, v);
+        if (v !== null) g.set({ task: j.job }, v);
       }
     });
   perJob("backlog_job_last_run_timestamp_seconds", "Scheduled minute of each job's latest run in the run ledger (any outcome).", (j) => j.last_run);
@@ -113,8 +115,8 @@ export function createMetrics(snapshot: (now: Date) => Promise<MetricsSnapshot>,
   perJob("backlog_job_previous_fire_timestamp_seconds", "Each job's latest scheduled fire at or before now (UTC cron schedule).", (j) => j.previous_fire);
   perJob("backlog_job_next_fire_timestamp_seconds", "Each job's next scheduled fire (UTC cron schedule).", (j) => j.next_fire);
   perJob("backlog_job_catch_up_window_seconds", "How late a missed fire may still run (task registry catch_up; 0 = none).", (j) => j.catch_up_seconds);
-  gauge("backlog_job_runs", "Runs the run ledger keeps, by job and status (running, success, error).", ["job", "status"], (g, s) => {
-    for (const j of s.jobs) for (const [status, n] of Object.entries(j.runs)) g.set({ job: j.job, status }, n);
+  gauge("backlog_job_runs", "Runs the run ledger keeps, by task (job id) and status (running, success, error).", ["task", "status"], (g, s) => {
+    for (const j of s.jobs) for (const [status, n] of Object.entries(j.runs)) g.set({ task: j.job, status }, n);
   });
 
   return { registry, requests, latency, schedulerRuns, schedulerSkips };

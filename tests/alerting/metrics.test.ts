@@ -167,12 +167,12 @@ describe("scrapes", () => {
     expect(t).toContain('backlog_items{env="prod",status="open",priority="P0"} 1');
     expect(t).toContain("backlog_store_degraded 0");
     expect(t).toContain("backlog_store_replay_quarantined 0");
-    expect(t).toContain(`backlog_job_last_success_timestamp_seconds{job="hourly"} ${NOW.getTime() / 1000}`);
-    expect(t).toContain(`backlog_job_last_run_timestamp_seconds{job="hourly"} ${Date.parse("2026-11-23T09:00:00Z") / 1000}`);
-    expect(t).toContain(`backlog_job_previous_fire_timestamp_seconds{job="hourly"} ${Date.parse("2026-11-23T10:00:00Z") / 1000}`);
-    expect(t).toContain(`backlog_job_next_fire_timestamp_seconds{job="hourly"} ${Date.parse("2026-11-23T11:00:00Z") / 1000}`);
-    expect(t).toContain('backlog_job_runs{job="hourly",status="success"} 1');
-    expect(t).toContain('backlog_job_catch_up_window_seconds{job="hourly"} 0');
+    expect(t).toContain(`backlog_job_last_success_timestamp_seconds{task="hourly"} ${NOW.getTime() / 1000}`);
+    expect(t).toContain(`backlog_job_last_run_timestamp_seconds{task="hourly"} ${Date.parse("2026-11-23T09:00:00Z") / 1000}`);
+    expect(t).toContain(`backlog_job_previous_fire_timestamp_seconds{task="hourly"} ${Date.parse("2026-11-23T10:00:00Z") / 1000}`);
+    expect(t).toContain(`backlog_job_next_fire_timestamp_seconds{task="hourly"} ${Date.parse("2026-11-23T11:00:00Z") / 1000}`);
+    expect(t).toContain('backlog_job_runs{task="hourly",status="success"} 1');
+    expect(t).toContain('backlog_job_catch_up_window_seconds{task="hourly"} 0');
   });
 
   test("one snapshot per cache period, shared by concurrent scrapes; a failed one is not kept", async () => {

@@ -178,7 +178,7 @@ function suite(label: string, open: () => Promise<{ store: BacklogStore; dispose
       expect(text).toMatch(/backlog_overdue_items\{env="prod",priority="P0"\} \d+/);
       expect(text).toMatch(/backlog_due_soon_items\{env="prod",priority="P0"\} \d+/);
       expect(text).toMatch(/backlog_store_degraded 0/);
-      expect(text).toMatch(/backlog_job_next_fire_timestamp_seconds\{job="daily_backlog_cleanup"\} \d+/);
+      expect(text).toMatch(/backlog_job_next_fire_timestamp_seconds\{task="daily_backlog_cleanup"\} \d+/);
       expect(text).toMatch(/backlog_http_requests_total\{method="GET",route="\/v1\/backlog\/dashboard",status="200"\} \d+/);
       expect(text).toContain("backlog_http_request_duration_seconds_bucket");
       expect(text).not.toContain(KEYS.reader);

@@ -1,0 +1,151 @@
+/**
+ * The alert rules, ONE source for both renderings: ops/prometheus/backlog-bridge.rules.yml (plain rule
+ * groups for a Prometheus of your own) and ops/k8s/backlog-bridge-prometheusrule.yml (the same groups in
+ * a prometheus-operator PrometheusRule). `bun run check` fails when either file differs from what this
+ * renders (checks.ts); render with `bun run ops/scripts/render_alerts.ts`.
+ *
+ * Thresholds and targets come from config/backlog_policy.yml `alerts` (the runbook's section 6), so the
+ * dashboard's alerts and Prometheus's agree; every series is taken with `max` over the scraping labels
+ * because every replica reports the same shared numbers (lib/alerting/snapshot.ts). Why each `for:` is
+ * what it is: docs/alerting.md.
+ */
+import YAML from "yaml";
+import type { PolicyData } from "../policy-schema.ts";
+import { LATE_TOLERANCE_MS } from "../scheduler/schedule.ts";
+
+export const ALERT_NAMES = ["BacklogOverdueItems", "BacklogOverdueP0", "BacklogJobMissedSchedule", "BacklogStoreDegraded"] as const;
+export type AlertName = (typeof ALERT_NAMES)[number];
+
+/** docs/alerting.md section per alert (the heading's anchor). */
+export const RUNBOOK_ANCHORS: Record<AlertName, string> = {
+  BacklogOverdueItems: "backlogoverdueitems",
+  BacklogOverdueP0: "backlogoverduep0",
+  BacklogJobMissedSchedule: "backlogjobmissedschedule",
+  BacklogStoreDegraded: "backlogstoredegraded",
+};
+export const RUNBOOK_DOC = "docs/alerting.md";
+
+export interface Rule {
+  alert: AlertName;
+  expr: string;
+  for: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface RuleGroup {
+  name: string;
+  interval?: string;
+  rules: Rule[];
+}
+
+export interface RuleOptions {
+  /** The store's reconnect period (BACKLOG_PG_RETRY_SECONDS, default 300). */
+  retrySeconds: number;
+  /** Where runbook links point; default the repository's docs/alerting.md. */
+  runbookBase?: string;
+  /** Replace every `for:` (the end-to-end test uses "0s" to see an alert within seconds). */
+  forOverride?: string;
+}
+
+/** Whole minutes or seconds in Prometheus duration syntax. */
+export function duration(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
+}
+
+export const FOR = {
+  /** Overdue counts move when people close items and at 00:00 UTC; 15 m keeps a cleanup in progress from notifying. */
+  overdue: "15m",
+  /** A page should be quick but not for an item closed a minute after midnight. */
+  page: "5m",
+  /** The expression already waits out the catch-up window plus the late tolerance. */
+  missed: "5m",
+} as const;
+
+export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOptions): RuleGroup[] {
+  const a = policy.alerts;
+  const base = options.runbookBase ?? RUNBOOK_DOC;
+  const runbook = (name: AlertName) => `${base}#${RUNBOOK_ANCHORS[name]}`;
+  const f = (d: string) => options.forOverride ?? d;
+  const graceSeconds = LATE_TOLERANCE_MS / 1000;
+  // Degraded for longer than one reconnect attempt: the first retry after the outage failed too.
+  const degradedFor = duration(Math.ceil(options.retrySeconds / 60) * 60 + 60);
+
+  const rules: Rule[] = [
+    {
+      alert: "BacklogOverdueItems",
+      expr: `max by (env) (sum without (priority) (backlog_overdue_items)) > ${a.overdue_notify_above}`,
+      for: f(FOR.overdue),
+      labels: { severity: "warning", team: a.notify_target, action: "notify" },
+      annotations: {
+        summary: `{{ $labels.env }}: {{ $value }} overdue backlog items (threshold: more than ${a.overdue_notify_above})`,
+        description: "Unfinished backlog items in {{ $labels.env }} are past their due date. Triage them: close, re-plan (new due date) or reassign.",
+        runbook_url: runbook("BacklogOverdueItems"),
+      },
+    },
+  ];
+  if (a.page_on_overdue_p0) {
+    rules.push({
+      alert: "BacklogOverdueP0",
+      expr: `max by (env) (backlog_overdue_items{priority="P0"}) > 0`,
+      for: f(FOR.page),
+      labels: { severity: "critical", team: a.page_target, action: "page" },
+      annotations: {
+        summary: "{{ $labels.env }}: {{ $value }} overdue P0 backlog item(s)",
+        description: "A P0 backlog item in {{ $labels.env }} is past its due date. P0 work is security or outage risk: fix it or escalate now.",
+        runbook_url: runbook("BacklogOverdueP0"),
+      },
+    });
+  }
+  rules.push(
+    {
+      alert: "BacklogJobMissedSchedule",
+      // The latest fire has no run in the ledger, and it is older than the catch-up window plus the
+      // late tolerance (a late runner may still claim it until then).
+      expr:
+        `max by (task) (backlog_job_previous_fire_timestamp_seconds) > max by (task) (backlog_job_last_run_timestamp_seconds)\n` +
+        `and on (task)\n` +
+        `time() - max by (task) (backlog_job_previous_fire_timestamp_seconds) > max by (task) (backlog_job_catch_up_window_seconds) + ${graceSeconds}`,
+      for: f(FOR.missed),
+      labels: { severity: "warning", team: a.notify_target, action: "notify" },
+      annotations: {
+        summary: "Governance job {{ $labels.task }} missed its scheduled run",
+        description: "No run of {{ $labels.task }} was recorded for its latest scheduled fire, and its catch-up window has passed. Check cron / the scheduler and run it by hand.",
+        runbook_url: runbook("BacklogJobMissedSchedule"),
+      },
+    },
+    {
+      alert: "BacklogStoreDegraded",
+      expr: "max without (instance, pod) (backlog_store_degraded) == 1",
+      for: f(degradedFor),
+      labels: { severity: "warning", team: a.notify_target, action: "notify" },
+      annotations: {
+        summary: `The backlog store has been degraded for more than ${degradedFor} (one reconnect period of ${options.retrySeconds}s, plus a minute)`,
+        description: "backlog-bridge serves from its JSONL fallback (or cannot write it): writes to items only in Postgres are refused. Restore Postgres; replay runs by itself.",
+        runbook_url: runbook("BacklogStoreDegraded"),
+      },
+    },
+  );
+  return [{ name: "backlog-bridge", rules }];
+}
+
+const HEADER = (what: string) =>
+  `# GENERATED from lib/alerting/rules.ts and config/backlog_policy.yml (alerts) by\n#   bun run ops/scripts/render_alerts.ts\n# Do not edit: \`bun run check\` fails when this file differs. ${what}\n`;
+
+const yaml = (v: unknown) => YAML.stringify(v, { lineWidth: 0 });
+
+export function renderRulesFile(groups: RuleGroup[]): string {
+  return HEADER("Load it with rule_files: in prometheus.yml (docs/alerting.md).") + yaml({ groups });
+}
+
+export function renderPrometheusRule(groups: RuleGroup[]): string {
+  return (
+    HEADER("Needs the prometheus-operator CRDs; its ruleSelector must match the labels below (docs/alerting.md).") +
+    yaml({
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "PrometheusRule",
+      metadata: { name: "backlog-bridge", labels: { "app.kubernetes.io/name": "backlog-bridge", "app.kubernetes.io/part-of": "backlog-bridge", role: "alert-rules" } },
+      spec: { groups },
+    })
+  );
+}
