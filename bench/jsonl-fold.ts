@@ -73,8 +73,10 @@ function foldResult(label: string, layoutText: string, lines: number, bytes: num
     baseline: m.floor,
     unit: "ms",
     baselineLabel: "read + JSON.parse every line",
-    target: "≤ 1.5× baseline",
-    met: m.store <= 1.5 * m.floor,
+    // Rounds: the store parses one line per id (issue 17: ≤ 1.0× the parse-every-line floor); clustered
+    // versions are read twice (pass 2 reads the winners back with the small gaps between them).
+    target: label === "rounds" ? "≤ 1.0× baseline" : "≤ 1.5× baseline",
+    met: m.store <= (label === "rounds" ? 1.0 : 1.5) * m.floor,
     detail: `${fmtInt(lines)} lines (${layoutText}), ${(bytes / 1e6).toFixed(0)} MB, median of ${runs} alternating runs; what any load that parses every line pays, floor + a last-wins Map of the parsed items and nothing else: ${m.indexMs.toFixed(0)} ms (${(m.indexMs / m.floor).toFixed(2)}× floor)`,
   };
 }

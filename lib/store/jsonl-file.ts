@@ -43,11 +43,19 @@ export interface LineSink {
   batch(values: unknown[]): number[];
   /** After a catch-up that consumed lines: finish anything deferred during a bulk load. */
   end(): void;
+  /**
+   * Set when a later line with the same leading `{"id":"…"` supersedes an earlier one (items.jsonl).
+   * A load from byte 0 then parses only the last line of each id (see JsonlFile.loadWinners).
+   */
+  readonly lastWinsById?: boolean;
 }
 
 export interface ReadStats {
+  /** Bytes of the file consumed as lines (each byte once per load or catch-up). */
   bytesRead: number;
   reloads: number;
+  /** Bytes a load from byte 0 read a second time to parse the last line of each id (loadWinners). */
+  winnerBytes: number;
 }
 
 /** `.<file>.<pid>.<hex>.tmp`: what rewrite() creates next to items.jsonl / events.jsonl (nothing else's). */
@@ -65,7 +73,7 @@ export class JsonlFile {
   private ino = -1;
   /** File size at our last look; an unchanged size on the same inode means nothing to read. */
   private seenSize = -1;
-  readonly stats: ReadStats = { bytesRead: 0, reloads: 0 };
+  readonly stats: ReadStats = { bytesRead: 0, reloads: 0, winnerBytes: 0 };
   private readonly log: Logger;
 
   constructor(path: string, log: Logger) {
@@ -92,7 +100,8 @@ export class JsonlFile {
     }
     if (st.size === this.seenSize) return st.size - this.offset;
     this.seenSize = st.size;
-    await this.readRange(st.size, sink);
+    if (fresh && sink.lastWinsById) await this.loadWinners(st.size, sink);
+    else await this.readRange(st.size, sink);
     const tail = st.size - this.offset;
     if (fresh && tail > 0) {
       this.log.warn("backlog_jsonl_torn_line", {
@@ -200,15 +209,64 @@ export class JsonlFile {
     }
   }
 
-  /** Reads [offset, end) in large chunks and feeds every complete line to `sink`. */
-  private async readRange(end: number, sink: LineSink): Promise<void> {
+  /**
+   * A load from byte 0 for a file whose lines are superseded per id: parse only each id's last line.
+   * Pass 1 finds line ends and ids by bytes (`{"id":"…"` prefix, no decoding, no JSON.parse); pass 2
+   * reads the winners back in file order and parses them. Lines without that prefix (hand edits,
+   * foreign lines) are always fed, in file order, so last-wins holds for them too. If any winner is not
+   * a valid record the load starts over with the full parse (readRange), which reports every bad line as
+   * before; a damaged line that a later line of the same id supersedes is not reported (it no longer
+   * matters to the state). On a 1,000,000-line file with 10 versions per id this parses 1 line in 10.
+   */
+  private async loadWinners(end: number, sink: LineSink): Promise<void> {
+    const winners = new Map<string, Winner>();
+    const foreign: Winner[] = [];
+    await this.scanLines(end, (buf, s, e) => {
+      const key = lineId(buf, s, e);
+      if (key === null) return void foreign.push({ start: this.offset + s, len: e - s });
+      const w = winners.get(key);
+      if (w) {
+        w.start = this.offset + s;
+        w.len = e - s;
+      } else winners.set(key, { start: this.offset + s, len: e - s });
+    });
+    const list = [...winners.values(), ...foreign].sort((a, b) => a.start - b.start);
+    winners.clear();
+    const rejected = await this.parseWinners(list, sink);
+    if (rejected) {
+      this.log.info("backlog_jsonl_full_parse", { file: this.path, reason: `${rejected} last line(s) of an id are not valid records` });
+      sink.reset();
+      this.offset = 0;
+      this.lines = 0;
+      await this.readRange(end, sink);
+      return;
+    }
+    if (list.length) sink.end();
+  }
+
+  /** Pass 1 of loadWinners: every complete non-blank line in [offset, end) as a byte range of `buf`. */
+  private scanLines(end: number, onLine: (buf: Buffer, start: number, stop: number) => void): Promise<void> {
+    return this.readChunks(end, (buf, fill) => {
+      let s = 0;
+      for (let nl = buf.indexOf(NL, 0); nl >= 0 && nl < fill; nl = buf.indexOf(NL, s)) {
+        if (nl > s) onLine(buf, s, nl);
+        this.lines++;
+        s = nl + 1;
+      }
+      return s;
+    });
+  }
+
+  /**
+   * Reads [offset, end) in chunks of CHUNK bytes (grown for longer lines) and hands each to `take`,
+   * which consumes whole lines and returns how many bytes it used; offset advances by that much and the
+   * rest (an unfinished line) is kept for the next chunk.
+   */
+  private async readChunks(end: number, take: (buf: Buffer, fill: number) => number): Promise<void> {
     const fh = this.fh!;
     let buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(end - this.offset, 1)));
     let fill = 0;
     let pos = this.offset;
-    let bad = 0;
-    const badAt: number[] = [];
-    let consumed = false;
     while (pos < end) {
       if (fill === buf.length) {
         const bigger = Buffer.allocUnsafe(buf.length * 2);
@@ -220,8 +278,56 @@ export class JsonlFile {
       this.stats.bytesRead += bytesRead;
       pos += bytesRead;
       fill += bytesRead;
+      const used = take(buf, fill);
+      if (used === 0) continue;
+      this.offset += used;
+      buf.copyWithin(0, used, fill);
+      fill -= used;
+    }
+  }
+
+  /** Pass 2 of loadWinners: reads the winning lines (sorted by offset) in coalesced reads; returns how many the sink rejected. */
+  private async parseWinners(list: Winner[], sink: LineSink): Promise<number> {
+    const fh = this.fh!;
+    let buf = Buffer.allocUnsafe(0);
+    let rejected = 0;
+    for (let i = 0; i < list.length; ) {
+      // One read covers consecutive winners while the gaps between them stay small.
+      const from = list[i]!.start;
+      let j = i + 1;
+      while (j < list.length && list[j]!.start + list[j]!.len - from <= CHUNK && list[j]!.start - (list[j - 1]!.start + list[j - 1]!.len) < GAP) j++;
+      const size = list[j - 1]!.start + list[j - 1]!.len - from;
+      if (buf.length < size) buf = Buffer.allocUnsafe(Math.max(size, Math.min(CHUNK, 1 << 16)));
+      let got = 0;
+      while (got < size) {
+        const { bytesRead } = await fh.read(buf, got, size - got, from + got);
+        if (bytesRead === 0) throw new AppError("unavailable", `${this.path} shrank while it was being read; retry.`);
+        got += bytesRead;
+      }
+      this.stats.winnerBytes += size;
+      const values: unknown[] = [];
+      for (let k = i; k < j; k++) {
+        const w = list[k]!;
+        try {
+          values.push(JSON.parse(buf.toString("utf8", w.start - from, w.start - from + w.len)));
+        } catch {
+          values.push(undefined);
+        }
+      }
+      rejected += sink.batch(values).length;
+      i = j;
+    }
+    return rejected;
+  }
+
+  /** Reads [offset, end) in large chunks and feeds every complete line to `sink`. */
+  private async readRange(end: number, sink: LineSink): Promise<void> {
+    let bad = 0;
+    const badAt: number[] = [];
+    let consumed = false;
+    await this.readChunks(end, (buf, fill) => {
       const last = buf.lastIndexOf(NL, fill - 1);
-      if (last < 0) continue;
+      if (last < 0) return 0;
       const values = parseLines(buf.toString("utf8", 0, last));
       const firstLine = this.lines + 1;
       for (const i of sink.batch(values)) {
@@ -229,11 +335,9 @@ export class JsonlFile {
         if (badAt.length < MAX_LISTED) badAt.push(firstLine + i);
       }
       this.lines += values.length;
-      this.offset += last + 1;
       consumed = true;
-      buf.copyWithin(0, last + 1, fill);
-      fill -= last + 1;
-    }
+      return last + 1;
+    });
     if (consumed) sink.end();
     if (bad) {
       this.log.warn("backlog_jsonl_bad_lines", {
@@ -244,6 +348,34 @@ export class JsonlFile {
       });
     }
   }
+}
+
+/** Where one id's last line sits in the file. */
+interface Winner {
+  start: number;
+  len: number;
+}
+
+/** Winners further apart than this are read separately rather than with the bytes between them. */
+const GAP = 64 << 10;
+/** `{"id":"` — how the store writes every item line (JSON.stringify keeps the schema's key order). */
+const ID_PREFIX = Buffer.from('{"id":"');
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+/** The id of a line written as `{"id":"…",…`, read from the bytes; null for any other shape. */
+function lineId(buf: Buffer, start: number, stop: number): string | null {
+  const from = start + ID_PREFIX.length;
+  if (stop <= from || buf.compare(ID_PREFIX, 0, ID_PREFIX.length, start, from) !== 0) return null;
+  // A byte loop, not indexOf: ids are short, and indexOf would scan the rest of the buffer on a miss.
+  let q = from;
+  for (; q < stop; q++) {
+    const c = buf[q];
+    if (c === QUOTE) break;
+    if (c === BACKSLASH) return null; // an escaped id: let JSON.parse read it
+  }
+  if (q >= stop) return null;
+  return buf.toString("latin1", from, q);
 }
 
 /** `text` holds whole lines without the final newline; one value per line (see LineSink.batch). */

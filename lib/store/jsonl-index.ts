@@ -25,6 +25,7 @@ export class JsonlIndex {
   private loadingEvents = false;
 
   readonly itemSink: LineSink = {
+    lastWinsById: true,
     reset: () => {
       this.items = new Map();
       this.keys = new Map();
