@@ -203,6 +203,13 @@ export function matchesFilter(item: BacklogItem, f: ParsedFilter, today: string)
   if (f.owner !== undefined && item.owner !== f.owner) return false;
   if (f.category !== undefined && item.category !== f.category) return false;
   if (f.overdue !== undefined && isOverdue(item, today) !== f.overdue) return false;
+  if (f.q !== undefined && f.q !== "") {
+    const q = f.q.toLowerCase();
+    if (!item.title.toLowerCase().includes(q) && !item.service.toLowerCase().includes(q) && !item.id.toLowerCase().includes(q)) return false;
+  }
+  if (f.due_within_days !== undefined) {
+    if (!isOpen(item.status) || item.due_date === null || item.due_date < today || item.due_date > addDays(today, f.due_within_days)) return false;
+  }
   return true;
 }
 
@@ -211,12 +218,31 @@ export function compareForList(a: BacklogItem, b: BacklogItem): number {
   return a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
+const byId = (a: BacklogItem, b: BacklogItem) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** Soonest due first, undated last, then id ascending. */
+export function compareByDue(a: BacklogItem, b: BacklogItem): number {
+  if (a.due_date !== b.due_date) {
+    if (a.due_date === null) return 1;
+    if (b.due_date === null) return -1;
+    return a.due_date < b.due_date ? -1 : 1;
+  }
+  return byId(a, b);
+}
+
+/** P0 first, then newest first like compareForList. */
+export function compareByPriority(a: BacklogItem, b: BacklogItem): number {
+  return a.priority !== b.priority ? (a.priority < b.priority ? -1 : 1) : compareForList(a, b);
+}
+
+const LIST_ORDER = { updated: compareForList, due: compareByDue, priority: compareByPriority } as const;
+
 export function listItems(items: Iterable<BacklogItem>, filter: ListFilter | undefined, now: Date): ListResult {
   const f = parseFilter(filter);
   const today = todayUtc(now);
   const matched: BacklogItem[] = [];
   for (const it of items) if (matchesFilter(it, f, today)) matched.push(it);
-  matched.sort(compareForList);
+  matched.sort(LIST_ORDER[f.sort]);
   return { items: matched.slice(f.offset, f.offset + f.limit), total: matched.length };
 }
 

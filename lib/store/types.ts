@@ -10,6 +10,7 @@ export { DateString, EnvName, PRIORITIES, STATUSES, type Priority, type Status }
 /** Work that is not finished: counted in top_services, can be overdue, never removed by cleanup. */
 export const OPEN_STATUSES = ["open", "in_progress", "blocked"] as const;
 export const CLOSED_STATUSES = ["done", "canceled"] as const;
+export const LIST_SORTS = ["updated", "due", "priority"] as const;
 export const EVENT_TYPES = ["created", "updated", "status_changed", "commented", "owner_changed"] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -79,6 +80,12 @@ export const ListFilterSchema = v.object({
   category: v.optional(Text(500)),
   priority: v.optional(v.union([v.picklist(PRIORITIES), v.array(v.picklist(PRIORITIES))])),
   overdue: v.optional(v.boolean()),
+  /** Case-insensitive substring of the title, service or id. */
+  q: v.optional(Text(200)),
+  /** Unfinished items due today or within this many days (not yet overdue). */
+  due_within_days: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(365))),
+  /** updated (newest first, default) | due (soonest due first, undated last) | priority (P0 first, then newest). */
+  sort: v.optional(v.picklist(LIST_SORTS), "updated"),
   limit: v.optional(Limit, 100),
   offset: v.optional(Offset, 0),
 });

@@ -185,6 +185,36 @@ export function storeContract(label: string, factory: StoreFactory) {
       await expect(store.list({ limit: 0 })).rejects.toMatchObject({ code: "invalid_input" });
     });
 
+    test("list: text search, due soon and the three sort orders, paginated the same way", async () => {
+      const mk = async (key: string, over: Partial<UpsertInput>) => {
+        tick();
+        return (await store.upsert(item({ dedupe_key: key, ...over }), { actor: "gen" })).item;
+      };
+      // today is 2026-11-23
+      const a = await mk("a", { service: "gateway", title: "Patch TLS 100% now", priority: "P2", due_date: "2026-11-23" });
+      const b = await mk("b", { service: "Billing", title: "Rotate keys", priority: "P0", due_date: "2026-11-30" });
+      const c = await mk("c", { service: "search", title: "Shard index", priority: "P1", due_date: "2026-12-01" });
+      const d = await mk("d", { service: "search", title: "Old tls thing", priority: "P0", due_date: "2026-11-01" });
+      const e = await mk("e", { service: "queue", title: "No date", priority: "P3", due_date: null });
+      const f = await mk("f", { service: "gateway", title: "Done tls", priority: "P1", due_date: "2026-11-24" });
+      await store.setStatus(f.id, "done", { actor: "a" });
+      const ids = async (flt: Parameters<BacklogStore["list"]>[0]) => (await store.list(flt)).items.map((i) => i.id);
+
+      expect(await ids({ q: "TLS" })).toEqual([f.id, d.id, a.id]);
+      expect(await ids({ q: "billing" })).toEqual([b.id]);
+      expect(await ids({ q: "100%" })).toEqual([a.id]);
+      expect(await ids({ q: "tls%" })).toEqual([]);
+      expect(await ids({ q: a.id.slice(0, 20).toUpperCase() })).toContain(a.id);
+      // due today .. today+7, unfinished, not overdue
+      expect(await ids({ due_within_days: 7 })).toEqual([b.id, a.id]);
+      expect(await ids({ due_within_days: 0 })).toEqual([a.id]);
+      expect(await ids({ sort: "due" })).toEqual([d.id, a.id, f.id, b.id, c.id, e.id]);
+      expect(await ids({ sort: "priority" })).toEqual([d.id, b.id, f.id, c.id, a.id, e.id]);
+      expect(await ids({ sort: "priority", limit: 2, offset: 2 })).toEqual([f.id, c.id]);
+      expect((await store.list({ sort: "due", limit: 1, offset: 5 })).total).toBe(6);
+      await expect(store.list({ sort: "bogus" as never })).rejects.toMatchObject({ code: "invalid_input" });
+    });
+
     test("dashboard has the runbook's exact shape, zeros included, on an empty store", async () => {
       expect(await store.dashboard({ env: "prod" })).toEqual({
         total: 0,
