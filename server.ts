@@ -14,6 +14,7 @@ import { createApp } from "./lib/http/app.ts";
 import { attentionSource } from "./lib/alerting/source.ts";
 import { takeSnapshot } from "./lib/alerting/snapshot.ts";
 import { createMetrics } from "./lib/http/metrics.ts";
+import { resolveUiConfig } from "./lib/http/ui/config.ts";
 import { log as defaultLog, type Logger } from "./lib/log.ts";
 import { evaluateAlerts } from "./lib/policy.ts";
 import { serve } from "./lib/runtime.ts";
@@ -107,6 +108,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const tools = loadToolConfig(env);
   const policy = tools.policy;
   let access = options.access ?? loadAccess(undefined, env);
+  const uiConfig = resolveUiConfig(env, log);
   if (options.demo) access = { ...access, anonymous: { ...access.anonymous, entitlements: ["tools.backlog.read", "tools.risk.read", "tools.pressure.read"] } };
 
   const cronJobs = parseCron(readCronFile(cfg.cronFile), cfg.cronFile).jobs;
@@ -164,6 +166,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ledger,
     onScheduledRun: onRun,
     scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled, claimMinute: (job, at) => scheduler.claimMinute(job, at) },
+    ui: { config: uiConfig, envs: policy.envs },
   });
 
   const served = serve(app.fetch, { port: cfg.port, hostname: cfg.host });

@@ -20,6 +20,7 @@ import { dispatch, resolveAction, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import { renderDashboardPage } from "./dashboard-page.tsx";
 import type { Metrics } from "./metrics.ts";
+import { mountUi, type UiDeps } from "./ui/routes.ts";
 
 export interface Alert {
   level: string;
@@ -58,6 +59,8 @@ export interface AppDeps {
   ledger?: RunClaims;
   /** Called after each ledger-guarded run (metrics). */
   onScheduledRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: "already_ran" | "still_running"): void;
+  /** The browser UI under /ui (lib/http/ui); absent: no UI routes. */
+  ui?: UiDeps;
 }
 
 type Env = { Variables: { identity: Identity } };
@@ -278,6 +281,8 @@ export function createApp(deps: AppDeps) {
     if (!deps.scheduler) return c.json({ enabled: false, jobs: [] });
     return c.json({ enabled: deps.scheduler.enabled, jobs: await deps.scheduler.jobs() });
   });
+
+  if (deps.ui) mountUi(app, deps, deps.ui);
 
   // c.req.path, never new URL(c.req.url): the URL is built from the Host header, which may be absent or junk.
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}.` }, 404));

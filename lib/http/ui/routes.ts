@@ -1,0 +1,307 @@
+/**
+ * The browser UI under /ui, mounted on the API app by mountUi(): sign-in/out, overview, items list,
+ * item page with actions, owner pages, trends. Pages are server-rendered; every read and write goes
+ * through the same tool dispatcher (and so the same entitlements and events) as the HTTP API.
+ *
+ * Who the browser is, first match wins:
+ *   1. an API key header (the API's own middleware already resolved it) — pages only, no forms;
+ *   2. the trusted proxy identity header, when configured (BACKLOG_PROXY_IDENTITY_HEADER);
+ *   3. the signed session cookie from /ui/login;
+ *   4. anonymous (config/access.yml `anonymous`), else a redirect to the sign-in page.
+ * State-changing requests need a session or proxy identity, a CSRF token bound to it, and — when the
+ * browser sends one — an Origin equal to this server's.
+ */
+import type { Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { hasEntitlement } from "../../access.ts";
+import type { Identity } from "../../access-config.ts";
+import { AppError } from "../../errors.ts";
+import type { BacklogEvent, BacklogItem, Dashboard, ListResult } from "../../store/types.ts";
+import { dispatch } from "../../tools/dispatch.ts";
+import type { Alert, AppDeps } from "../app.ts";
+import { APP_CSS, CSS_PATH } from "./assets.ts";
+import type { UiConfig } from "./config.ts";
+import { renderErrorPage } from "./error-page.tsx";
+import * as F from "./forms.ts";
+import { renderItemPage } from "./item-page.tsx";
+import { itemHref } from "./items-table.tsx";
+import { renderItemsPage } from "./items-page.tsx";
+import type { View } from "./layout.tsx";
+import { renderLoginPage } from "./login-page.tsx";
+import { renderOverviewPage } from "./overview-page.tsx";
+import { renderOwnerPage } from "./owner-page.tsx";
+import * as S from "./session.ts";
+
+export interface UiDeps {
+  config: UiConfig;
+  /** The policy's envs; the first is the default. */
+  envs: readonly string[];
+  /** The agent a trusted proxy's identity (e.g. an email) maps to, from config/access.yml `people:`. */
+  person?(id: string): Identity | null;
+}
+
+type Env = { Variables: { identity: Identity } };
+type C = Context<Env>;
+
+interface Who {
+  identity: Identity;
+  /** What CSRF tokens are bound to; null: this browser cannot post forms (key header or anonymous). */
+  binding: string | null;
+  session: S.Session | null;
+}
+
+const BACKLOG = "backlog_tool";
+const READ = "tools.backlog.read";
+const WRITE = "tools.backlog.write";
+const LOGIN_TTL_S = 3600;
+
+const DONE: Record<string, string> = { status: "Status changed.", comment: "Comment added.", owner: "Owner changed." };
+
+export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
+  const { config } = ui;
+  /** Signed-out sessions, until they would have expired anyway (per process; see docs/dashboard.md). */
+  const revoked = new Map<string, number>();
+
+  // Never new URL(c.req.url): it is built from the Host header, which may be absent or junk.
+  const https = (c: C) => c.req.url.startsWith("https:") || (config.trustProxy && c.req.header("x-forwarded-proto")?.split(",")[0]?.trim() === "https");
+  const origin = (c: C) => {
+    const host = (config.trustProxy && c.req.header("x-forwarded-host")?.split(",")[0]?.trim()) || c.req.header("host") || "";
+    return `${https(c) ? "https" : "http"}://${host}`;
+  };
+  const search = (c: C) => {
+    const q = c.req.url.indexOf("?");
+    return q < 0 ? "" : c.req.url.slice(q).split("#")[0]!;
+  };
+  const sameOrigin = (c: C) => {
+    const o = c.req.header("origin");
+    return o === undefined || o === origin(c);
+  };
+
+  const who = (c: C): Who => {
+    const fromKey = c.get("identity");
+    if (fromKey?.authenticated) return { identity: fromKey, binding: null, session: null };
+    if (config.proxyIdentityHeader) {
+      const person = c.req.header(config.proxyIdentityHeader)?.trim();
+      if (person) {
+        const identity = ui.person?.(person) ?? null;
+        if (!identity) throw new AppError("forbidden", `The signed-in person ${person} is not mapped to an agent under people: in config/access.yml.`);
+        return { identity, binding: `proxy\0${person}`, session: null };
+      }
+    }
+    const now = deps.clock().getTime();
+    const session = S.verifySession(config.secret, S.readCookie(c.req.header("cookie"), S.SESSION_COOKIE), now);
+    if (session && !revoked.has(session.nonce)) {
+      const agent = deps.access.agents.find((a) => a.name === session.agent && a.enabled);
+      if (agent) return { identity: { agent: agent.name, entitlements: agent.entitlements, authenticated: true }, binding: `session\0${session.nonce}`, session };
+    }
+    return { identity: deps.access.anonymous, binding: null, session: null };
+  };
+
+  const viewFor = (w: Who, env: string): View => ({
+    identity: w.identity,
+    env,
+    envs: ui.envs,
+    csrf: w.binding ? S.csrfToken(config.secret, w.binding) : null,
+    canWrite: hasEntitlement(w.identity.entitlements, WRITE),
+    backend: deps.backend(),
+    now: deps.clock(),
+  });
+
+  const call = (w: Who, action: string, params: Record<string, unknown>) =>
+    dispatch(deps.registry, { tool: BACKLOG, action, params }, deps.toolContext(w.identity));
+
+  const page = (c: C, html: string, status = 200) => {
+    c.header("cache-control", "no-store");
+    c.header("content-security-policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'");
+    c.header("x-content-type-options", "nosniff");
+    c.header("referrer-policy", "same-origin");
+    return c.html(html, status as 200);
+  };
+
+  const toLogin = (c: C) => {
+    const next = S.safeNext(c.req.path + search(c));
+    return c.redirect(`/ui/login?next=${encodeURIComponent(next)}`, 303);
+  };
+
+  /** Runs a page handler; refusals and failures become HTML pages with the reason, never a stack or a JSON 500. */
+  const guarded =
+    (handler: (c: C, w: Who) => Promise<Response>) =>
+    async (c: C): Promise<Response> => {
+      let w: Who | null = null;
+      try {
+        w = who(c);
+        if (!hasEntitlement(w.identity.entitlements, READ)) {
+          if (!w.identity.authenticated) return toLogin(c);
+          throw new AppError("forbidden", `Agent ${w.identity.agent} lacks the entitlement ${READ} needed to see the backlog.`);
+        }
+        return await handler(c, w);
+      } catch (err) {
+        const view = w && hasEntitlement(w.identity.entitlements, READ) ? viewFor(w, ui.envs[0]!) : null;
+        if (err instanceof AppError && err.status < 500) return page(c, renderErrorPage({ view, status: err.status, message: err.message }), err.status);
+        const message = err instanceof AppError && (err.code === "degraded" || err.code === "unavailable") ? err.message : "The server could not answer this page; its log has the details.";
+        deps.log.error("ui page failed", { path: c.req.path, error: (err as Error).message });
+        return page(c, renderErrorPage({ view, status: 503, message }), 503);
+      }
+    };
+
+  const query = (c: C) => F.formFrom(new URLSearchParams(search(c)).entries(), ["status", "priority"]);
+  const envOf = (c: C) => {
+    const env = c.req.query("env");
+    if (env === undefined || env === "") return ui.envs[0]!;
+    if (!ui.envs.includes(env)) throw new AppError("invalid_input", `env: must be one of ${ui.envs.join(", ")}, got ${JSON.stringify(env.slice(0, 40))}.`);
+    return env;
+  };
+
+  app.get(CSS_PATH, (c) => {
+    c.header("cache-control", "public, max-age=3600");
+    return c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8" });
+  });
+
+  // ---- sign-in / sign-out -------------------------------------------------------------------------
+
+  const loginPage = (c: C, next: string, status: number, errors: string[] = [], notice: string | null = null) => {
+    const nonce = S.newNonce();
+    c.header("set-cookie", S.cookie(S.LOGIN_COOKIE, nonce, { secure: https(c), maxAge: LOGIN_TTL_S, path: "/ui/login" }), { append: true });
+    return page(c, renderLoginPage({ csrf: S.csrfToken(config.secret, `login\0${nonce}`), next, errors, notice }), status);
+  };
+
+  app.get("/ui/login", (c) => {
+    const next = S.safeNext(c.req.query("next"));
+    if (who(c).session) return c.redirect(next, 303);
+    return loginPage(c, next, 200, [], c.req.query("signed_out") !== undefined ? "You are signed out." : null);
+  });
+
+  const formLimit = bodyLimit({
+    maxSize: 64 * 1024,
+    onError: (c) => c.text("Form is larger than 64 KiB.", 413),
+  });
+
+  const readForm = async (c: C, multi: string[] = []) => F.formFrom(Object.entries(await c.req.parseBody({ all: true })).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x] as [string, string | File]) : [[k, v] as [string, string | File]])), multi);
+
+  app.post("/ui/login", formLimit, async (c) => {
+    const form = await readForm(c);
+    const next = S.safeNext(form.next);
+    if (!sameOrigin(c)) return loginPage(c, next, 403, ["This sign-in came from another site; sign in from this page."]);
+    const nonce = S.readCookie(c.req.header("cookie"), S.LOGIN_COOKIE);
+    if (!nonce || !S.checkCsrf(config.secret, `login\0${nonce}`, form.csrf)) {
+      return loginPage(c, next, 403, ["The sign-in form expired or was not sent from this page (cookies must be on); please sign in again."]);
+    }
+    const parsed = F.parseForm(F.LoginFormSchema, form);
+    if (!parsed.value) return loginPage(c, next, 400, parsed.errors);
+    const identity = deps.access.authenticate(parsed.value.api_key.trim());
+    if (!identity) {
+      deps.log.info("ui sign-in refused", { reason: "unknown key" });
+      return loginPage(c, next, 401, ["api_key: this key is not recognised (check for a typo, or ask your operator which key to use)."]);
+    }
+    const session = { agent: identity.agent, expiresAt: deps.clock().getTime() + config.sessionMs, nonce: S.newNonce() };
+    c.header("set-cookie", S.cookie(S.SESSION_COOKIE, S.signSession(config.secret, session), { secure: https(c), maxAge: config.sessionMs / 1000 }), { append: true });
+    c.header("set-cookie", S.cookie(S.LOGIN_COOKIE, "", { secure: https(c), maxAge: 0, path: "/ui/login" }), { append: true });
+    deps.log.info("ui sign-in", { agent: identity.agent });
+    return c.redirect(next, 303);
+  });
+
+  app.post("/ui/logout", formLimit, async (c) => {
+    const w = who(c);
+    const form = await readForm(c);
+    if (w.session) {
+      if (!sameOrigin(c) || !w.binding || !S.checkCsrf(config.secret, w.binding, form.csrf)) {
+        return page(c, renderErrorPage({ view: null, status: 403, message: "Sign-out must come from a page of this site (missing or wrong CSRF token)." }), 403);
+      }
+      const now = deps.clock().getTime();
+      for (const [n, exp] of revoked) if (exp <= now) revoked.delete(n);
+      revoked.set(w.session.nonce, w.session.expiresAt);
+      deps.log.info("ui sign-out", { agent: w.identity.agent });
+    }
+    c.header("set-cookie", S.cookie(S.SESSION_COOKIE, "", { secure: https(c), maxAge: 0 }));
+    return c.redirect("/ui/login?signed_out=1", 303);
+  });
+
+  // ---- pages ----------------------------------------------------------------------------------------
+
+  app.get(
+    "/ui",
+    guarded(async (c, w) => {
+      const env = envOf(c);
+      const dashboard = (await call(w, "dashboard", { env })) as Dashboard & { alerts?: Alert[] };
+      const dueSoon = (await call(w, "list", { env, due_within_days: F.DUE_SOON_DAYS, sort: "due", limit: 10 })) as ListResult;
+      return page(c, renderOverviewPage(viewFor(w, env), { dashboard: { ...dashboard, alerts: dashboard.alerts ?? deps.alerts(dashboard) }, dueSoon }));
+    }),
+  );
+
+  app.get(
+    "/ui/items",
+    guarded(async (c, w) => {
+      const parsed = F.parseListQuery(ui.envs, query(c));
+      if (!parsed.value) {
+        const fallback = F.parseListQuery(ui.envs, { env: ui.envs.includes(c.req.query("env") ?? "") ? c.req.query("env")! : ui.envs[0]! }).value!;
+        return page(c, renderItemsPage(viewFor(w, fallback.env), fallback, null, parsed.errors), 400);
+      }
+      const result = (await call(w, "list", F.toFilter(parsed.value) as Record<string, unknown>)) as ListResult;
+      return page(c, renderItemsPage(viewFor(w, parsed.value.env), parsed.value, result));
+    }),
+  );
+
+  const itemView = async (c: C, w: Who, id: string, extra: { errors?: string[]; done?: string | null; form?: Record<string, string> }, status = 200) => {
+    const { item, events } = (await call(w, "get", { id })) as { item: BacklogItem; events: BacklogEvent[] };
+    return page(c, renderItemPage(viewFor(w, item.env), { item, events, ...extra }), status);
+  };
+
+  app.get(
+    "/ui/items/:id",
+    guarded(async (c, w) => itemView(c, w, c.req.param("id") ?? "", { done: DONE[c.req.query("done") ?? ""] ?? null })),
+  );
+
+  app.get(
+    "/ui/owners/:owner",
+    guarded(async (c, w) => {
+      const env = envOf(c);
+      const owner = c.req.param("owner") ?? "";
+      if (owner.length > 200) throw new AppError("invalid_input", "owner: must be at most 200 characters.");
+      const base = { env, owner, status: ["open", "in_progress", "blocked"] };
+      const open = (await call(w, "list", { ...base, sort: "priority", limit: F.PAGE_SIZE })) as ListResult;
+      const overdue = ((await call(w, "list", { env, owner, overdue: true, limit: 1 })) as ListResult).total;
+      const dueSoon = ((await call(w, "list", { env, owner, due_within_days: F.DUE_SOON_DAYS, limit: 1 })) as ListResult).total;
+      return page(c, renderOwnerPage(viewFor(w, env), { owner, open, overdue, dueSoon }));
+    }),
+  );
+
+  // ---- actions: the same backlog_tool actions (and events) as POST /v1/tools/execute -------------------
+
+  const ACTIONS = {
+    status: { schema: F.StatusFormSchema, run: (w: Who, id: string, v: { status: string; message: string }) => call(w, "set_status", { id, status: v.status, ...(v.message ? { message: v.message } : {}) }) },
+    comment: { schema: F.CommentFormSchema, run: (w: Who, id: string, v: { message: string }) => call(w, "add_comment", { id, message: v.message }) },
+    owner: {
+      schema: F.OwnerFormSchema,
+      // upsert is the tool's one way to change an owner: same key and fields, only the owner differs.
+      run: async (w: Who, id: string, v: { owner: string | null }) => {
+        const { item } = (await call(w, "get", { id })) as { item: BacklogItem };
+        return call(w, "upsert", { env: item.env, service: item.service, category: item.category, title: item.title, dedupe_key: item.dedupe_key, owner: v.owner });
+      },
+    },
+  } as const;
+
+  for (const [name, def] of Object.entries(ACTIONS)) {
+    app.post(
+      `/ui/items/:id/${name}`,
+      formLimit,
+      guarded(async (c, w) => {
+        const id = c.req.param("id") ?? "";
+        if (!w.binding) return w.identity.authenticated ? Promise.reject(new AppError("forbidden", "Actions need a browser session: sign in at /ui/login.")) : toLogin(c);
+        const form = await readForm(c);
+        if (!sameOrigin(c) || !S.checkCsrf(config.secret, w.binding, form.csrf)) {
+          throw new AppError("forbidden", "This form did not come from a page of this site (missing or wrong CSRF token); reload the item page and try again.");
+        }
+        const shown = { status: String(form.status ?? ""), message: String(form.message ?? ""), comment: String(form.message ?? ""), owner: String(form.owner ?? "") };
+        const parsed = F.parseForm(def.schema as never, form) as F.Parsed<never>;
+        if (!parsed.value) return itemView(c, w, id, { errors: parsed.errors, form: shown }, 400);
+        try {
+          await (def.run as (w: Who, id: string, v: unknown) => Promise<unknown>)(w, id, parsed.value);
+        } catch (err) {
+          if (err instanceof AppError && err.code === "invalid_input") return itemView(c, w, id, { errors: [err.message], form: shown }, 400);
+          throw err;
+        }
+        return c.redirect(`${itemHref(id)}?done=${name}`, 303);
+      }),
+    );
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Sessions, CSRF and the sign-in boundary without a browser: the pure signing functions with data,
+ * then the real app through app.request() for cookie flags, proxy trust, Origin and CSRF refusals.
+ */
+import { describe, expect, test } from "bun:test";
+import { buildAccess } from "../../../lib/access-config.ts";
+import { createApp } from "../../../lib/http/app.ts";
+import { createMetrics } from "../../../lib/http/metrics.ts";
+import { resolveUiConfig } from "../../../lib/http/ui/config.ts";
+import * as S from "../../../lib/http/ui/session.ts";
+import { silentLogger, type Logger } from "../../../lib/log.ts";
+import { evaluateAlerts, loadPolicy } from "../../../lib/policy.ts";
+import { MemoryBacklogStore } from "../../../lib/store/memory.ts";
+import { createToolContext, createToolRegistry, resolveToolPaths } from "../../../lib/tools/index.ts";
+import { item } from "../../store/contract.ts";
+
+const secret = Buffer.from("s".repeat(32));
+const T = 1_800_000_000_000;
+
+describe("session tokens", () => {
+  test("round-trip, expiry, tampering and another secret", () => {
+    const token = S.signSession(secret, { agent: "writer", expiresAt: T + 1000, nonce: "n1" });
+    expect(S.verifySession(secret, token, T)).toEqual({ agent: "writer", expiresAt: T + 1000, nonce: "n1" });
+    expect(S.verifySession(secret, token, T + 1000)).toBeNull();
+    const [body, mac] = token.split(".");
+    const forged = Buffer.from(JSON.stringify({ a: "admin", e: T + 1000, n: "n1" })).toString("base64url");
+    expect(S.verifySession(secret, `${forged}.${mac}`, T)).toBeNull();
+    expect(S.verifySession(secret, `${body}.${mac!.slice(0, -2)}`, T)).toBeNull();
+    expect(S.verifySession(Buffer.from("t".repeat(32)), token, T)).toBeNull();
+    for (const junk of [undefined, "", ".", "abc", "a.b.c", "x".repeat(2000)]) expect(S.verifySession(secret, junk, T)).toBeNull();
+  });
+
+  test("CSRF tokens are bound to one browser", () => {
+    const t = S.csrfToken(secret, "session\0n1");
+    expect(S.checkCsrf(secret, "session\0n1", t)).toBe(true);
+    expect(S.checkCsrf(secret, "session\0n2", t)).toBe(false);
+    expect(S.checkCsrf(secret, "session\0n1", "")).toBe(false);
+    expect(S.checkCsrf(secret, "session\0n1", undefined)).toBe(false);
+    expect(S.checkCsrf(secret, "session\0n1", [t])).toBe(false);
+  });
+
+  test("cookies are HttpOnly and SameSite=Strict, Secure on request; next stays on this UI", () => {
+    expect(S.cookie("a", "b", { secure: false, maxAge: 60 })).toBe("a=b; Path=/ui; Max-Age=60; HttpOnly; SameSite=Strict");
+    expect(S.cookie("a", "", { secure: true, maxAge: 0, path: "/ui/login" })).toBe("a=; Path=/ui/login; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
+    expect(S.readCookie("x=1; bb_session=abc.def; y=2", "bb_session")).toBe("abc.def");
+    for (const ok of ["/ui", "/ui/items?env=prod&q=a", "/ui/items/bl_1"]) expect(S.safeNext(ok)).toBe(ok);
+    for (const bad of ["https://evil.example/ui", "//evil.example/ui", "/uix", "/ui\\@evil", "javascript:alert(1)", 7, undefined]) expect(S.safeNext(bad)).toBe("/ui");
+  });
+
+  test("config: a short secret is refused; no secret means a random one and a warning", () => {
+    expect(() => resolveUiConfig({ BACKLOG_SESSION_SECRET: "short" })).toThrow("at least 32 characters");
+    const warned: string[] = [];
+    const log = { ...silentLogger, warn: (m: string) => void warned.push(m) } as Logger;
+    const a = resolveUiConfig({}, log);
+    const b = resolveUiConfig({}, log);
+    expect(a.ephemeralSecret).toBe(true);
+    expect(a.secret.equals(b.secret)).toBe(false);
+    expect(warned[0]).toContain("BACKLOG_SESSION_SECRET is unset");
+    expect(resolveUiConfig({ BACKLOG_SESSION_SECRET: "k".repeat(40) }).secret.toString()).toBe("k".repeat(40));
+    expect(() => resolveUiConfig({ BACKLOG_SESSION_HOURS: "0" })).toThrow("BACKLOG_SESSION_HOURS");
+    expect(() => resolveUiConfig({ BACKLOG_TRUST_PROXY: "maybe" })).toThrow("BACKLOG_TRUST_PROXY must be true or false");
+    expect(() => resolveUiConfig({ BACKLOG_PROXY_IDENTITY_HEADER: "X Bad" })).toThrow("header name");
+  });
+});
+
+const WRITER = "writer-key-0123456789";
+const now = new Date("2026-11-23T10:00:00Z");
+
+async function uiApp(env: Record<string, string> = {}) {
+  const store = new MemoryBacklogStore({ clock: () => now });
+  const { item: it } = await store.upsert(item(), { actor: "seed" });
+  const policy = loadPolicy();
+  const access = buildAccess({ agents: { writer: { key_env: "W", entitlements: ["tools.backlog.write"] } } }, { W: WRITER });
+  const paths = resolveToolPaths({});
+  const app = createApp({
+    registry: createToolRegistry({ policy }),
+    access,
+    toolContext: (id) => createToolContext({ store, paths, agent: id.agent, entitlements: id.entitlements, now: () => now, log: silentLogger }),
+    health: () => store.health(),
+    backend: () => ({ backend: store.name, degraded: false }),
+    alerts: (d) => evaluateAlerts(d, policy),
+    metrics: createMetrics(async () => []),
+    log: silentLogger,
+    clock: () => now,
+    ui: { config: resolveUiConfig({ BACKLOG_SESSION_SECRET: "x".repeat(32), ...env }), envs: policy.envs },
+  });
+  return { app, store, id: it.id };
+}
+
+const FORM = { "content-type": "application/x-www-form-urlencoded" };
+
+async function login(app: Awaited<ReturnType<typeof uiApp>>["app"], base = "http://localhost", headers: Record<string, string> = {}) {
+  const page = await app.request(`${base}/ui/login`, { headers });
+  const loginCookie = page.headers.getSetCookie()[0]!;
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+  const res = await app.request(`${base}/ui/login`, {
+    method: "POST",
+    headers: { ...FORM, ...headers, cookie: loginCookie.split(";")[0]! },
+    body: new URLSearchParams({ csrf, api_key: WRITER, next: "/ui/items" }),
+  });
+  return { loginCookie, res };
+}
+
+describe("sign-in and forms through the app", () => {
+  test("sign-in sets the session cookie (not Secure over http) and redirects to next; a wrong key is a 401 form without the key", async () => {
+    const { app } = await uiApp();
+    const { loginCookie, res } = await login(app);
+    expect(loginCookie).toContain("HttpOnly; SameSite=Strict");
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/ui/items");
+    const set = res.headers.getSetCookie().find((c) => c.startsWith("bb_session="))!;
+    expect(set).toMatch(/Max-Age=28800; HttpOnly; SameSite=Strict$/);
+    expect(set).not.toContain(WRITER);
+
+    const page = await app.request("/ui/login");
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+    const wrong = await app.request("/ui/login", {
+      method: "POST",
+      headers: { ...FORM, cookie: page.headers.getSetCookie()[0]!.split(";")[0]! },
+      body: new URLSearchParams({ csrf, api_key: "guess-0000" }),
+    });
+    expect(wrong.status).toBe(401);
+    const html = await wrong.text();
+    expect(html).toContain("api_key: this key is not recognised");
+    expect(html).not.toContain("guess-0000");
+  });
+
+  test("Secure only over https: X-Forwarded-Proto counts only when BACKLOG_TRUST_PROXY is on", async () => {
+    const proxied = { "x-forwarded-proto": "https" };
+    const plain = await login((await uiApp()).app, "http://localhost", proxied);
+    expect(plain.res.headers.getSetCookie().find((c) => c.startsWith("bb_session="))).not.toContain("Secure");
+    const trusted = await login((await uiApp({ BACKLOG_TRUST_PROXY: "true" })).app, "http://localhost", proxied);
+    expect(trusted.res.headers.getSetCookie().find((c) => c.startsWith("bb_session="))).toContain("; Secure");
+    const tls = await login((await uiApp()).app, "https://localhost");
+    expect(tls.res.headers.getSetCookie().find((c) => c.startsWith("bb_session="))).toContain("; Secure");
+  });
+
+  test("sign-in without the form's token or from another origin is refused", async () => {
+    const { app } = await uiApp();
+    const noToken = await app.request("/ui/login", { method: "POST", headers: FORM, body: new URLSearchParams({ api_key: WRITER }) });
+    expect(noToken.status).toBe(403);
+    expect(noToken.headers.getSetCookie().some((c) => c.startsWith("bb_session="))).toBe(false);
+    const cross = await login(app, "http://localhost", { origin: "https://evil.example" });
+    expect(cross.res.status).toBe(403);
+  });
+
+  test("actions need the session's CSRF token and this origin; bad input re-renders with the field; nothing is written when refused", async () => {
+    const { app, store, id } = await uiApp();
+    const { res } = await login(app);
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith("bb_session="))!.split(";")[0]!;
+    const pageHtml = await (await app.request(`/ui/items/${id}`, { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(pageHtml)![1]!;
+    const post = (body: Record<string, string>, headers: Record<string, string> = {}) =>
+      app.request(`http://localhost/ui/items/${id}/status`, { method: "POST", headers: { ...FORM, cookie, ...headers }, body: new URLSearchParams(body) });
+
+    expect((await post({ status: "done" })).status).toBe(403);
+    expect((await post({ status: "done", csrf: "forged" })).status).toBe(403);
+    expect((await post({ status: "done", csrf }, { origin: "https://evil.example" })).status).toBe(403);
+    const bad = await post({ status: "finished", csrf });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("status: must be one of open, in_progress, blocked, done, canceled");
+    expect((await store.get(id))!.status).toBe("open");
+    const ok = await post({ status: "done", csrf }, { origin: "http://localhost" });
+    expect(ok.status).toBe(303);
+    expect((await store.get(id))!.status).toBe("done");
+    // without a session, an action is a redirect to sign in, not a write
+    const anon = await app.request(`/ui/items/${id}/comment`, { method: "POST", headers: FORM, body: new URLSearchParams({ message: "x", csrf }) });
+    expect(anon.status).toBe(303);
+    expect(anon.headers.get("location")).toStartWith("/ui/login");
+  });
+
+  test("odd page input is a 4xx page naming the field, never a 500", async () => {
+    const { app } = await uiApp();
+    const { res } = await login(app);
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith("bb_session="))!.split(";")[0]!;
+    const cases: [string, number, string][] = [
+      ["/ui/items?page=0", 400, "page: must be 1 or more"],
+      ["/ui/items?sort=name", 400, "sort: must be one of updated, due, priority"],
+      ["/ui/items?env=../../etc", 400, "env: must be one of prod, staging, dev"],
+      ["/ui?env=nope", 400, "env: must be one of prod, staging, dev"],
+      ["/ui/items/bl_missing", 404, "No backlog item with id"],
+      [`/ui/owners/${"o".repeat(300)}`, 400, "owner: must be at most 200 characters"],
+      [`/ui/items?q=${"q".repeat(300)}`, 400, "q: must be at most 200 characters"],
+    ];
+    for (const [path, status, text] of cases) {
+      const r = await app.request(path, { headers: { cookie } });
+      expect([path, r.status]).toEqual([path, status]);
+      expect(await r.text()).toContain(text);
+    }
+  });
+});
