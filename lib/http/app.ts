@@ -126,6 +126,9 @@ export function createApp(deps: AppDeps) {
     }
   });
 
+  // The browser UI signs people in itself (session cookie), so it comes before the API-key check.
+  if (deps.ui) mountUi(app, deps, deps.ui);
+
   app.use("*", async (c, next) => {
     const key = keyFrom(c);
     if (key === null) {
@@ -281,8 +284,6 @@ export function createApp(deps: AppDeps) {
     if (!deps.scheduler) return c.json({ enabled: false, jobs: [] });
     return c.json({ enabled: deps.scheduler.enabled, jobs: await deps.scheduler.jobs() });
   });
-
-  if (deps.ui) mountUi(app, deps, deps.ui);
 
   // c.req.path, never new URL(c.req.url): the URL is built from the Host header, which may be absent or junk.
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}.` }, 404));

@@ -3,11 +3,11 @@
  * item page with actions, owner pages, trends. Pages are server-rendered; every read and write goes
  * through the same tool dispatcher (and so the same entitlements and events) as the HTTP API.
  *
- * Who the browser is, first match wins:
- *   1. an API key header (the API's own middleware already resolved it) — pages only, no forms;
- *   2. the trusted proxy identity header, when configured (BACKLOG_PROXY_IDENTITY_HEADER);
- *   3. the signed session cookie from /ui/login;
- *   4. anonymous (config/access.yml `anonymous`), else a redirect to the sign-in page.
+ * Mounted before the API-key middleware: browsers do not send keys on every request. Who the browser
+ * is, first match wins:
+ *   1. the trusted proxy identity header, when configured (BACKLOG_PROXY_IDENTITY_HEADER);
+ *   2. the signed session cookie from /ui/login;
+ *   3. anonymous (config/access.yml `anonymous`), else a redirect to the sign-in page.
  * State-changing requests need a session or proxy identity, a CSRF token bound to it, and — when the
  * browser sends one — an Origin equal to this server's.
  */
@@ -45,7 +45,7 @@ type C = Context<Env>;
 
 interface Who {
   identity: Identity;
-  /** What CSRF tokens are bound to; null: this browser cannot post forms (key header or anonymous). */
+  /** What CSRF tokens are bound to; null: this browser cannot post forms (anonymous). */
   binding: string | null;
   session: S.Session | null;
 }
@@ -65,7 +65,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
   // Never new URL(c.req.url): it is built from the Host header, which may be absent or junk.
   const https = (c: C) => c.req.url.startsWith("https:") || (config.trustProxy && c.req.header("x-forwarded-proto")?.split(",")[0]?.trim() === "https");
   const origin = (c: C) => {
-    const host = (config.trustProxy && c.req.header("x-forwarded-host")?.split(",")[0]?.trim()) || c.req.header("host") || "";
+    const host = (config.trustProxy && c.req.header("x-forwarded-host")?.split(",")[0]?.trim()) || c.req.header("host") || (/^[a-z]+:\/\/([^/?#]*)/i.exec(c.req.url)?.[1] ?? "");
     return `${https(c) ? "https" : "http"}://${host}`;
   };
   const search = (c: C) => {
@@ -78,8 +78,6 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
   };
 
   const who = (c: C): Who => {
-    const fromKey = c.get("identity");
-    if (fromKey?.authenticated) return { identity: fromKey, binding: null, session: null };
     if (config.proxyIdentityHeader) {
       const person = c.req.header(config.proxyIdentityHeader)?.trim();
       if (person) {
@@ -176,7 +174,16 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     onError: (c) => c.text("Form is larger than 64 KiB.", 413),
   });
 
-  const readForm = async (c: C, multi: string[] = []) => F.formFrom(Object.entries(await c.req.parseBody({ all: true })).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x] as [string, string | File]) : [[k, v] as [string, string | File]])), multi);
+  /** The posted form; a body that is not a form reads as an empty one (then validation names the fields). */
+  const readForm = async (c: C, multi: string[] = []) => {
+    let body: Record<string, string | File | (string | File)[]>;
+    try {
+      body = await c.req.parseBody({ all: true });
+    } catch {
+      body = {};
+    }
+    return F.formFrom(Object.entries(body).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x] as [string, string | File]) : [[k, v] as [string, string | File]])), multi);
+  };
 
   app.post("/ui/login", formLimit, async (c) => {
     const form = await readForm(c);

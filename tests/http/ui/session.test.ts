@@ -79,7 +79,7 @@ async function uiApp(env: Record<string, string> = {}) {
     health: () => store.health(),
     backend: () => ({ backend: store.name, degraded: false }),
     alerts: (d) => evaluateAlerts(d, policy),
-    metrics: createMetrics(async () => []),
+    metrics: createMetrics(() => Promise.reject(new Error("these tests do not scrape /metrics"))),
     log: silentLogger,
     clock: () => now,
     ui: { config: resolveUiConfig({ BACKLOG_SESSION_SECRET: "x".repeat(32), ...env }), envs: policy.envs },
