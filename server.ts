@@ -2,7 +2,7 @@
  * The optional HTTP server: dashboard, tool-execute API, metrics, and (SCHEDULER_ENABLED=true) the
  * in-process scheduler. Wires real dependencies into lib/http/app.ts and serves it.
  *
- *   bun run server.ts            # PORT (8000), HOST (127.0.0.1); see README "HTTP API"
+ *   npx bun run server.ts            # PORT (8000), HOST (127.0.0.1); see README "HTTP API"
  *
  * Shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests finish, stop the scheduler,
  * close the store.
@@ -64,7 +64,7 @@ function readCronFile(file: string): string {
   try {
     return readFileSync(file, "utf8");
   } catch (err) {
-    throw new AppError("config", `Cannot read the cron file ${file} (SCHEDULER_CRON_FILE, default ops/cron/jobs.cron): ${(err as Error).message}. Render it with bun run ops/scripts/render_cron.ts or point SCHEDULER_CRON_FILE at it.`, { cause: err });
+    throw new AppError("config", `Cannot read the cron file ${file} (SCHEDULER_CRON_FILE, default ops/cron/jobs.cron): ${(err as Error).message}. Render it with npx bun run ops/scripts/render_cron.ts or point SCHEDULER_CRON_FILE at it.`, { cause: err });
   }
 }
 
@@ -194,7 +194,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
 async function main() {
   if (process.argv.includes("--help") || process.argv.includes("-h")) {
-    process.stdout.write(`Usage: bun run server.ts
+    process.stdout.write(`Usage: npx bun run server.ts
 
 Serves the backlog HTTP API and dashboard. Configuration is by environment (README "HTTP API"):
   PORT (8000), HOST (127.0.0.1; 0.0.0.0 in containers), SCHEDULER_ENABLED (false), SCHEDULER_CRON_FILE,

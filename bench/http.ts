@@ -4,8 +4,8 @@
  * same precomputed JSON, all in the same run. Each server is its own process; the load generator (wrk,
  * or bench/lib/loadgen.ts without it) is another, on loopback. Rounds alternate between the servers.
  *
- *   bun run bench/http.ts           # 10,000 items, 2 s per measurement
- *   bun run bench/http.ts --full    # 10,000 items, 5 s per measurement
+ *   npx bun run bench/http.ts           # 10,000 items, 2 s per measurement
+ *   npx bun run bench/http.ts --full    # 10,000 items, 5 s per measurement
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -2,10 +2,10 @@
  * Runs every benchmark, one after the other, each in its own process (a clean heap per benchmark), on
  * one PostgreSQL server for all of them, and prints one summary table.
  *
- *   bun run bench                      # small sizes, well under a few minutes on 2 cores
- *   bun run bench --full               # the issue's sizes
- *   bun run bench --only http,startup  # some of them
- *   bun run bench --markdown           # the summary as a markdown table too (bench/README.md)
+ *   npx bun run bench                      # small sizes, well under a few minutes on 2 cores
+ *   npx bun run bench --full               # the issue's sizes
+ *   npx bun run bench --only http,startup  # some of them
+ *   npx bun run bench --markdown           # the summary as a markdown table too (bench/README.md)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -23,11 +23,11 @@ const BENCHES = ["jsonl-fold", "pg-upsert", "pg-dashboard", "startup", "memory",
 const USES_POSTGRES = new Set(["pg-upsert", "pg-dashboard", "http"]);
 const HERE = fileURLToPath(new URL("./", import.meta.url));
 
-const USAGE = `Usage: bun run bench [--full] [--runs N] [--only NAME,...] [--markdown]
+const USAGE = `Usage: npx bun run bench [--full] [--runs N] [--only NAME,...] [--markdown]
 
 Runs ${BENCHES.join(", ")} (bench/<name>.ts) one after the other and prints the summary:
 benchmark, figure, baseline, ratio, target, met?. Each benchmark can also be run alone:
-bun run bench/<name>.ts [--full]. Postgres: BENCH_POSTGRES_DSN (or TEST_POSTGRES_DSN), else a throwaway
+npx bun run bench/<name>.ts [--full]. Postgres: BENCH_POSTGRES_DSN (or TEST_POSTGRES_DSN), else a throwaway
 cluster started once for all of them. See bench/README.md.
 `;
 

@@ -4,8 +4,8 @@
  * measured in the same run, alternately. Then the warm store's next dashboard() after another
  * process appended one line, against the same warm store's dashboard() with nothing new.
  *
- *   bun run bench/jsonl-fold.ts           # 10,000 items × 10 = 100,000 lines
- *   bun run bench/jsonl-fold.ts --full    # 100,000 items × 10 = 1,000,000 lines (~640 MB)
+ *   npx bun run bench/jsonl-fold.ts           # 10,000 items × 10 = 100,000 lines
+ *   npx bun run bench/jsonl-fold.ts --full    # 100,000 items × 10 = 1,000,000 lines (~640 MB)
  */
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -5,8 +5,8 @@
  * objects. With --full also on a 1,000,000-line items.jsonl (the same items × 10 versions), whose load
  * sets the peak.
  *
- *   bun run bench/memory.ts           # 10,000 items
- *   bun run bench/memory.ts --full    # 100,000 items
+ *   npx bun run bench/memory.ts           # 10,000 items
+ *   npx bun run bench/memory.ts --full    # 100,000 items
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

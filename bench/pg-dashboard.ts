@@ -4,8 +4,8 @@
  * counts — total, per status, per priority, overdue, open work of the top services — run alternately
  * with it. The baseline's numbers are checked against the store's.
  *
- *   bun run bench/pg-dashboard.ts           # 10,000 items
- *   bun run bench/pg-dashboard.ts --full    # 100,000 items
+ *   npx bun run bench/pg-dashboard.ts           # 10,000 items
+ *   npx bun run bench/pg-dashboard.ts --full    # 100,000 items
  */
 import type { Sql } from "../lib/db.ts";
 import { silentLogger } from "../lib/log.ts";

@@ -4,8 +4,8 @@
  * same rows in ONE multi-row `INSERT … ON CONFLICT` statement sent with psql (server time from
  * \timing), measured in the same run. Every measured run starts from empty tables.
  *
- *   bun run bench/pg-upsert.ts           # 2,000 items
- *   bun run bench/pg-upsert.ts --full    # 10,000 items
+ *   npx bun run bench/pg-upsert.ts           # 2,000 items
+ *   npx bun run bench/pg-upsert.ts --full    # 10,000 items
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

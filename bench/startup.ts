@@ -6,7 +6,7 @@
  * The bare runtime is `bun -e 'void 0'`: on Bun 1.4 `bun -e ''` prints bun's usage text without starting
  * the JavaScript engine at all (it is reported too, for reference).
  *
- *   bun run bench/startup.ts [--runs N]     # default 15 runs per command (same with --full)
+ *   npx bun run bench/startup.ts [--runs N]     # default 15 runs per command (same with --full)
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -26,5 +26,5 @@ export function serve(fetch: (req: Request) => Response | Promise<Response>, opt
     const s = Deno.serve({ port: opts.port, hostname: opts.hostname, onListen() {} }, fetch);
     return { port: s.addr.port, hostname: opts.hostname, stop: () => s.shutdown() };
   }
-  throw new Error("server.ts runs on Bun (`bun run server.ts`) or Deno (`deno run -A server.ts`), not plain Node.js.");
+  throw new Error("server.ts runs on Bun (`npx bun run server.ts`) or Deno (`deno run -A server.ts`), not plain Node.js.");
 }

@@ -2,7 +2,7 @@
  * Bundles every entry script into one self-contained file, so a Kubernetes Job can run it from a
  * ConfigMap on a stock oven/bun image without node_modules:
  *
- *   bun run scripts/bundle.ts [--only seed,migrate] [--out-dir dist] [--max-bytes 1048576] [--no-minify]
+ *   npx bun run scripts/bundle.ts [--only seed,migrate] [--out-dir dist] [--max-bytes 1048576] [--no-minify]
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
@@ -23,7 +23,7 @@ const ENTRY_FILES = ["server.ts"];
 
 const spec = {
   name: "bundle",
-  usage: `Usage: bun run scripts/bundle.ts [--only NAME,...] [--out-dir DIR] [--max-bytes N] [--no-minify]
+  usage: `Usage: npx bun run scripts/bundle.ts [--only NAME,...] [--out-dir DIR] [--max-bytes N] [--no-minify]
 
 Builds one self-contained file per entry script (scripts/*.ts except bundle.ts, ops/scripts/*.ts and server.ts
 when that folder exists) into DIR/<name>.js with \`bun build --target=bun --minify\`, checks each is small
@@ -37,7 +37,7 @@ Options:
   --no-minify     keep the output readable.
   -h, --help      this text.
 
-Runs \`bun build\` with this process's bun when run by bun, else \`bun\` from PATH.
+Runs \`bun build\` with this process's bun when run by bun, else node_modules/.bin/bun, else \`bun\` from PATH.
 Note: a bundled migrate.js cannot find migrations/ next to itself; pass --dir (the Job mounts
 them from a ConfigMap at /migrations).
 Exit: 0 when every file was built and fits, 1 otherwise (naming the file, its size and the limit).`,
@@ -86,7 +86,8 @@ function loadConfig(argv = process.argv.slice(2)): { help: true } | { help: fals
       outDir: outDir === undefined ? join(REPO, "dist") : resolve(process.cwd(), outDir),
       maxBytes: f["max-bytes"] ?? CONFIGMAP_LIMIT,
       minify: !values["no-minify"],
-      bun: process.versions.bun ? process.execPath : "bun",
+      // Under Deno: the repository's bun from npm ci (not on PATH), else a global one.
+      bun: process.versions.bun ? process.execPath : existsSync(join(REPO, "node_modules/.bin/bun")) ? join(REPO, "node_modules/.bin/bun") : "bun",
     },
   };
 }

@@ -1,10 +1,10 @@
 /**
- * `bun run check`: fails (exit 1) with a readable diff when a generated artifact (the cron file, the
+ * `npx npx bun run check`: fails (exit 1) with a readable diff when a generated artifact (the cron file, the
  * Kubernetes CronJobs) disagrees with ops/task_registry.yml, or a job could not run (unknown tool
  * action, wrong entitlement, params the action refuses, a scheduler agent without the right), or the
  * alert rule files differ from lib/alerting/rules.ts.
  *
- *   bun run scripts/check.ts [--registry FILE] [--cron FILE] [--cronjobs FILE] [--access FILE] [--policy FILE]
+ *   npx bun run scripts/check.ts [--registry FILE] [--cron FILE] [--cronjobs FILE] [--access FILE] [--policy FILE]
  */
 import process from "node:process";
 import { alertRulesCheck } from "../lib/alerting/files.ts";
@@ -14,7 +14,7 @@ import { toolsCheck } from "../lib/scheduler/tools-check.ts";
 
 const spec = {
   name: "check",
-  usage: `Usage: bun run scripts/check.ts [--registry FILE] [--cron FILE] [--cronjobs FILE] [--access FILE] [--policy FILE]
+  usage: `Usage: npx bun run scripts/check.ts [--registry FILE] [--cron FILE] [--cronjobs FILE] [--access FILE] [--policy FILE]
 
 Checks that ops/cron/jobs.cron and the Kubernetes CronJobs in ops/k8s/governance-cronjobs.yml match
 ops/task_registry.yml (schedule, tool, action, params, log / timeZone and concurrencyPolicy, and no job

@@ -1,7 +1,7 @@
 /**
  * Retention cleanup: removes done/canceled backlog items not updated for N days (runbook section 4).
  *
- *   bun run scripts/cleanup.ts [--retention-days 180] [--dry-run]
+ *   npx bun run scripts/cleanup.ts [--retention-days 180] [--dry-run]
  */
 import process from "node:process";
 import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
@@ -11,7 +11,7 @@ import { runLocalTool } from "../lib/tools/local.ts";
 
 const spec = {
   name: "cleanup",
-  usage: `Usage: bun run scripts/cleanup.ts [--retention-days N] [--dry-run]
+  usage: `Usage: npx bun run scripts/cleanup.ts [--retention-days N] [--dry-run]
 
 backlog_tool.cleanup: removes items whose status is done or canceled and whose updated_at is more than
 N days ago, with their events. Open, in_progress and blocked items are never removed. JSONL: the files

@@ -22,7 +22,7 @@ export const DEFAULT_SAMPLE = "ops/samples/risk_signals.sample.json";
 
 const spec = {
   name: "demo",
-  usage: `Usage: npm run demo   (bun run scripts/demo.ts [--sample FILE] [--no-serve])
+  usage: `Usage: npm run demo   (npx bun run scripts/demo.ts [--sample FILE] [--no-serve])
 
 Runs the governance chain end to end on SAMPLE data and serves the resulting backlog:
   1. records ${DEFAULT_SAMPLE} (invented signals of five services over 8 days; timestamps

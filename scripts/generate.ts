@@ -1,7 +1,7 @@
 /**
  * Generates backlog items from the latest platform digest (weekly) or risk digest (daily).
  *
- *   bun run scripts/generate.ts [--env prod] [--week 2026-W47] [--daily] [--date 2026-11-23] [--dry-run]
+ *   npx bun run scripts/generate.ts [--env prod] [--week 2026-W47] [--daily] [--date 2026-11-23] [--dry-run]
  */
 import process from "node:process";
 import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
@@ -11,7 +11,7 @@ import { runLocalTool } from "../lib/tools/local.ts";
 
 const spec = {
   name: "generate",
-  usage: `Usage: bun run scripts/generate.ts [--env ENV] [--week 2026-W47] [--daily [--date 2026-11-23]] [--dry-run]
+  usage: `Usage: npx bun run scripts/generate.ts [--env ENV] [--week 2026-W47] [--daily [--date 2026-11-23]] [--dry-run]
 
 Weekly (default): backlog_tool.auto_generate_weekly. Reads the platform digest of ENV for the week
 (default: the newest one) from $BACKLOG_REPORTS_DIR/platform/ and upserts one item per service and

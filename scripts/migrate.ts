@@ -1,7 +1,7 @@
 /**
  * Applies the numbered SQL migrations in migrations/ to the backlog database. Idempotent.
  *
- *   bun run scripts/migrate.ts [--dsn DSN] [--dry-run] [--status] [--dir migrations/]
+ *   npx bun run scripts/migrate.ts [--dsn DSN] [--dry-run] [--status] [--dir migrations/]
  */
 import process from "node:process";
 import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
@@ -12,7 +12,7 @@ import { DEFAULT_MIGRATIONS_DIR, checkDrift, loadMigrations, migrate, migrationS
 
 const spec = {
   name: "migrate",
-  usage: `Usage: bun run scripts/migrate.ts [--dsn DSN] [--dry-run] [--status] [--dir DIR]
+  usage: `Usage: npx bun run scripts/migrate.ts [--dsn DSN] [--dry-run] [--status] [--dir DIR]
 
 Applies migrations/NNNNNN_*.sql in order, each in its own transaction, recording each in the
 backlog_migrations ledger. Safe to re-run; concurrent runs serialise on an advisory lock.

@@ -2,7 +2,7 @@
  * Imports risk signals from a file (other monitoring systems, the shipped sample) through
  * risk_history_tool.record. The other risk actions run with scripts/tool.ts.
  *
- *   bun run scripts/risk.ts --from-file signals.jsonl [--shift-to-now] [--dry-run]
+ *   npx bun run scripts/risk.ts --from-file signals.jsonl [--shift-to-now] [--dry-run]
  */
 import { readFile } from "node:fs/promises";
 import process from "node:process";
@@ -15,7 +15,7 @@ import { runLocalTool } from "../lib/tools/local.ts";
 
 const spec = {
   name: "risk",
-  usage: `Usage: bun run scripts/risk.ts --from-file FILE [--shift-to-now] [--dry-run]
+  usage: `Usage: npx bun run scripts/risk.ts --from-file FILE [--shift-to-now] [--dry-run]
 
 Records every signal record of FILE with risk_history_tool.record (the same code as
 POST /v1/tools/execute), in one write. The whole file is validated first: any bad record stops the
@@ -34,7 +34,7 @@ Options:
   --dry-run         validate and print what would be recorded; write nothing.
   -h, --help        this text.
 
-Then: bun run scripts/tool.ts risk_history_tool snapshot --params-json '{"env":"prod"}'   (and digest, cleanup;
+Then: npx bun run scripts/tool.ts risk_history_tool snapshot --params-json '{"env":"prod"}'   (and digest, cleanup;
       architecture_pressure_tool digest) — see docs/governance.md.
 Env: BACKLOG_BACKEND / BACKLOG_POSTGRES_DSN / BACKLOG_JSONL_DIR (where the signals are stored, next to the
 backlog), BACKLOG_POLICY_FILE (allowed envs), LOG_LEVEL. Output: JSON result on stdout, logs on stderr.

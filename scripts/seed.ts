@@ -3,7 +3,7 @@
  * one project, assigning tasks round-robin to the team the Project Service reports. Runs as the Kubernetes
  * Job ops/k8s/backlog-setup-job.yml (bundled to dist/seed.js) or locally:
  *
- *   bun run scripts/seed.ts [--dry-run] [--dsn DSN]     (env and details: --help, docs/setup-job.md)
+ *   npx bun run scripts/seed.ts [--dry-run] [--dsn DSN]     (env and details: --help, docs/setup-job.md)
  */
 import process from "node:process";
 import { printJson, runMain } from "../lib/cli.ts";

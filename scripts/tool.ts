@@ -2,8 +2,8 @@
  * Runs any tool action locally (same code as POST /v1/tools/execute and the scheduler), as agent "cli"
  * with admin rights on every domain.
  *
- *   bun run scripts/tool.ts backlog_tool dashboard --params-json '{"env":"prod"}'
- *   bun run scripts/tool.ts --call-json '{ "tool": "backlog_tool", "action": "cleanup", "retention_days": 180 }'
+ *   npx bun run scripts/tool.ts backlog_tool dashboard --params-json '{"env":"prod"}'
+ *   npx bun run scripts/tool.ts --call-json '{ "tool": "backlog_tool", "action": "cleanup", "retention_days": 180 }'
  */
 import process from "node:process";
 import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
@@ -14,18 +14,18 @@ import { runLocalTool } from "../lib/tools/local.ts";
 
 const spec = {
   name: "tool",
-  usage: `Usage: bun run scripts/tool.ts <tool> <action> [--params-json '{...}'] [--dry-run]
-       bun run scripts/tool.ts --call-json '{"tool": "...", "action": "...", ...params}'
+  usage: `Usage: npx bun run scripts/tool.ts <tool> <action> [--params-json '{...}'] [--dry-run]
+       npx bun run scripts/tool.ts --call-json '{"tool": "...", "action": "...", ...params}'
 
 Runs one tool action in this process against the configured store and prints its JSON result.
 --call-json takes a tool call exactly as written in the runbook (params beside tool and action, or
 under "params"). The agent is "cli" with tools.backlog.admin, tools.risk.admin, tools.pressure.admin.
 
 Examples:
-  bun run scripts/tool.ts backlog_tool auto_generate_weekly --params-json '{"env":"prod"}' --dry-run
-  bun run scripts/tool.ts backlog_tool cleanup --params-json '{"retention_days":180}'
-  bun run scripts/tool.ts backlog_tool list --params-json '{"env":"prod","status":"open","limit":20}'
-  bun run scripts/tool.ts --call-json '{ "tool": "backlog_tool", "action": "auto_generate_weekly", "env": "prod" }'
+  npx bun run scripts/tool.ts backlog_tool auto_generate_weekly --params-json '{"env":"prod"}' --dry-run
+  npx bun run scripts/tool.ts backlog_tool cleanup --params-json '{"retention_days":180}'
+  npx bun run scripts/tool.ts backlog_tool list --params-json '{"env":"prod","status":"open","limit":20}'
+  npx bun run scripts/tool.ts --call-json '{ "tool": "backlog_tool", "action": "auto_generate_weekly", "env": "prod" }'
 
 Options:
   --params-json J   the action's params as a JSON object (default {}).

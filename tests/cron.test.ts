@@ -49,6 +49,7 @@ describe("registry ↔ cron file drift", () => {
     const text = readFileSync(CRON, "utf8");
     const edited = text
       .replace("20 6 * * 1 backlog", "25 6 * * 1 backlog") // schedule
+      .replace("&& node_modules/.bin/bun run ops/scripts/run_governance_job.ts --job hourly_risk_snapshot", "&& bun run ops/scripts/run_governance_job.ts --job hourly_risk_snapshot") // a global bun
       .replace(`--params-json '{"env":"prod"}' >> /var/log/daarion/risk_digest.log`, `--params-json '{"env":"dev"}' >> /var/log/daarion/risk_digest.log`) // params
       .split("\n")
       .filter((l) => !l.includes("--job daily_backlog_cleanup")) // a job missing
@@ -61,7 +62,8 @@ describe("registry ↔ cron file drift", () => {
     expect(r.stderr).toContain('daily_risk_digest: params is {"env":"prod"} in the registry but {"env":"dev"} in the cron file');
     expect(r.stderr).toContain("daily_backlog_cleanup: in the registry but missing from the cron file");
     expect(r.stderr).toMatch(/rogue_job: in the cron file \(line \d+\) but not in the registry/);
-    expect(r.stderr).toContain("fix: bun run ops/scripts/render_cron.ts");
+    expect(r.stderr).toContain('hourly_risk_snapshot: runs the runner with "bun" (line 19); cron\'s PATH has no bun after npm ci, so use node_modules/.bin/bun');
+    expect(r.stderr).toContain("fix: npx bun run ops/scripts/render_cron.ts");
   });
 
   test("an edited registry fails against the shipped cron file (tool, action, new job)", () => {
@@ -121,15 +123,15 @@ describe("cron file parsing", () => {
       "SHELL=/bin/bash",
       'ROUTER_URL="http://router:8000"',
       "",
-      `*/5 * * * * backlog cd "$REPO_ROOT" && bun run ops/scripts/run_governance_job.ts --job j1 --tool t --action a --params-json '{"env":"prod","note":"it'\\''s fine"}' >> /var/log/daarion/j1.log 2>&1`,
+      `*/5 * * * * backlog cd "$REPO_ROOT" && node_modules/.bin/bun run ops/scripts/run_governance_job.ts --job j1 --tool t --action a --params-json '{"env":"prod","note":"it'\\''s fine"}' >> /var/log/daarion/j1.log 2>&1`,
       "   # indented comment",
       "0 1 * * 1-5 root bun run ops/scripts/run_governance_job.ts --job j2 --tool t --action b",
     ].join("\n");
     const f = parseCron(text);
     expect(f.env).toEqual({ SHELL: "/bin/bash", ROUTER_URL: "http://router:8000" });
     expect(f.jobs).toEqual([
-      { id: "j1", schedule: "*/5 * * * *", user: "backlog", tool: "t", action: "a", params: { env: "prod", note: "it's fine" }, log: "j1.log", line: 5 },
-      { id: "j2", schedule: "0 1 * * 1-5", user: "root", tool: "t", action: "b", params: {}, log: null, line: 7 },
+      { id: "j1", schedule: "*/5 * * * *", user: "backlog", tool: "t", action: "a", params: { env: "prod", note: "it's fine" }, log: "j1.log", bin: "node_modules/.bin/bun", line: 5 },
+      { id: "j2", schedule: "0 1 * * 1-5", user: "root", tool: "t", action: "b", params: {}, log: null, bin: "bun", line: 7 },
     ]);
     expect(shellWords(`a 'b c' "d \\"e\\"" f\\ g`)).toEqual(["a", "b c", 'd "e"', "f g"]);
   });

@@ -208,7 +208,7 @@ describe("riskHistoryFor: the backlog store's backend decides", () => {
   test("Postgres without migration 000004 says which migration to run", async () => {
     const empty = await freshDatabase();
     try {
-      await expect(new PostgresRiskHistory(empty.sql).history("prod", H(1), H(2))).rejects.toThrow(/no risk_signals\/risk_history tables: run the migrations first \(bun run migrate; 000004_risk_history\.sql\)/);
+      await expect(new PostgresRiskHistory(empty.sql).history("prod", H(1), H(2))).rejects.toThrow(/no risk_signals\/risk_history tables: run the migrations first \(npx bun run migrate; 000004_risk_history\.sql\)/);
     } finally {
       await empty.drop();
     }

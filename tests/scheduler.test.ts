@@ -121,7 +121,7 @@ describe("exactly once", () => {
     const sql = postgres(d.dsn, { max: 1, onnotice: () => {} });
     try {
       const out = await scheduler(new PostgresRunLedger(sql as never), calls).runDue(new Date("2026-11-23T03:40:00Z"));
-      expect(out).toEqual([expect.objectContaining({ job: "daily_count", status: "error", error: expect.stringContaining("the table scheduler_runs does not exist. Run the migrations (bun run migrate") })]);
+      expect(out).toEqual([expect.objectContaining({ job: "daily_count", status: "error", error: expect.stringContaining("the table scheduler_runs does not exist. Run the migrations (npx bun run migrate") })]);
       expect(calls).toEqual([]);
     } finally {
       await sql.end();

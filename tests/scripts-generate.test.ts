@@ -177,7 +177,7 @@ describe("script errors (no store needed)", () => {
     for (const script of ["generate.ts", "cleanup.ts", "tool.ts"]) {
       const r = await runScript(`scripts/${script}`, ["--help"], { env });
       expect(r.code).toBe(0);
-      expect(r.stdout).toStartWith(`Usage: bun run scripts/${script}`);
+      expect(r.stdout).toStartWith(`Usage: npx bun run scripts/${script}`);
     }
   });
 });

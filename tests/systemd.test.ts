@@ -32,7 +32,8 @@ test("systemd-analyze verify accepts the unit without a single warning", () => {
 
 test("the unit runs server.ts with the in-process scheduler, restarts on failure and is hardened", () => {
   const svc = new Map(keys("Service").map(([k, v]) => [k, v]));
-  expect(svc.get("ExecStart")).toMatch(/bun run server\.ts$/);
+  // the repository's bun from npm ci: systemd's PATH has no bun unless one was installed globally
+  expect(svc.get("ExecStart")).toBe(`${svc.get("WorkingDirectory")}/node_modules/.bin/bun run server.ts`);
   expect(svc.get("Restart")).toBe("on-failure");
   expect(svc.get("EnvironmentFile")).toBe("/etc/backlog-bridge/env");
   expect(svc.get("User")).toBe("backlog");

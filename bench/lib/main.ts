@@ -1,5 +1,5 @@
 /**
- * The shape every bench file shares: `bun run bench/<name>.ts [--full] [--runs N]`. Progress goes to
+ * The shape every bench file shares: `npx bun run bench/<name>.ts [--full] [--runs N]`. Progress goes to
  * stderr, the results table to stdout; a missed target does not fail the run (the table says NO),
  * an error does (exit 1).
  */
@@ -21,7 +21,7 @@ export interface Bench {
   run(opts: BenchOptions): Promise<BenchResult[]>;
 }
 
-const USAGE = (b: Bench) => `Usage: bun run bench/${b.name}.ts [--full] [--runs N]
+const USAGE = (b: Bench) => `Usage: npx bun run bench/${b.name}.ts [--full] [--runs N]
 
 ${b.about}
 

@@ -54,7 +54,7 @@ export class PostgresRiskHistory implements RiskHistoryStore {
     const [row] = await this.sql<{ ok: boolean }[]>`
       select to_regclass('public.risk_signals') is not null and to_regclass('public.risk_history') is not null as ok`;
     if (!row?.ok) {
-      throw new AppError("unavailable", "Postgres has no risk_signals/risk_history tables: run the migrations first (bun run migrate; 000004_risk_history.sql).");
+      throw new AppError("unavailable", "Postgres has no risk_signals/risk_history tables: run the migrations first (npx bun run migrate; 000004_risk_history.sql).");
     }
     this.checked = true;
     return this.sql;

@@ -1,5 +1,5 @@
 /**
- * Drift checks behind `bun run check`: every generated artifact must match ops/task_registry.yml, and
+ * Drift checks behind `npx bun run check`: every generated artifact must match ops/task_registry.yml, and
  * every job must be runnable (tools-check.ts). Each check returns problem lines (empty = in sync) and
  * the command that fixes them; add a check by adding a Check to the list in scripts/check.ts.
  */
@@ -33,7 +33,7 @@ export interface Check {
 export function cronFileCheck(file = DEFAULT_CRON_FILE): Check {
   return {
     name: `cron file ${file.replace(/^.*\/ops\//, "ops/")}`,
-    fix: "bun run ops/scripts/render_cron.ts (then review and commit ops/cron/jobs.cron)",
+    fix: "npx bun run ops/scripts/render_cron.ts (then review and commit ops/cron/jobs.cron)",
     run(registry) {
       const text = readOr(file);
       if (Array.isArray(text)) return text;
@@ -49,7 +49,7 @@ export function cronFileCheck(file = DEFAULT_CRON_FILE): Check {
 export function cronJobsCheck(file = DEFAULT_CRONJOBS_FILE): Check {
   return {
     name: `Kubernetes CronJobs ${file.replace(/^.*\/ops\//, "ops/")}`,
-    fix: "bun run ops/scripts/render_cron.ts (then review and commit ops/k8s/governance-cronjobs.yml)",
+    fix: "npx bun run ops/scripts/render_cron.ts (then review and commit ops/k8s/governance-cronjobs.yml)",
     run(registry) {
       const text = readOr(file);
       if (Array.isArray(text)) return text;

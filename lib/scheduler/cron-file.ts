@@ -9,6 +9,11 @@ import { validCron, type JobSpec } from "./registry.ts";
 
 export const CRON_USER = "backlog";
 export const LOG_DIR = "/var/log/daarion";
+/**
+ * How a cron line starts the runner: the repository's own bun (installed by `npm ci`), relative to
+ * REPO_ROOT after the `cd`, because cron's PATH has no bun unless one was installed globally.
+ */
+export const CRON_BUN = "node_modules/.bin/bun";
 
 export interface CronJob {
   id: string;
@@ -18,6 +23,8 @@ export interface CronJob {
   action: string;
   params: Record<string, unknown>;
   log: string | null;
+  /** The word that starts the runner (e.g. node_modules/.bin/bun), for the drift check. */
+  bin: string;
   line: number;
 }
 
@@ -31,13 +38,15 @@ const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 export function renderCron(jobs: JobSpec[]): string {
   const out = [
-    "# GENERATED from ops/task_registry.yml by `bun run ops/scripts/render_cron.ts` - do not edit by hand;",
-    "# `bun run check` fails when this file and the registry disagree.",
+    "# GENERATED from ops/task_registry.yml by `npx bun run ops/scripts/render_cron.ts` - do not edit by hand;",
+    "# `npx bun run check` fails when this file and the registry disagree.",
     "#",
     "# Install (runbook 9): sudo cp ops/cron/jobs.cron /etc/cron.d/daarion-governance",
     "#                      sudo chmod 644 /etc/cron.d/daarion-governance",
-    "# then set REPO_ROOT and ROUTER_URL below. The runner reads the scheduler's API key from",
-    "# SCHEDULER_API_KEY_FILE (a root/backlog-only file), so the key never sits in this world-readable file.",
+    "# then set REPO_ROOT and ROUTER_URL below, and run `npm ci` in REPO_ROOT: each job runs",
+    `# $REPO_ROOT/${CRON_BUN} (bun from npm), so the host needs no global bun. The runner reads the`,
+    "# scheduler's API key from SCHEDULER_API_KEY_FILE (a root/backlog-only file), so the key never sits",
+    "# in this world-readable file.",
     "# Schedules are UTC: CRON_TZ works with cronie; Debian/Ubuntu cron ignores it, so run that host in UTC.",
     "SHELL=/bin/bash",
     "PATH=/usr/local/bin:/usr/bin:/bin",
@@ -50,7 +59,7 @@ export function renderCron(jobs: JobSpec[]): string {
   for (const j of jobs) {
     out.push(`# ${j.id}: ${j.description}`);
     const cmd = [
-      'cd "$REPO_ROOT" && bun run ops/scripts/run_governance_job.ts',
+      `cd "$REPO_ROOT" && ${CRON_BUN} run ops/scripts/run_governance_job.ts`,
       `--job ${j.id} --tool ${j.tool} --action ${j.action} --params-json ${shq(JSON.stringify(j.params))}`,
       `>> ${LOG_DIR}/${j.log} 2>&1`,
     ].join(" ");
@@ -153,9 +162,9 @@ export function parseCron(text: string, source = "ops/cron/jobs.cron"): CronFile
       const k = words.indexOf(name);
       return k >= 0 && k + 1 < words.length ? words[k + 1]! : undefined;
     };
-    if (!words.some((w) => w.endsWith("run_governance_job.ts") || w.endsWith("run_governance_job.js"))) {
-      fail(n, "the command does not run ops/scripts/run_governance_job.ts");
-    }
+    const script = words.findIndex((w) => w.endsWith("run_governance_job.ts") || w.endsWith("run_governance_job.js"));
+    if (script < 0) fail(n, "the command does not run ops/scripts/run_governance_job.ts");
+    const bin = words[script - 1] === "run" ? words[script - 2] ?? "" : words[script - 1] ?? "";
     const id = flag("--job");
     const tool = flag("--tool");
     const action = flag("--action");
@@ -169,7 +178,7 @@ export function parseCron(text: string, source = "ops/cron/jobs.cron"): CronFile
       if (!params || typeof params !== "object" || Array.isArray(params)) fail(n, "--params-json must be a JSON object");
     }
     const logm = />>\s*(\S+)/.exec(command);
-    jobs.push({ id: id!, schedule, user, tool: tool!, action: action!, params, log: logm ? logm[1]!.split("/").pop()! : null, line: n });
+    jobs.push({ id: id!, schedule, user, tool: tool!, action: action!, params, log: logm ? logm[1]!.split("/").pop()! : null, bin, line: n });
   });
   const seen = new Set<string>();
   for (const j of jobs) {
@@ -198,6 +207,9 @@ export function diffCron(registry: JobSpec[], cron: CronFile, cronSource = "the 
     cmp("action", r.action, c.action);
     cmp("params", stableJson(r.params), stableJson(c.params));
     cmp("log", r.log, String(c.log));
+    if (c.bin !== CRON_BUN && !c.bin.endsWith(`/${CRON_BUN}`)) {
+      problems.push(`${r.id}: runs the runner with "${c.bin}" ${at}; cron's PATH has no bun after npm ci, so use ${CRON_BUN} (the repository's bun)`);
+    }
   }
   const ids = new Set(registry.map((r) => r.id));
   for (const c of cron.jobs) if (!ids.has(c.id)) problems.push(`${c.id}: in ${cronSource} (line ${c.line}) but not in the registry`);

@@ -82,8 +82,9 @@ export function cronJobFor(j: JobSpec): Record<string, unknown> {
 
 export function renderCronJobs(jobs: JobSpec[]): string {
   const header =
-    "# GENERATED from ops/task_registry.yml by `bun run ops/scripts/render_cron.ts` - do not edit by hand;\n" +
-    "# `bun run check` fails when these CronJobs and the registry disagree.\n";
+    "# GENERATED from ops/task_registry.yml by `npx bun run ops/scripts/render_cron.ts` - do not edit by hand;\n" +
+    "# `npx bun run check` fails when these CronJobs and the registry disagree.\n" +
+    `# The container runs plain \`bun\`: the ${BUN_IMAGE} image has bun on its PATH (unlike a host after npm ci).\n`;
   return header + jobs.map((j) => YAML.stringify(cronJobFor(j), { lineWidth: 0 })).join("---\n");
 }
 

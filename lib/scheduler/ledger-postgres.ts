@@ -33,7 +33,7 @@ async function hinted<T>(what: string, query: () => Promise<T>): Promise<T> {
     return await query();
   } catch (err) {
     if ((err as { code?: unknown }).code === "42P01") {
-      throw new AppError("unavailable", `Cannot ${what}: the table scheduler_runs does not exist. Run the migrations (bun run migrate; migration 000003_scheduler_runs.sql).`, { cause: err });
+      throw new AppError("unavailable", `Cannot ${what}: the table scheduler_runs does not exist. Run the migrations (npx bun run migrate; migration 000003_scheduler_runs.sql).`, { cause: err });
     }
     throw err;
   }

@@ -45,7 +45,7 @@ export function diffTools(jobs: JobSpec[], tools: Registry, agentEntitlements: r
   return problems;
 }
 
-/** `bun run check` entry: the real tool registry (policy from BACKLOG_POLICY_FILE) and the access file. */
+/** `npx bun run check` entry: the real tool registry (policy from BACKLOG_POLICY_FILE) and the access file. */
 export function toolsCheck(accessFile?: string): Check {
   return {
     name: "tools and access",

@@ -40,12 +40,12 @@ export const SEED_ENV_VARS = Object.keys(ENV_DOCS);
 
 export const spec = {
   name: "seed",
-  usage: `Usage: bun run scripts/seed.ts [--dry-run] [--dsn DSN]
+  usage: `Usage: npx bun run scripts/seed.ts [--dry-run] [--dsn DSN]
 
 Backlog setup job: seeds 4 sample stories, 8 sample tasks and 8 story-task links for one project,
 assigning tasks round-robin to the project's team from the Project Service (default list when it is
 unreachable). Re-runnable: replaces the sample rows of a previous run in one transaction and never
-touches other rows. Tables must exist: run migrations first (bun run migrate).
+touches other rows. Tables must exist: run migrations first (npx bun run migrate).
 
 Options:
   --dry-run   print the plan as JSON (stories, tasks with assignees, mappings) and write nothing.

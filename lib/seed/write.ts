@@ -22,7 +22,7 @@ export async function verifyTables(sql: Sql): Promise<void> {
   throw new AppError(
     "config",
     `Required backlog database tables are missing: ${missing.join(", ")}. The setup job does not create tables: ` +
-      `run migrations first (bun run migrate, or in Kubernetes the migrate-backlog Job from ` +
+      `run migrations first (npx bun run migrate, or in Kubernetes the migrate-backlog Job from ` +
       `ops/k8s/backlog-migrate-job.yml), then run the setup job again.`,
   );
 }

@@ -108,7 +108,7 @@ export class PostgresBacklogStore implements BacklogStore {
     const [row] = await this.sql<{ ok: boolean }[]>`
       select to_regclass('public.backlog_items') is not null and to_regclass('public.backlog_events') is not null as ok`;
     if (!row?.ok) {
-      throw new AppError("unavailable", `Postgres at ${this.target} has no backlog_items/backlog_events tables: run the migrations first (bun run migrate).`);
+      throw new AppError("unavailable", `Postgres at ${this.target} has no backlog_items/backlog_events tables: run the migrations first (npx bun run migrate).`);
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * Renders ops/cron/jobs.cron (and the Kubernetes CronJobs) from ops/task_registry.yml, each atomically.
  *
- *   bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
+ *   npx bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
  */
 import process from "node:process";
 import { type ParsedCli, runCli } from "../../lib/cli.ts";
@@ -16,7 +16,7 @@ import { DEFAULT_REGISTRY_FILE, loadRegistry } from "../../lib/scheduler/registr
 
 const spec = {
   name: "render_cron",
-  usage: `Usage: bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
+  usage: `Usage: npx bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
 
 Writes, from the task registry, the /etc/cron.d file for the governance jobs and the equivalent
 Kubernetes CronJobs.

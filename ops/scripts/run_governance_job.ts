@@ -2,7 +2,7 @@
  * The governance runner (runbook 9): POSTs one tool call to the router's /v1/tools/execute as the
  * scheduler agent and prints the JSON result. Used by ops/cron/jobs.cron.
  *
- *   bun run ops/scripts/run_governance_job.ts --tool T --action A --params-json '{...}' [--job ID] [--dry-run]
+ *   npx bun run ops/scripts/run_governance_job.ts --tool T --action A --params-json '{...}' [--job ID] [--dry-run]
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
@@ -16,7 +16,7 @@ import { fireFor, latestFire } from "../../lib/scheduler/schedule.ts";
 
 const spec = {
   name: "run_governance_job",
-  usage: `Usage: bun run ops/scripts/run_governance_job.ts --tool TOOL --action ACTION [--params-json '{...}']
+  usage: `Usage: npx bun run ops/scripts/run_governance_job.ts --tool TOOL --action ACTION [--params-json '{...}']
                                                   [--job ID [--scheduled-at ISO]] [--dry-run]
 
 POSTs {"tool", "action", ...params} to $ROUTER_URL/v1/tools/execute with the scheduler's API key and
