@@ -1,5 +1,5 @@
 /**
- * `npx npx bun run check`: fails (exit 1) with a readable diff when a generated artifact (the cron file, the
+ * `npx bun run check`: fails (exit 1) with a readable diff when a generated artifact (the cron file, the
  * Kubernetes CronJobs) disagrees with ops/task_registry.yml, or a job could not run (unknown tool
  * action, wrong entitlement, params the action refuses, a scheduler agent without the right), or the
  * alert rule files differ from lib/alerting/rules.ts.

@@ -1,5 +1,5 @@
 /**
- * The two rendered rule files and their drift check (`bun run check`): both are rendered from
+ * The two rendered rule files and their drift check (`npx bun run check`): both are rendered from
  * lib/alerting/rules.ts with the policy's `alerts` section and the store's default reconnect period, and
  * must equal the committed files byte for byte.
  */
@@ -48,7 +48,7 @@ export function diffText(file: string, expected: string): string[] {
 export function alertRulesCheck(options: AlertFileOptions = {}): Check {
   return {
     name: "alert rules (ops/prometheus, ops/k8s PrometheusRule)",
-    fix: "bun run ops/scripts/render_alerts.ts (then review and commit both files)",
+    fix: "npx bun run ops/scripts/render_alerts.ts (then review and commit both files)",
     failText: "differ from lib/alerting/rules.ts and config/backlog_policy.yml",
     okText: () => "both files match lib/alerting/rules.ts and the policy's alerts",
     run() {

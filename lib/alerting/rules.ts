@@ -1,8 +1,8 @@
 /**
  * The alert rules, ONE source for both renderings: ops/prometheus/backlog-bridge.rules.yml (plain rule
  * groups for a Prometheus of your own) and ops/k8s/backlog-bridge-prometheusrule.yml (the same groups in
- * a prometheus-operator PrometheusRule). `bun run check` fails when either file differs from what this
- * renders (checks.ts); render with `bun run ops/scripts/render_alerts.ts`.
+ * a prometheus-operator PrometheusRule). `npx bun run check` fails when either file differs from what this
+ * renders (checks.ts); render with `npx bun run ops/scripts/render_alerts.ts`.
  *
  * Thresholds and targets come from config/backlog_policy.yml `alerts` (the runbook's section 6), so the
  * dashboard's alerts and Prometheus's agree; every series is taken with `max` over the scraping labels
@@ -130,7 +130,7 @@ export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOpti
 }
 
 const HEADER = (what: string) =>
-  `# GENERATED from lib/alerting/rules.ts and config/backlog_policy.yml (alerts) by\n#   bun run ops/scripts/render_alerts.ts\n# Do not edit: \`bun run check\` fails when this file differs. ${what}\n`;
+  `# GENERATED from lib/alerting/rules.ts and config/backlog_policy.yml (alerts) by\n#   npx bun run ops/scripts/render_alerts.ts\n# Do not edit: \`npx bun run check\` fails when this file differs. ${what}\n`;
 
 const yaml = (v: unknown) => YAML.stringify(v, { lineWidth: 0 });
 

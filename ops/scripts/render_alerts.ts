@@ -3,7 +3,7 @@
  * PrometheusRule (ops/k8s/backlog-bridge-prometheusrule.yml) from lib/alerting/rules.ts and the policy's
  * `alerts` section, each atomically.
  *
- *   bun run ops/scripts/render_alerts.ts [--stdout] [--policy FILE] [--out FILE] [--k8s-out FILE]
+ *   npx bun run ops/scripts/render_alerts.ts [--stdout] [--policy FILE] [--out FILE] [--k8s-out FILE]
  */
 import process from "node:process";
 import { renderAlertFiles } from "../../lib/alerting/files.ts";
@@ -14,7 +14,7 @@ import { writeFileAtomic } from "../../lib/reports.ts";
 
 const spec = {
   name: "render_alerts",
-  usage: `Usage: bun run ops/scripts/render_alerts.ts [--stdout] [--policy FILE] [--out FILE] [--k8s-out FILE]
+  usage: `Usage: npx bun run ops/scripts/render_alerts.ts [--stdout] [--policy FILE] [--out FILE] [--k8s-out FILE]
 
 Writes the alert rules for a plain Prometheus and the equivalent PrometheusRule for Kubernetes, from
 lib/alerting/rules.ts and the alerts section of the backlog policy (docs/alerting.md).

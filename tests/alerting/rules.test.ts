@@ -119,7 +119,7 @@ describe("drift check", () => {
     const r = await runScript("scripts/check.ts", ["--policy", policy]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("FAIL alert rules");
-    expect(r.stderr).toContain("fix: bun run ops/scripts/render_alerts.ts");
+    expect(r.stderr).toContain("fix: npx bun run ops/scripts/render_alerts.ts");
     const ok = await runScript("scripts/check.ts");
     expect(ok.stdout).toContain("ok   alert rules");
     expect(ok.code).toBe(0);
