@@ -4,13 +4,16 @@
  *
  *   npx bun run server.ts            # PORT (8000), HOST (127.0.0.1); see README "HTTP API"
  *
- * Shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests finish, stop the scheduler,
- * close the store.
+ * Shutdown on SIGTERM/SIGINT: stop accepting at once, give in-flight requests SHUTDOWN_DRAIN_MS, then
+ * close every connection left (idle, unread bodies, slow uploads), stop the scheduler, close the store;
+ * the process is gone by SHUTDOWN_HARD_EXIT_MS whatever hangs. ops/k8s terminationGracePeriodSeconds
+ * and ops/systemd TimeoutStopSec (15 s) leave room above that.
  */
 import process from "node:process";
 import { loadAccess, type AccessControl, type Identity } from "./lib/access-config.ts";
-import { AppError } from "./lib/errors.ts";
-import { createApp } from "./lib/http/app.ts";
+import { AppError, describeError } from "./lib/errors.ts";
+import { redactText } from "./lib/redact.ts";
+import { createApp, withSafeUrl } from "./lib/http/app.ts";
 import { attentionSource } from "./lib/alerting/source.ts";
 import { takeSnapshot } from "./lib/alerting/snapshot.ts";
 import { createMetrics } from "./lib/http/metrics.ts";
@@ -29,6 +32,11 @@ import { loadRegistry } from "./lib/scheduler/registry.ts";
 import { createScheduler } from "./lib/scheduler/scheduler.ts";
 
 type Env = Record<string, string | undefined>;
+
+/** How long in-flight requests may finish after SIGTERM before their connections are closed. */
+export const SHUTDOWN_DRAIN_MS = 5_000;
+/** The process exits by then even if the scheduler or the store hang on close (below the 15 s of k8s/systemd). */
+export const SHUTDOWN_HARD_EXIT_MS = 9_000;
 
 export interface ServerConfig {
   port: number;
@@ -169,7 +177,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ui: { config: uiConfig, envs: policy.envs },
   });
 
-  const served = serve(app.fetch, { port: cfg.port, hostname: cfg.host });
+  const served = serve((req) => app.fetch(withSafeUrl(req)), { port: cfg.port, hostname: cfg.host });
   const url = `http://${cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host}:${served.port}`;
   log.info("server listening", { url, backend: store.name, scheduler: cfg.schedulerEnabled, demo: Boolean(options.demo) });
   if (cfg.schedulerEnabled) scheduler.start();
@@ -182,7 +190,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     stop() {
       stopping ??= (async () => {
         log.info("server stopping: finishing in-flight requests");
-        await served.stop();
+        await served.stop(SHUTDOWN_DRAIN_MS);
         await scheduler.stop();
         if (!options.store) await store.close();
         log.info("server stopped");
@@ -206,6 +214,10 @@ Serves the backlog HTTP API and dashboard. Configuration is by environment (READ
   const server = await startServer();
   const shutdown = (signal: string) => {
     defaultLog.info("signal received", { signal });
+    setTimeout(() => {
+      defaultLog.error("shutdown took too long; exiting", { after_ms: SHUTDOWN_HARD_EXIT_MS });
+      process.exit(1);
+    }, SHUTDOWN_HARD_EXIT_MS).unref();
     server.stop().then(
       () => process.exit(0),
       (err) => {
@@ -220,8 +232,9 @@ Serves the backlog HTTP API and dashboard. Configuration is by environment (READ
 
 if (import.meta.main) {
   main().catch((err) => {
-    defaultLog.error("server failed to start", { error: (err as Error).message });
-    process.stderr.write(`error: ${(err as Error).message}\n`);
+    const message = redactText(describeError(err));
+    defaultLog.error("server failed to start", { error: message });
+    process.stderr.write(`error: ${message}\n`);
     process.exit(1);
   });
 }

@@ -13,7 +13,7 @@
 import process from "node:process";
 import postgres from "postgres";
 import { AppError } from "./errors.ts";
-import { redactDsn } from "./redact.ts";
+import { dsnPasswordProblem, redactDsn } from "./redact.ts";
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
@@ -72,10 +72,12 @@ function checkDsn(dsn: string, source: string): string {
   if (!/^postgres(ql)?:\/\//.test(dsn)) {
     throw new AppError(
       "config",
-      `${source} must be a postgres:// or postgresql:// URL, got "${redactDsn(dsn).slice(0, 60)}". ` +
-        `Example: postgresql://user:pass@host:5432/daarion`,
+      `${source} must be a postgres:// or postgresql:// URL, got "${redactDsn(dsn).slice(0, 80)}". ` +
+        `Example: postgresql://user:pass@host:5432/daarion (URL-encode reserved characters in the password: @ → %40, : → %3A, / → %2F).`,
     );
   }
+  const problem = dsnPasswordProblem(dsn);
+  if (problem) throw new AppError("config", `${source} is ambiguous ("${redactDsn(dsn).slice(0, 80)}"): ${problem}.`);
   return dsn;
 }
 

@@ -13,18 +13,31 @@ export const runtime: "bun" | "deno" | "node" =
 export interface Served {
   port: number;
   hostname: string;
-  /** Stops accepting connections and resolves once in-flight requests have finished. */
-  stop(): Promise<void>;
+  /**
+   * Stops accepting connections at once, gives in-flight requests up to `drainMs` to finish, then closes
+   * every connection still open (idle keep-alives, clients holding an unread body, slow uploads).
+   */
+  stop(drainMs: number): Promise<void>;
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
 
 export function serve(fetch: (req: Request) => Response | Promise<Response>, opts: { port: number; hostname: string }): Served {
   if (typeof Bun !== "undefined") {
     const s = Bun.serve({ port: opts.port, hostname: opts.hostname, fetch, idleTimeout: 30 });
-    return { port: s.port, hostname: opts.hostname, stop: () => s.stop(false) };
+    return {
+      port: s.port,
+      hostname: opts.hostname,
+      async stop(drainMs) {
+        await Promise.race([s.stop(false), sleep(drainMs)]);
+        await s.stop(true);
+      },
+    };
   }
   if (typeof Deno !== "undefined") {
     const s = Deno.serve({ port: opts.port, hostname: opts.hostname, onListen() {} }, fetch);
-    return { port: s.addr.port, hostname: opts.hostname, stop: () => s.shutdown() };
+    // Deno has no forced close: after the drain the caller exits, which closes what is left.
+    return { port: s.addr.port, hostname: opts.hostname, stop: (drainMs) => Promise.race([s.shutdown(), sleep(drainMs)]) };
   }
   throw new Error("server.ts runs on Bun (`npx bun run server.ts`) or Deno (`deno run -A server.ts`), not plain Node.js.");
 }
