@@ -8,15 +8,17 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import process from "node:process";
 import { stripComments } from "./helpers/env-names.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { startProjectService, teamMembersBody, type ProjectService } from "./helpers/project-service.ts";
 import { REPO, runScript, type RunResult } from "./helpers/run.ts";
+import { pathWithoutBun } from "./helpers/fresh-clone.ts";
+import { denoPath } from "./helpers/preflight.ts";
 import { jobEnv, logLines } from "./helpers/seed-job.ts";
 
-const DENO = process.env.DENO_PATH ?? join(REPO, "node_modules/.bin/deno");
+const DENO = denoPath();
 const deno = [DENO, "run", "-A"];
 const bun = [process.execPath, "run"];
 
@@ -162,10 +164,12 @@ describe("Deno 2", () => {
     expect(readFileSync(join(dir, "cronjobs.yml"), "utf8")).toBe(readFileSync(join(REPO, "ops/k8s/governance-cronjobs.yml"), "utf8"));
   });
 
-  test("bundle under Deno builds with bun from PATH: the same summary as under Bun", async () => {
+  // PATH without bun: under Deno the bundler must find node_modules/.bin/bun (npm leaves no `bun` next
+  // to process.execPath, only bun.exe), as after `npm ci` on a fresh machine
+  test("bundle under Deno builds with the repository's bun, none on PATH: the same summary as under Bun", async () => {
     const build = async (runtime: string[]) => {
       const dir = tmp("bb-deno-bundle-");
-      const r = await runScript("scripts/bundle.ts", ["--only", "migrate", "--out-dir", dir], { runtime, env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` }, timeoutMs: 120_000 });
+      const r = await runScript("scripts/bundle.ts", ["--only", "migrate", "--out-dir", dir], { runtime, env: { PATH: pathWithoutBun() }, timeoutMs: 120_000 });
       return { code: r.code, summary: r.stdout.replaceAll(dir, "<out>"), dir };
     };
     const d = await build(deno);

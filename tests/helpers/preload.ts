@@ -1,5 +1,6 @@
 /**
- * bun test preload: one PostgreSQL server for the whole run.
+ * bun test preload: the preflight (every external program the suite needs, see preflight.ts), then
+ * one PostgreSQL server for the whole run.
  * - TEST_POSTGRES_DSN set → use that server (role needs CREATEDB).
  * - otherwise → start a throwaway cluster (pg-cluster.ts) and stop/remove it at the end,
  *   also on failure or Ctrl-C. Missing binaries fail the run loudly; nothing is skipped.
@@ -10,6 +11,16 @@ import process from "node:process";
 import postgres from "postgres";
 import { loadMigrations, migrate } from "../../lib/migrate.ts";
 import { startCluster, type Cluster } from "./pg-cluster.ts";
+import { missingPrograms, preflightReport } from "./preflight.ts";
+
+// Before anything else: every external program the suites drive, named with its install command.
+{
+  const missing = missingPrograms();
+  if (missing.length) {
+    process.stderr.write(preflightReport(missing));
+    process.exit(1);
+  }
+}
 
 let cluster: Cluster | undefined;
 if (!process.env.TEST_POSTGRES_DSN) {
