@@ -1,28 +1,24 @@
 /**
- * AutoBacklogStore (runbook 1.1): Postgres when it answers, JSONL when it does not.
+ * AutoBacklogStore (runbook 1.1): Postgres when it answers, JSONL when it does not — chosen by the one
+ * router (auto/router.ts), never here. While Postgres is configured but down, every write the JSONL
+ * fallback acknowledges is also journaled as the operation the caller asked for (auto/ops.ts,
+ * auto/journal.ts) and replayed in order on Postgres before the switch back (auto/replay-backlog.ts).
  *
- * - Start: try Postgres (connect timeout from lib/db.ts). No Postgres configured → plain JSONL, not
- *   degraded. Configured but unreachable (or not migrated) → JSONL, degraded, retried every
- *   BACKLOG_PG_RETRY_SECONDS (timer unref'd, so it never keeps a script alive).
- * - A query failing because the connection died switches to JSONL at once and is retried there.
- * - While degraded, a write to an id JSONL does not know is refused (`degraded`), never dropped:
- *   the item may exist only in Postgres.
- * - Recovery: replay the JSONL journal into Postgres (auto-replay.ts; merge rule in auto-merge.ts)
- *   once while JSONL still serves, then again with new operations held back for the moment it takes
- *   to switch, so no write acknowledged on JSONL is left behind.
- * Log events are the runbook's: `backlog_store: using PostgresBacklogStore` (info) and
- * `backlog_store: using JsonlBacklogStore` (warn, with the reason).
+ * - An id the fallback does not know may exist only in Postgres: reads and writes of it answer
+ *   `store degraded: …` (503), never "not found" — the answer cannot be known now.
+ * - The comment's event id is chosen before Postgres is tried, so a comment retried on the fallback
+ *   after an ambiguous failure is stored once when replayed.
  */
-import { clearInterval, setInterval } from "node:timers";
-import { describePg, type PgConfig } from "../db.ts";
-import { AppError, describeError } from "../errors.ts";
+import type { PgConfig } from "../db.ts";
+import { AppError } from "../errors.ts";
 import { log as defaultLog, type Logger } from "../log.ts";
-import { SwitchGate } from "./auto-gate.ts";
-import { replayJournal, ReplayLedger } from "./auto-replay.ts";
+import { OpJournal } from "./auto/journal.ts";
+import type { BacklogOp } from "./auto/ops.ts";
+import { BacklogReplay } from "./auto/replay-backlog.ts";
+import { FallbackRouter, USING_JSONL, USING_POSTGRES } from "./auto/router.ts";
 import { JsonlBacklogStore } from "./jsonl.ts";
-import { newId, planComment } from "./logic.ts";
-import { PostgresBacklogStore } from "./postgres.ts";
-import { isConnectionError } from "./postgres-errors.ts";
+import { newId } from "./logic.ts";
+import type { PostgresBacklogStore } from "./postgres.ts";
 import type {
   Actor,
   BacklogEvent,
@@ -33,13 +29,13 @@ import type {
   ListFilter,
   ListResult,
   Status,
+  StoreBinding,
   StoreHealth,
   UpsertInput,
   UpsertResult,
 } from "./types.ts";
 
-export const USING_POSTGRES = "backlog_store: using PostgresBacklogStore";
-export const USING_JSONL = "backlog_store: using JsonlBacklogStore";
+export { USING_JSONL, USING_POSTGRES };
 
 export interface AutoStoreOptions {
   /** From resolvePgConfig; null = no Postgres configured (JSONL only, not degraded). */
@@ -54,227 +50,134 @@ export interface AutoStoreOptions {
 }
 
 export function degradedError(id: string): AppError {
-  return new AppError("degraded", `store degraded: Postgres is unavailable and item ${id} is only in Postgres; retry when readyz reports ready`);
+  return new AppError("degraded", `store degraded: Postgres is unavailable and item ${id} is not in the JSONL fallback (it may exist only in Postgres); retry when readyz reports ready`);
 }
 
 export class AutoBacklogStore implements BacklogStore {
   readonly jsonl: JsonlBacklogStore;
-  readonly retrySeconds: number;
-  private readonly config: PgConfig | null;
+  readonly router: FallbackRouter;
+  readonly journal: OpJournal<BacklogOp>;
+  readonly binding: StoreBinding;
   private readonly clock: () => Date;
-  private readonly log: Logger;
-  private readonly ledger: ReplayLedger;
-  private pg: PostgresBacklogStore | null = null;
-  private reason = "";
-  private timer: ReturnType<typeof setInterval> | null = null;
-  private recovering: Promise<boolean> | null = null;
-  /** Closed while switching to Postgres: new operations wait, running JSONL ones are drained. */
-  private readonly gate = new SwitchGate();
-  private closed = false;
 
   private constructor(options: AutoStoreOptions) {
-    this.config = options.pg;
     this.clock = options.clock ?? (() => new Date());
-    this.log = options.log ?? defaultLog;
-    this.retrySeconds = options.retrySeconds ?? 300;
-    if (!(this.retrySeconds > 0) || !Number.isFinite(this.retrySeconds)) {
-      throw new AppError("config", `retrySeconds: expected a positive number of seconds, got ${JSON.stringify(options.retrySeconds)}.`);
-    }
-    this.jsonl = new JsonlBacklogStore({ dir: options.dir, clock: this.clock, log: this.log, lockStaleMs: options.lockStaleMs });
-    this.ledger = new ReplayLedger(this.jsonl.dir);
+    const log = options.log ?? defaultLog;
+    this.router = new FallbackRouter({ pg: options.pg, dir: options.dir, retrySeconds: options.retrySeconds ?? 300, clock: this.clock, log });
+    const journal = (this.journal = new OpJournal<BacklogOp>(options.dir));
+    // Journal only when Postgres is configured: a plain JSONL deployment has nothing to replay into.
+    this.jsonl = new JsonlBacklogStore({
+      dir: options.dir,
+      clock: this.clock,
+      log,
+      lockStaleMs: options.lockStaleMs,
+      ...(options.pg ? { journal: (op: BacklogOp) => journal.append([op]) } : {}),
+    });
+    this.router.register(new BacklogReplay(journal, this.jsonl, log, this.clock));
+    this.binding = { kind: "auto", router: this.router };
   }
 
   static async open(options: AutoStoreOptions): Promise<AutoBacklogStore> {
     const store = new AutoBacklogStore(options);
-    if (!store.config) {
-      store.log.warn(USING_JSONL, { reason: "no Postgres configured (BACKLOG_POSTGRES_DSN, POSTGRES_DSN or POSTGRES_HOST)", dir: store.jsonl.dir, degraded: false });
-    } else if (!(await store.recover())) {
-      store.startTimer();
-    }
+    await store.router.start();
     return store;
   }
 
   /** The class actually serving right now. */
   get name(): string {
-    return this.pg ? this.pg.name : this.jsonl.name;
+    return this.router.serving ? "PostgresBacklogStore" : this.jsonl.name;
   }
 
-  /** True while Postgres is configured but we serve from JSONL. */
-  /** The Postgres store while it is the one serving; null while on the JSONL fallback. */
+  /** The Postgres store while it serves; null while on the JSONL fallback. */
   get serving(): PostgresBacklogStore | null {
-    return this.pg;
+    return this.router.serving;
   }
 
   get degraded(): boolean {
-    return this.config !== null && this.pg === null;
+    return this.router.degraded;
+  }
+
+  /** Journal records set aside as unreplayable (quarantine file beside the journal). */
+  quarantined(): number {
+    return this.router.quarantined();
+  }
+
+  recover(): Promise<boolean> {
+    return this.router.recover();
   }
 
   upsert(input: UpsertInput, ctx: Actor): Promise<UpsertResult> {
-    return this.route((pg) => pg.upsert(input, ctx), (j) => j.upsert(input, ctx));
+    return this.router.route((pg) => pg.upsert(input, ctx), () => this.jsonl.upsert(input, ctx));
   }
 
-  /** Postgres' batch path; on JSONL the same inputs one by one (same outcome, see upsertMany in postgres.ts). */
+  /** Postgres' batch path; on JSONL the same inputs one by one (each journaled). */
   upsertMany(inputs: UpsertInput[], ctx: Actor): Promise<UpsertResult[]> {
-    return this.route(
+    return this.router.route(
       (pg) => pg.upsertMany(inputs, ctx),
-      async (j) => {
+      async () => {
         const out: UpsertResult[] = [];
-        for (const input of inputs) out.push(await j.upsert(input, ctx));
+        for (const input of inputs) out.push(await this.jsonl.upsert(input, ctx));
         return out;
       },
     );
   }
 
   get(id: string): Promise<BacklogItem | null> {
-    return this.route((pg) => pg.get(id), (j) => j.get(id));
+    return this.router.route(
+      (pg) => pg.get(id),
+      async () => {
+        const item = await this.jsonl.get(id);
+        if (!item && this.router.degraded) throw degradedError(id);
+        return item;
+      },
+    );
   }
 
   getByDedupeKey(key: string): Promise<BacklogItem | null> {
-    return this.route((pg) => pg.getByDedupeKey(key), (j) => j.getByDedupeKey(key));
+    return this.router.route((pg) => pg.getByDedupeKey(key), () => this.jsonl.getByDedupeKey(key));
   }
 
   list(filter?: ListFilter, now: Date = this.clock()): Promise<ListResult> {
-    return this.route((pg) => pg.list(filter, now), (j) => j.list(filter, now));
+    return this.router.route((pg) => pg.list(filter, now), () => this.jsonl.list(filter, now));
   }
 
   setStatus(id: string, status: Status, ctx: Actor & { message?: string }): Promise<BacklogItem> {
-    return this.route((pg) => pg.setStatus(id, status, ctx), (j) => this.refuseUnknown(id, () => j.setStatus(id, status, ctx)));
+    return this.router.route((pg) => pg.setStatus(id, status, ctx), () => this.refuseUnknown(id, () => this.jsonl.setStatus(id, status, ctx)));
   }
 
-  /**
-   * The comment's event id is chosen before Postgres is tried. If the connection dies after Postgres
-   * may have committed it, the copy written to JSONL carries the same id, so the replay stores it once.
-   */
   addComment(id: string, message: string, ctx: Actor): Promise<BacklogEvent> {
     const eventId = newId("ev");
-    return this.route(
+    return this.router.route(
       (pg) => pg.addComment(id, message, { ...ctx, eventId }),
-      (j, afterFailure) =>
-        this.refuseUnknown(id, async () => {
-          if (!afterFailure) return j.addComment(id, message, ctx);
-          const item = await j.get(id);
-          if (!item) throw degradedError(id);
-          const ev = { ...planComment(item, message, ctx.actor, this.clock()), id: eventId };
-          await j.appendRaw([], [ev]);
-          return ev;
-        }),
+      () => this.refuseUnknown(id, () => this.jsonl.addComment(id, message, { ...ctx, eventId })),
     );
   }
 
   events(itemId: string): Promise<BacklogEvent[]> {
-    return this.route((pg) => pg.events(itemId), (j) => j.events(itemId));
+    return this.router.route(
+      (pg) => pg.events(itemId),
+      async () => {
+        if (this.router.degraded && !(await this.jsonl.get(itemId))) throw degradedError(itemId);
+        return this.jsonl.events(itemId);
+      },
+    );
   }
 
   dashboard(filter: { env?: string } = {}, now: Date = this.clock()): Promise<Dashboard> {
-    return this.route((pg) => pg.dashboard(filter, now), (j) => j.dashboard(filter, now));
+    return this.router.route((pg) => pg.dashboard(filter, now), () => this.jsonl.dashboard(filter, now));
   }
 
   cleanup(retentionDays: number, now: Date = this.clock(), options: CleanupOptions = {}): Promise<number> {
-    return this.route((pg) => pg.cleanup(retentionDays, now, options), (j) => j.cleanup(retentionDays, now, options));
+    return this.router.route((pg) => pg.cleanup(retentionDays, now, options), () => this.jsonl.cleanup(retentionDays, now, options));
   }
 
   async health(): Promise<StoreHealth> {
-    for (let p; (p = this.gate.pending); ) await p;
-    const pg = this.pg;
-    if (pg) {
-      try {
-        await pg.ping();
-        return { backend: pg.name, degraded: false, detail: describePg(this.config!) };
-      } catch (err) {
-        if (!isConnectionError(err)) return { backend: pg.name, degraded: true, serving: false, detail: describeError(err) };
-        this.fallBack(pg, err);
-      }
-    }
-    const j = await this.jsonl.health();
-    if (!this.config) return { backend: j.backend, degraded: j.degraded, serving: !j.degraded, detail: `no Postgres configured; ${j.detail ?? this.jsonl.dir}` };
-    return {
-      backend: j.backend,
-      degraded: true,
-      serving: !j.degraded,
-      detail: `Postgres at ${describePg(this.config)} is unavailable (${this.reason}); serving from JSONL at ${this.jsonl.dir}, retrying every ${this.retrySeconds}s` + (j.degraded ? `; JSONL: ${j.detail}` : ""),
-    };
+    return this.router.health(() => this.jsonl.health());
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.stopTimer();
-    await this.recovering?.catch(() => {});
-    const pg = this.pg;
-    this.pg = null;
-    await pg?.close();
+    await this.router.close();
     await this.jsonl.close();
-  }
-
-  /**
-   * Tries to get back to Postgres: connect, replay the journal, switch. Resolves true when serving
-   * from Postgres afterwards. Concurrent calls share one attempt.
-   */
-  recover(): Promise<boolean> {
-    if (!this.config || this.closed) return Promise.resolve(false);
-    if (this.pg) return Promise.resolve(true);
-    this.recovering ??= this.attemptRecovery().finally(() => (this.recovering = null));
-    return this.recovering;
-  }
-
-  private async attemptRecovery(): Promise<boolean> {
-    const config = this.config!;
-    let pg: PostgresBacklogStore | null = null;
-    try {
-      pg = await PostgresBacklogStore.open({ config, clock: this.clock, log: this.log });
-      const open = pg;
-      // Bulk of the journal while JSONL keeps serving; then the tail with operations held back.
-      await replayJournal(open, this.jsonl, this.ledger, this.clock(), this.log);
-      await this.gate.exclusive(async () => {
-        if (this.closed) throw new AppError("unavailable", "store closed during recovery");
-        await replayJournal(open, this.jsonl, this.ledger, this.clock(), this.log);
-        this.pg = open;
-      });
-      this.stopTimer();
-      this.reason = "";
-      this.log.info(USING_POSTGRES, { target: describePg(config), jsonl_dir: this.jsonl.dir });
-      return true;
-    } catch (err) {
-      if (pg && this.pg !== pg) await pg.close().catch(() => {});
-      const reason = describeError(err);
-      if (reason !== this.reason) {
-        this.reason = reason;
-        this.log.warn(USING_JSONL, { reason, target: describePg(config), dir: this.jsonl.dir, degraded: true, retry_seconds: this.retrySeconds });
-      } else {
-        this.log.debug("backlog_store_retry_failed", { reason, retry_seconds: this.retrySeconds });
-      }
-      return false;
-    }
-  }
-
-  /** Leaves Postgres after `err` killed a query on `pg` (no-op if we already left it). */
-  private fallBack(pg: PostgresBacklogStore, err: unknown): void {
-    if (this.pg !== pg) return;
-    this.pg = null;
-    this.reason = describeError(err);
-    this.log.warn(USING_JSONL, { reason: this.reason, target: describePg(this.config!), dir: this.jsonl.dir, degraded: true, retry_seconds: this.retrySeconds });
-    void pg.close().catch(() => {});
-    this.startTimer();
-  }
-
-  /**
-   * Runs an operation on Postgres when it serves, else on JSONL. A connection failure on Postgres
-   * switches over and runs it again (`afterFailure` tells the JSONL side it may be a repeat).
-   */
-  private async route<T>(onPg: (pg: PostgresBacklogStore) => Promise<T>, onJsonl: (j: JsonlBacklogStore, afterFailure: boolean) => Promise<T>): Promise<T> {
-    let afterFailure = false;
-    for (;;) {
-      for (let p; (p = this.gate.pending); ) await p;
-      const pg = this.pg;
-      // No await between the gate check and run(): a switch waits for every JSONL operation.
-      if (!pg) return this.gate.run(() => onJsonl(this.jsonl, afterFailure));
-      try {
-        return await onPg(pg);
-      } catch (err) {
-        if (!isConnectionError(err)) throw err;
-        this.fallBack(pg, err);
-        afterFailure = true;
-      }
-    }
   }
 
   /** While degraded, an id JSONL does not know may exist in Postgres: refuse instead of saying not_found. */
@@ -282,20 +185,8 @@ export class AutoBacklogStore implements BacklogStore {
     try {
       return await fn();
     } catch (err) {
-      if (this.config && err instanceof AppError && err.code === "not_found") throw degradedError(id);
+      if (this.router.degraded && err instanceof AppError && err.code === "not_found") throw degradedError(id);
       throw err;
     }
-  }
-
-  private startTimer(): void {
-    if (this.timer || this.closed || !this.config) return;
-    // node:timers (not the global) so unref() exists under Deno too: the retry never keeps a script alive.
-    this.timer = setInterval(() => void this.recover(), this.retrySeconds * 1000);
-    this.timer.unref();
-  }
-
-  private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
   }
 }

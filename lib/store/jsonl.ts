@@ -15,6 +15,7 @@ import { log as defaultLog, type Logger } from "../log.ts";
 import { JsonlIndex } from "./jsonl-index.ts";
 import { JsonlFile, listTemps, removeStaleTemps, type ReadStats } from "./jsonl-file.ts";
 import { isEventLine, isItemLine } from "./jsonl-shape.ts";
+import { makeOp, type BacklogOpBody, type OpSink } from "./auto/ops.ts";
 import {
   cleanupCutoff,
   isExpired,
@@ -37,6 +38,7 @@ import type {
   ListFilter,
   ListResult,
   Status,
+  StoreBinding,
   StoreHealth,
   UpsertInput,
   UpsertResult,
@@ -49,6 +51,12 @@ export interface JsonlStoreOptions {
   log?: Logger;
   /** A lock held by a process that died (kill -9) is taken over after this long. Default 10 s, min 2 s. */
   lockStaleMs?: number;
+  /**
+   * The auto backend's outage journal: every write this store acknowledges is handed over as the
+   * operation the caller asked for, inside the directory lock, before the ack (also when it changed
+   * nothing here). Unset for a plain JSONL store.
+   */
+  journal?: OpSink;
 }
 
 /** Rewrites write in pieces of about this many characters: no giant string for a huge file. */
@@ -56,6 +64,7 @@ const REWRITE_CHUNK = 4 << 20;
 
 export class JsonlBacklogStore implements BacklogStore {
   readonly name = "JsonlBacklogStore";
+  readonly binding: StoreBinding;
   readonly dir: string;
   private readonly clock: () => Date;
   private readonly log: Logger;
@@ -66,6 +75,7 @@ export class JsonlBacklogStore implements BacklogStore {
   /** Serialises this instance's catch-ups and writes so a line is never applied twice. */
   private queue: Promise<unknown> = Promise.resolve();
   private prepared = false;
+  private readonly journal: OpSink | null;
 
   constructor(options: JsonlStoreOptions) {
     if (typeof options?.dir !== "string" || options.dir.trim() === "") {
@@ -77,19 +87,34 @@ export class JsonlBacklogStore implements BacklogStore {
     this.lock = new DirLock(this.dir, { staleMs: options.lockStaleMs ?? 10_000, log: this.log });
     this.itemsFile = new JsonlFile(join(this.dir, "items.jsonl"), this.log);
     this.eventsFile = new JsonlFile(join(this.dir, "events.jsonl"), this.log);
+    this.journal = options.journal ?? null;
+    this.binding = { kind: "jsonl", dir: this.dir };
+  }
+
+  /** Runs `fn` holding the directory lock every writer of this directory takes (journal pruning). */
+  locked<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(fn);
+  }
+
+  /** Inside the lock, after the JSONL commit, before the ack: the journal's copy of the operation. */
+  private async journaled(body: BacklogOpBody, actor: string, at: Date): Promise<void> {
+    if (this.journal) await this.journal(makeOp(body, actor, at));
   }
 
   async upsert(input: UpsertInput, ctx: Actor): Promise<UpsertResult> {
     const parsed = parseUpsert(input);
-    // Most re-upserts (weekly generation) change nothing: settle those without taking the lock.
-    const quick = await this.reading("items", () => {
+    // Most re-upserts (weekly generation) change nothing: settle those without taking the lock —
+    // unless a journal must record them (the fallback's copy may be stale; Postgres may differ).
+    const quick = this.journal ? null : await this.reading("items", () => {
       const existing = this.index.getByKey(parsed.dedupe_key);
       return existing && !planUpsert(existing, parsed, ctx.actor, this.clock()).changed ? existing : null;
     });
     if (quick) return { item: structuredClone(quick), created: false, changed: false };
     return this.writing(async () => {
-      const plan = planUpsert(this.index.getByKey(parsed.dedupe_key) ?? null, parsed, ctx.actor, this.clock());
+      const now = this.clock();
+      const plan = planUpsert(this.index.getByKey(parsed.dedupe_key) ?? null, parsed, ctx.actor, now);
       if (plan.changed) await this.commit([plan.item], plan.events);
+      await this.journaled({ kind: "upsert", input: parsed, local_id: plan.item.id }, ctx.actor, now);
       return { item: structuredClone(plan.item), created: plan.created, changed: plan.changed };
     });
   }
@@ -118,19 +143,25 @@ export class JsonlBacklogStore implements BacklogStore {
     return this.writing(async () => {
       const item = this.index.items.get(id);
       if (!item) throw notFound(id);
-      const plan = planStatus(item, next, ctx.actor, ctx.message, this.clock());
+      const now = this.clock();
+      const plan = planStatus(item, next, ctx.actor, ctx.message, now);
       if (plan.event) await this.commit([plan.item], [plan.event]);
+      await this.journaled({ kind: "set_status", id, status: next, ...(ctx.message === undefined ? {} : { message: ctx.message }) }, ctx.actor, now);
       return structuredClone(plan.item);
     });
   }
 
-  async addComment(id: string, message: string, ctx: Actor): Promise<BacklogEvent> {
+  /** `eventId`: see PostgresBacklogStore.addComment (the auto store fixes the id before trying Postgres). */
+  async addComment(id: string, message: string, ctx: Actor & { eventId?: string }): Promise<BacklogEvent> {
     planComment({ id } as BacklogItem, message, ctx.actor, this.clock()); // same checks, before any I/O
     return this.writing(async () => {
       const item = this.index.items.get(id);
       if (!item) throw notFound(id);
-      const ev = planComment(item, message, ctx.actor, this.clock());
+      const now = this.clock();
+      const planned = planComment(item, message, ctx.actor, now);
+      const ev = ctx.eventId ? { ...planned, id: ctx.eventId } : planned;
       await this.commit([], [ev]);
+      await this.journaled({ kind: "comment", id, message, event_id: ev.id }, ctx.actor, now);
       return structuredClone(ev);
     });
   }
@@ -159,6 +190,7 @@ export class JsonlBacklogStore implements BacklogStore {
     return this.writing(async () => {
       const doomed = expired();
       await this.rewrite(doomed, "cleanup");
+      await this.journaled({ kind: "cleanup", retention_days: retentionDays, now: now.toISOString() }, "cleanup", now);
       return doomed.size;
     });
   }
@@ -194,9 +226,10 @@ export class JsonlBacklogStore implements BacklogStore {
     await this.writing(() => this.commit(items, events));
   }
 
+  /** Never queued behind writes (a write may wait ~10 s on a stale lock): probes answer at once. */
   async health(): Promise<StoreHealth> {
     try {
-      await this.serial(() => this.prepare());
+      if (!this.prepared) await mkdir(this.dir, { recursive: true });
       accessSync(this.dir, constants.R_OK | constants.W_OK);
       return { backend: this.name, degraded: false, detail: this.dir };
     } catch (err) {

@@ -28,6 +28,7 @@ import type {
 
 export class MemoryBacklogStore implements BacklogStore {
   readonly name = "MemoryBacklogStore";
+  readonly binding = { kind: "memory" } as const;
   private items = new Map<string, BacklogItem>();
   private byKey = new Map<string, string>();
   private evs = new Map<string, BacklogEvent[]>();

@@ -22,8 +22,7 @@ import {
 } from "./logic.ts";
 import { upsertManyTx } from "./postgres-batch.ts";
 import { queryDashboard } from "./postgres-dashboard.ts";
-import { importRecordsTx, type ImportResult } from "./postgres-import.ts";
-import { isConnectionError } from "./postgres-errors.ts";
+import { isConnectionError, pgInputError } from "./postgres-errors.ts";
 import { queryList } from "./postgres-list.ts";
 import {
   insertEvents,
@@ -44,6 +43,7 @@ import type {
   ListFilter,
   ListResult,
   Status,
+  StoreBinding,
   StoreHealth,
   UpsertInput,
   UpsertResult,
@@ -66,6 +66,7 @@ const RETRYABLE = new Set(["40001", "40P01"]);
 export class PostgresBacklogStore implements BacklogStore {
   readonly name = "PostgresBacklogStore";
   readonly sql: Sql;
+  readonly binding: StoreBinding;
   private readonly owned: boolean;
   private readonly clock: () => Date;
   private readonly log: Logger;
@@ -85,6 +86,7 @@ export class PostgresBacklogStore implements BacklogStore {
     }
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log ?? defaultLog;
+    this.binding = { kind: "postgres", sql: this.sql };
   }
 
   /**
@@ -106,9 +108,10 @@ export class PostgresBacklogStore implements BacklogStore {
   /** Fails with a sentence naming the fix when migrations have not been applied. */
   async checkSchema(): Promise<void> {
     const [row] = await this.sql<{ ok: boolean }[]>`
-      select to_regclass('public.backlog_items') is not null and to_regclass('public.backlog_events') is not null as ok`;
+      select to_regclass('public.backlog_items') is not null and to_regclass('public.backlog_events') is not null
+         and to_regclass('public.backlog_id_aliases') is not null and to_regclass('public.backlog_replayed_ops') is not null as ok`;
     if (!row?.ok) {
-      throw new AppError("unavailable", `Postgres at ${this.target} has no backlog_items/backlog_events tables: run the migrations first (npx bun run migrate).`);
+      throw new AppError("unavailable", `Postgres at ${this.target} lacks the backlog tables (backlog_items, backlog_events, backlog_id_aliases, backlog_replayed_ops): run the migrations first (npx bun run migrate).`);
     }
   }
 
@@ -152,8 +155,9 @@ export class PostgresBacklogStore implements BacklogStore {
     return this.tx((tx) => upsertManyTx(tx, parsed, ctx.actor, now));
   }
 
+  /** An id the auto store's fallback handed out for a key Postgres had resolves to that item (alias). */
   async get(id: string): Promise<BacklogItem | null> {
-    const [row] = await this.sql`select * from backlog_items where id = ${id}`;
+    const [row] = await this.sql`select * from backlog_items where id = ${resolved(this.sql, id)}`;
     return row ? rowToItem(row) : null;
   }
 
@@ -173,7 +177,7 @@ export class PostgresBacklogStore implements BacklogStore {
       const item = await lockById(tx, id);
       const plan = planStatus(item, next, ctx.actor, ctx.message, now);
       if (plan.event) {
-        await tx`update backlog_items set status = ${plan.item.status}, updated_at = ${plan.item.updated_at}::timestamptz where id = ${id}`;
+        await tx`update backlog_items set status = ${plan.item.status}, updated_at = ${plan.item.updated_at}::timestamptz where id = ${item.id}`;
         await insertEvents(tx, [plan.event]);
       }
       return plan.item;
@@ -197,7 +201,7 @@ export class PostgresBacklogStore implements BacklogStore {
   }
 
   async events(itemId: string): Promise<BacklogEvent[]> {
-    const rows = await this.sql`select * from backlog_events where item_id = ${itemId} order by ts, id collate "C"`;
+    const rows = await this.sql`select * from backlog_events where item_id = ${resolved(this.sql, itemId)} order by ts, id collate "C"`;
     return rows.map(rowToEvent);
   }
 
@@ -217,13 +221,9 @@ export class PostgresBacklogStore implements BacklogStore {
     return res.count;
   }
 
-  /**
-   * Writes records made elsewhere (the auto store's JSONL outage journal) into Postgres, merged by
-   * dedupe_key, each event once. The rule is in auto-merge.ts and docs/storage.md.
-   * `keyOf` maps item ids the events point to (also items not in `items`) to their dedupe_key.
-   */
-  async importRecords(items: BacklogItem[], events: BacklogEvent[], keyOf: ReadonlyMap<string, string> = new Map()): Promise<ImportResult> {
-    return this.tx((tx) => importRecordsTx(tx, items, events, keyOf, this.log));
+  /** Runs `fn` in one transaction (retried on serialization failures), errors mapped as for every write. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.tx(fn);
   }
 
   /** Throws when the server cannot be reached (the auto store uses this for readiness). */
@@ -251,7 +251,7 @@ export class PostgresBacklogStore implements BacklogStore {
         return await beginSafely(this.sql, fn);
       } catch (err) {
         const code = (err as { code?: string }).code;
-        if (!code || !RETRYABLE.has(code) || attempt >= 5) throw err;
+        if (!code || !RETRYABLE.has(code) || attempt >= 5) throw pgInputError(err, fieldByCode);
         this.log.debug("backlog_pg_tx_retry", { attempt, code });
       }
     }
@@ -290,8 +290,16 @@ async function beginSafely<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> 
   return (await run) as T;
 }
 
-async function lockById(tx: Tx, id: string): Promise<BacklogItem> {
-  const [row] = await tx`select * from backlog_items where id = ${id} for update`;
+/** The only date a caller sends is due_date; timestamps come from the clock. */
+export const fieldByCode = (code: string) => (code === "22007" || code === "22008" ? "due_date" : undefined);
+
+/** `id`, or the Postgres item it is an alias of (migration 000005): one primary-key probe more. */
+function resolved(sql: Sql | Tx, id: string) {
+  return sql`coalesce((select a.id from backlog_id_aliases a where a.alias = ${id}), ${id})`;
+}
+
+export async function lockById(tx: Tx, id: string): Promise<BacklogItem> {
+  const [row] = await tx`select * from backlog_items where id = ${resolved(tx, id)} for update`;
   if (!row) throw notFound(id);
   return rowToItem(row);
 }

@@ -4,6 +4,8 @@
  */
 import * as v from "valibot";
 import { DateString, EnvName, ItemId, Limit, Meta, Name, Offset, PRIORITIES, STATUSES, Text, type Priority, type Status } from "../domain/schemas.ts";
+import type { Sql } from "../db.ts";
+import type { FallbackRouter } from "./auto/router.ts";
 
 // The vocabulary lives in lib/domain/schemas.ts; re-exported here for the store's many importers.
 export { DateString, EnvName, PRIORITIES, STATUSES, type Priority, type Status };
@@ -148,9 +150,21 @@ export interface CleanupOptions {
   dryRun?: boolean;
 }
 
+/**
+ * Where a store keeps its data, as data: the run ledger and risk history follow it (one place decides,
+ * lib/scheduler/ledger-open.ts and lib/risk/storage.ts; no `instanceof` on store classes). On `auto`
+ * they register with the store's router, which alone decides which backend serves.
+ */
+export type StoreBinding =
+  | { kind: "memory" }
+  | { kind: "jsonl"; dir: string }
+  | { kind: "postgres"; sql: Sql }
+  | { kind: "auto"; router: FallbackRouter };
+
 export interface BacklogStore {
   /** The runbook's class name of the backend actually serving: MemoryBacklogStore, JsonlBacklogStore, ... */
   readonly name: string;
+  readonly binding: StoreBinding;
   upsert(input: UpsertInput, ctx: Actor): Promise<UpsertResult>;
   get(id: string): Promise<BacklogItem | null>;
   getByDedupeKey(key: string): Promise<BacklogItem | null>;

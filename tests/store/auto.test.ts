@@ -4,94 +4,25 @@
  * replay (every outage write in Postgres once), restarts that replay nothing twice, a lost ledger,
  * a query killed mid-flight, and the advisory lock that keeps replays from running side by side.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import postgres from "postgres";
-import { resolvePgConfig, type Sql } from "../../lib/db.ts";
-import { createLogger, type Logger } from "../../lib/log.ts";
-import { loadMigrations, migrate } from "../../lib/migrate.ts";
+import type { Sql } from "../../lib/db.ts";
 import { AutoBacklogStore, USING_JSONL, USING_POSTGRES } from "../../lib/store/auto.ts";
-import { LEDGER_FILE } from "../../lib/store/auto-replay.ts";
+import { JOURNAL_FILE } from "../../lib/store/auto/journal.ts";
 import { openStore } from "../../lib/store/index.ts";
-import { startCluster, type Cluster } from "../helpers/pg-cluster.ts";
 import { REPO, runScript } from "../helpers/run.ts";
+import { autoHarness, capture, pgConfig, waitFor } from "./auto-harness.ts";
 import { item } from "./contract.ts";
 
 // Hooks too: starting the private cluster (initdb) can take longer than bun's default 5 s.
 setDefaultTimeout(60_000);
 
-let cluster: Cluster;
-const cleanups: (() => Promise<void> | void)[] = [];
-beforeAll(async () => {
-  cluster = await startCluster();
-});
-afterAll(async () => {
-  resume();
-  for (const c of cleanups.reverse()) await c();
-  cluster?.stop();
-});
-
-let paused = false;
-/**
- * Stops the server (immediate mode: like a crash). The cluster runs with synchronous_commit=off, so a
- * checkpoint first makes sure commits acknowledged before the "outage" are on disk when it returns.
- */
-const pause = async () => {
-  const admin = postgres(cluster.dsn, { max: 1, onnotice: () => {} });
-  await admin`checkpoint`;
-  await admin.end();
-  cluster.pause();
-  paused = true;
-};
-/** Starts the server again; a no-op when it runs (so a failed test cannot leave it down for the next). */
-const resume = () => {
-  if (paused) cluster.resume();
-  paused = false;
-};
-
-beforeEach(() => resume());
+const { pause, resume, database, tempDir, cleanups } = autoHarness();
+const config = pgConfig;
 
 /** Each test stops and starts a server and waits for retries: more than bun's default 5 s. */
 const TEST_MS = 60_000;
-
-let dbCounter = 0;
-/** A migrated database on the private cluster; `sql` is the test's own view of it. */
-async function database(): Promise<{ dsn: string; sql: Sql }> {
-  const name = `auto_${dbCounter++}`;
-  const admin = postgres(cluster.dsn, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(cluster.dsn);
-  url.pathname = "/" + name;
-  const dsn = url.toString();
-  const sql = postgres(dsn, { max: 2, onnotice: () => {} }) as unknown as Sql;
-  await migrate(sql, await loadMigrations());
-  cleanups.push(() => sql.end({ timeout: 1 }));
-  return { dsn, sql };
-}
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "bb-auto-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function capture(): { log: Logger; lines: { level: string; event: string; [k: string]: unknown }[] } {
-  const lines: { level: string; event: string }[] = [];
-  return { lines, log: createLogger({ level: "debug", write: (l) => lines.push(JSON.parse(l)) }) };
-}
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const config = (dsn: string) => resolvePgConfig({ dsn, connectTimeoutSeconds: 2 }, {})!;
 
 async function counts(sql: Sql) {
   const [row] = await sql<{ items: number; events: number; distinct_events: number }[]>`
@@ -116,8 +47,9 @@ describe("AutoBacklogStore", () => {
     const sharedB = (await store.upsert(item({ dedupe_key: "shared-b" }), { actor: "gen" })).item;
 
     await pause();
-    // The store still believes in Postgres: this read fails mid-flight and is answered by JSONL.
-    expect(await store.get(pgOnly.id)).toBeNull();
+    // The store still believes in Postgres: this read fails mid-flight and is answered by JSONL, which
+    // cannot know whether the item exists: degraded (503), not "no such item".
+    await expect(store.get(pgOnly.id)).rejects.toMatchObject({ code: "degraded", status: 503 });
     expect(store.name).toBe("JsonlBacklogStore");
     const warn = lines.find((l) => l.event === USING_JSONL)!;
     expect(warn.level).toBe("warn");
@@ -140,9 +72,11 @@ describe("AutoBacklogStore", () => {
     const refused = await store.setStatus(pgOnly.id, "done", { actor: "erin" }).catch((e) => e);
     expect(refused.code).toBe("degraded");
     expect(refused.status).toBe(503);
-    expect(refused.message).toBe(`store degraded: Postgres is unavailable and item ${pgOnly.id} is only in Postgres; retry when readyz reports ready`);
+    expect(refused.message).toBe(`store degraded: Postgres is unavailable and item ${pgOnly.id} is not in the JSONL fallback (it may exist only in Postgres); retry when readyz reports ready`);
     await expect(store.addComment(pgOnly.id, "hello", { actor: "erin" })).rejects.toMatchObject({ code: "degraded" });
     expect((await store.list()).total).toBe(3);
+    const journalCopy = join(tempDir(), "journal-copy.jsonl");
+    copyFileSync(join(dir, JOURNAL_FILE), journalCopy);
 
     resume();
     await waitFor("the switch back to Postgres", () => store.name === "PostgresBacklogStore");
@@ -156,14 +90,18 @@ describe("AutoBacklogStore", () => {
     const by = Object.fromEntries(rows.map((r) => [r.dedupe_key, r]));
     expect(by["outage-1"]).toMatchObject({ id: o1.id, title: "renamed during the outage", status: "blocked" });
     expect(by["pg-only"]).toMatchObject({ id: pgOnly.id, status: "open" }); // the refused write did not happen
-    expect(by["shared-a"]).toMatchObject({ id: sharedA.id, title: "shared-a refreshed", status: "in_progress", owner: "team-edge", tags: ["auto"] });
+    // Replayed as Postgres would have taken them: an upsert with an explicit owner changes the owner,
+    // leaves status (in_progress) and the tags it did not send alone.
+    expect(by["shared-a"]).toMatchObject({ id: sharedA.id, title: "shared-a refreshed", status: "in_progress", owner: "team-generator", tags: ["auto"] });
     expect(by["shared-b"]).toMatchObject({ id: sharedB.id, status: "done", owner: "team-night" });
     // Events: outage history re-pointed to the surviving ids, none twice.
     // (Sorted: events written within one millisecond have no defined order, see docs/storage.md.)
     expect((await store.events(o1.id)).map((e) => e.type).sort()).toEqual(["commented", "created", "status_changed", "updated"]);
-    expect((await store.events(sharedB.id)).map((e) => `${e.type}:${e.actor}`).sort()).toEqual([
-      "created:gen", "created:gen", "owner_changed:dave", "status_changed:dave",
-    ]);
+    // The fallback's copy of shared-b was an ordinary upsert on replay: one `created`, and its id is an alias.
+    expect((await store.events(sharedB.id)).map((e) => `${e.type}:${e.actor}`).sort()).toEqual(["created:gen", "owner_changed:dave", "status_changed:dave"]);
+    expect(await store.get(bCopy.id)).toMatchObject({ id: sharedB.id, status: "done" });
+    expect((await store.events(bCopy.id)).length).toBe(3);
+    expect(existsSync(join(dir, JOURNAL_FILE))).toBe(false); // pruned after the full replay
     const after = await counts(sql);
     expect(after.events).toBe(after.distinct_events);
     await store.close();
@@ -176,13 +114,13 @@ describe("AutoBacklogStore", () => {
     expect(await counts(sql)).toEqual(after);
     await store2.close();
 
-    // Even with the ledger lost, a replay changes nothing: same rows, no event twice.
-    unlinkSync(join(dir, LEDGER_FILE));
+    // A crash between Postgres' commit and the prune: the same journal is replayed again, changing nothing.
+    copyFileSync(journalCopy, join(dir, JOURNAL_FILE));
     const lost = capture();
     const store3 = await AutoBacklogStore.open({ pg: config(dsn), dir, retrySeconds: 1, log: lost.log });
     const replayed = lost.lines.find((l) => l.event === "backlog_store_replayed")!;
-    expect(replayed).toMatchObject({ events: 0, inserted: 0, merged: 0 });
-    expect(Number(replayed.duplicateEvents)).toBeGreaterThan(0);
+    expect(replayed).toMatchObject({ applied: 0, quarantined: 0 });
+    expect(Number(replayed.duplicates)).toBe(Number(replayed.ops));
     expect(await counts(sql)).toEqual(after);
     const rowsAgain = await sql`select id, dedupe_key, title, status, owner, tags, meta, updated_at from backlog_items order by dedupe_key`;
     expect(rowsAgain.length).toBe(4);
@@ -306,26 +244,29 @@ describe("AutoBacklogStore", () => {
     expect((await store.getByDedupeKey("batch-1"))?.title).toBe("again");
   }, TEST_MS);
 
-  test("replays never run side by side: a held replay lock keeps the store on JSONL until released", async () => {
+  test("two processes replaying one journal at once apply each operation once, in order", async () => {
     const { dsn, sql } = await database();
     const dir = tempDir();
-    const { log } = capture();
     await pause();
-    const store = await AutoBacklogStore.open({ pg: config(dsn), dir, retrySeconds: 1, log });
-    cleanups.push(() => store.close());
-    await store.upsert(item({ dedupe_key: "queued" }), { actor: "gen" });
+    const a = await AutoBacklogStore.open({ pg: config(dsn), dir, retrySeconds: 1, log: capture().log });
+    const b = await AutoBacklogStore.open({ pg: config(dsn), dir, retrySeconds: 1, log: capture().log });
+    cleanups.push(() => a.close(), () => b.close());
+    const made = (await a.upsert(item({ dedupe_key: "shared-journal" }), { actor: "gen" })).item;
+    for (let i = 0; i < 30; i++) {
+      await (i % 2 ? a : b).setStatus(made.id, i % 3 ? "in_progress" : "blocked", { actor: `w${i}` });
+      await (i % 2 ? b : a).addComment(made.id, `note ${i}`, { actor: `w${i}` });
+    }
+    await b.setStatus(made.id, "done", { actor: "last" });
     resume();
-    const holder = await sql.reserve();
-    await holder`select pg_advisory_lock(hashtext('backlog-bridge:replay'))`;
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(store.name).toBe("JsonlBacklogStore"); // connected, but waiting for the lock
-    const [before] = await sql<{ n: number }[]>`select count(*)::int as n from backlog_items`;
-    expect(before!.n).toBe(0);
-    await holder`select pg_advisory_unlock(hashtext('backlog-bridge:replay'))`;
-    holder.release();
-    await waitFor("recovery", () => store.name === "PostgresBacklogStore");
-    const [after] = await sql<{ n: number }[]>`select count(*)::int as n from backlog_items`;
-    expect(after!.n).toBe(1);
+    await Promise.all([a.recover(), b.recover()]);
+    expect([a.name, b.name]).toEqual(["PostgresBacklogStore", "PostgresBacklogStore"]);
+    const [row] = await sql<{ status: string }[]>`select status from backlog_items where id = ${made.id}`;
+    expect(row!.status).toBe("done"); // the last write wins: applied in journal order
+    const [n] = await sql<{ comments: number; distinct: number; ops: number }[]>`
+      select (select count(*)::int from backlog_events where type = 'commented') as comments,
+             (select count(distinct message)::int from backlog_events where type = 'commented') as distinct,
+             (select count(*)::int from backlog_replayed_ops) as ops`;
+    expect(n).toEqual({ comments: 30, distinct: 30, ops: 62 });
   }, TEST_MS);
 
   test("the retry timer does not keep a process alive: a script on the fallback exits without close()", async () => {

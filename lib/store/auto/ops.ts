@@ -1,0 +1,37 @@
+/**
+ * The operations the auto backend journals while it serves from JSONL with Postgres configured but
+ * down: what the caller asked for (not a diff against the JSONL copy), with an op id, the actor and the
+ * original time. Replayed in order on Postgres by replay-backlog.ts; the merge rule per kind is in
+ * docs/storage.md.
+ */
+import { randomUUID } from "node:crypto";
+import type { Status, UpsertInputParsed } from "../types.ts";
+
+interface OpBase {
+  /** Unique per operation; recorded in backlog_replayed_ops with the op's effect (once only). */
+  op_id: string;
+  /** When the caller's write was acknowledged (ISO): the replayed change carries this time. */
+  ts: string;
+  actor: string;
+}
+
+export type BacklogOp = OpBase &
+  (
+    | { kind: "upsert"; input: UpsertInputParsed; /** The id the fallback answered with. */ local_id: string }
+    | { kind: "set_status"; id: string; status: Status; message?: string }
+    | { kind: "comment"; id: string; message: string; event_id: string }
+    | { kind: "cleanup"; retention_days: number; now: string }
+  );
+
+export type BacklogOpKind = BacklogOp["kind"];
+
+/** Distributes Omit over the union, so each kind keeps its own fields. */
+type WithoutBase<T> = T extends unknown ? Omit<T, keyof OpBase> : never;
+export type BacklogOpBody = WithoutBase<BacklogOp>;
+
+export function makeOp(body: BacklogOpBody, actor: string, at: Date): BacklogOp {
+  return { op_id: `op_${randomUUID()}`, ts: at.toISOString(), actor, ...body } as BacklogOp;
+}
+
+/** Receives each write the JSONL store acknowledges, inside its file lock, before the ack. */
+export type OpSink = (op: BacklogOp) => Promise<void>;
