@@ -23,6 +23,7 @@ import { evaluateAlerts } from "./lib/policy.ts";
 import { serve } from "./lib/runtime.ts";
 import { openStore, servingBackend } from "./lib/store/index.ts";
 import type { BacklogStore } from "./lib/store/types.ts";
+import { resolveAction } from "./lib/tools/dispatch.ts";
 import { createToolContext, createToolRegistry, loadToolConfig } from "./lib/tools/index.ts";
 import { readFileSync } from "node:fs";
 import { DEFAULT_CRON_FILE } from "./lib/scheduler/checks.ts";
@@ -120,10 +121,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (options.demo) access = { ...access, anonymous: { ...access.anonymous, entitlements: ["tools.backlog.read", "tools.risk.read", "tools.pressure.read"] } };
 
   const cronJobs = parseCron(readCronFile(cfg.cronFile), cfg.cronFile).jobs;
+  const registry = createToolRegistry({ policy });
+  if (cfg.schedulerEnabled) {
+    // The scheduler would fail on every fire of a job naming no tool: refuse to start instead.
+    for (const job of cronJobs) {
+      try {
+        resolveAction(registry, job);
+      } catch (err) {
+        throw new AppError("config", `${cfg.cronFile}:${job.line}: job ${job.id}: ${(err as Error).message} (SCHEDULER_ENABLED=true runs this file).`, { cause: err });
+      }
+    }
+  }
   const catchUpMs = Object.fromEntries(loadRegistry().map((j) => [j.id, j.catchUpMs]));
 
   const store = options.store ?? (await openStore({ log }, env));
-  const registry = createToolRegistry({ policy });
   const toolContext = (identity: Identity) =>
     createToolContext({ store, paths: tools.paths, agent: identity.agent, entitlements: identity.entitlements, now: clock, log });
   // The scheduler's jobs are the cron file's (what cron would run), with catch-up windows from the registry.

@@ -8,9 +8,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import * as v from "valibot";
-import YAML from "yaml";
 import { parseEntitlement } from "./access.ts";
 import { AppError, parseOrThrow } from "./errors.ts";
+import { parseYamlText } from "./yaml-text.ts";
 
 export const DEFAULT_ACCESS_FILE = fileURLToPath(new URL("../config/access.yml", import.meta.url));
 
@@ -58,6 +58,13 @@ const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
 
 export function buildAccess(raw: unknown, env: Record<string, string | undefined> = process.env, source = "access config"): AccessControl {
   const cfg = parseOrThrow(AccessSchema, raw ?? {}, `${source} is invalid`);
+  // One key variable per agent: shared, the key would log in as whichever agent comes first.
+  const byKeyEnv = new Map<string, string>();
+  for (const [name, a] of Object.entries(cfg.agents)) {
+    const other = byKeyEnv.get(a.key_env);
+    if (other) throw new AppError("config", `${source}: agents.${name}.key_env: ${a.key_env} is already the key variable of agent ${other}; give each agent its own variable.`);
+    byKeyEnv.set(a.key_env, name);
+  }
   const agents = Object.entries(cfg.agents).map(([name, a]) => {
     const key = env[a.key_env];
     return { name, keyEnv: a.key_env, entitlements: a.entitlements, enabled: Boolean(key), hash: key ? digest(key) : null };
@@ -83,11 +90,5 @@ export function loadAccess(path = process.env.BACKLOG_ACCESS_FILE || DEFAULT_ACC
   } catch (err) {
     throw new AppError("config", `Cannot read the access file ${path}: ${(err as Error).message}. Set BACKLOG_ACCESS_FILE or restore config/access.yml.`, { cause: err });
   }
-  let raw: unknown;
-  try {
-    raw = YAML.parse(text);
-  } catch (err) {
-    throw new AppError("config", `${path} is not valid YAML: ${(err as Error).message}`, { cause: err });
-  }
-  return buildAccess(raw, env, path);
+  return buildAccess(parseYamlText(text, path).value, env, path);
 }

@@ -13,6 +13,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
+import { parseJsonBounded } from "./domain/schemas.ts";
 import { AppError, formatIssues } from "./errors.ts";
 import { platformDigestSchema, riskDigestSchema, type PlatformDigest, type RiskDigest } from "./digest-schema.ts";
 import { isValidDate, isValidIsoWeek } from "./isoweek.ts";
@@ -156,16 +157,16 @@ async function readIfExists(file: string): Promise<string | null> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return null;
+    // A directory (or other non-file) where a digest belongs is a malformed digest, like bad JSON.
+    if (code === "EISDIR") throw new AppError("unprocessable", `${displayPath(file)} is a directory, not a digest file; remove it and re-run the digest.`, { cause: err });
     throw new AppError("config", `Cannot read ${displayPath(file)}: ${(err as Error).message}`, { cause: err });
   }
 }
 
 function parseJson(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new AppError("unprocessable", `${displayPath(file)} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
+  const parsed = parseJsonBounded(text, displayPath(file));
+  if (!parsed.ok) throw new AppError("unprocessable", parsed.error);
+  return parsed.value;
 }
 
 function validate<T>(spec: KindSpec<T>, raw: unknown, file: string, policy: Pick<PolicyData, "categories">): T {

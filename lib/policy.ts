@@ -11,8 +11,9 @@ import { isAbsolute, relative, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as v from "valibot";
-import YAML, { LineCounter, isNode, type Document } from "yaml";
+import YAML, { type LineCounter, isNode, type Document } from "yaml";
 import { AppError, formatIssue } from "./errors.ts";
+import { parseYamlText } from "./yaml-text.ts";
 import { BANDS, PolicySchema, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy, type PolicyData } from "./policy-schema.ts";
 
 export { BANDS, DEFAULT_CATEGORIES, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy } from "./policy-schema.ts";
@@ -62,15 +63,8 @@ export function loadPolicy(path?: string, env: Env = process.env): Policy {
 
 /** Parses policy YAML text; `source` names the file in every message. */
 export function parsePolicyText(text: string, source: string): Policy {
-  const lines = new LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const syntax = doc.errors[0];
-  if (syntax) {
-    const at = syntax.linePos?.[0];
-    const what = (syntax.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
-    throw new AppError("config", `${source}: invalid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${what}`, { cause: syntax });
-  }
-  return parsePolicy(doc.toJS() ?? {}, source, { doc, lines });
+  const { value, doc, lines } = parseYamlText(text, source);
+  return parsePolicy(value ?? {}, source, { doc, lines });
 }
 
 /** Validates an already-parsed policy object (tests, or a policy built in code). */

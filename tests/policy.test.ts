@@ -70,7 +70,7 @@ describe("loadPolicy", () => {
     const err = thrownBy(() => loadPolicy(f));
     expect(err.code).toBe("config");
     expect(err.message).toStartWith(`${f}: invalid YAML at line 3, column 1: All mapping items must start at the same column`);
-    expect(thrownBy(() => parsePolicyText("a: 1\na: 2\n", "dup.yml")).message).toBe("dup.yml: invalid YAML at line 2, column 1: Map keys must be unique");
+    expect(thrownBy(() => parsePolicyText("a: 1\na: 2\n", "dup.yml")).message).toBe('dup.yml: duplicate key "a" at line 2, column 1; each key may appear once in a mapping.');
   });
 
   test("values out of range, bad names, bad templates, unknown default categories", () => {

@@ -7,9 +7,9 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Cron } from "croner";
 import * as v from "valibot";
-import YAML from "yaml";
 import { parseEntitlement } from "../access.ts";
 import { AppError, parseOrThrow } from "../errors.ts";
+import { parseYamlText } from "../yaml-text.ts";
 import { ENVELOPE_KEYS, envelopeKeysIn } from "./ledger.ts";
 
 export const DEFAULT_REGISTRY_FILE = fileURLToPath(new URL("../../ops/task_registry.yml", import.meta.url));
@@ -83,11 +83,5 @@ export function loadRegistry(path = process.env.BACKLOG_TASK_REGISTRY_FILE || DE
   } catch (err) {
     throw new AppError("config", `Cannot read the task registry ${path}: ${(err as Error).message}`, { cause: err });
   }
-  let raw: unknown;
-  try {
-    raw = YAML.parse(text);
-  } catch (err) {
-    throw new AppError("config", `${path} is not valid YAML: ${(err as Error).message}`, { cause: err });
-  }
-  return parseRegistry(raw, path);
+  return parseRegistry(parseYamlText(text, path).value, path);
 }
