@@ -7,6 +7,7 @@
  * Every step goes through the tool dispatcher, exactly like the scheduler's calls.
  */
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import process from "node:process";
 import { parseCli, runMain } from "../lib/cli.ts";
 import { AppError } from "../lib/errors.ts";
@@ -19,30 +20,44 @@ import { CLI_ENTITLEMENTS, createToolContext, createToolRegistry, dispatch, load
 import { startServer } from "../server.ts";
 
 export const DEFAULT_SAMPLE = "ops/samples/risk_signals.sample.json";
+/** Not ops/backlog/: the auto store's JSONL fallback reads that folder and would replay demo items into Postgres. */
+export const DEFAULT_DATA_DIR = "ops/demo";
+export const DEFAULT_PORT = 8100;
+
+/** Variables that would point the demo at real data or a real listener; the demo sets its own. */
+const REAL_STORE_VARS = /^(BACKLOG_BACKEND|BACKLOG_POSTGRES_DSN|POSTGRES_[A-Z_]+|BACKLOG_JSONL_DIR|BACKLOG_REPORTS_DIR|PORT|HOST|SCHEDULER_ENABLED)$/;
 
 const spec = {
   name: "demo",
-  usage: `Usage: npm run demo   (npx bun run scripts/demo.ts [--sample FILE] [--no-serve])
+  usage: `Usage: npm run demo [-- OPTIONS]   (or: npx bun run scripts/demo.ts [OPTIONS])
 
 Runs the governance chain end to end on SAMPLE data and serves the resulting backlog:
   1. records ${DEFAULT_SAMPLE} (invented signals of five services over 8 days; timestamps
      shifted so the newest day is now)            risk_history_tool.record
   2. one risk snapshot per recorded hour           risk_history_tool.snapshot
-  3. today's risk digest                           risk_history_tool.digest       → <reports>/risk/
-  4. this week's platform digest                   architecture_pressure_tool.digest → <reports>/platform/
+  3. today's risk digest                           risk_history_tool.digest       → DIR/reports/risk/
+  4. this week's platform digest                   architecture_pressure_tool.digest → DIR/reports/platform/
   5. this week's backlog items                     backlog_tool.auto_generate_weekly
-  6. the dashboard at http://127.0.0.1:$PORT/dashboard (no key needed: demo mode, loopback only)
+  6. the dashboard at http://127.0.0.1:${DEFAULT_PORT}/dashboard (no key needed: demo mode, loopback only)
 Re-running is safe: snapshots are per hour, generation upserts by dedupe key.
 
-Options:
-  --sample FILE  another signal file (JSONL, JSON array or {"records": [...]}; see scripts/risk.ts --help).
-  --no-serve     stop after step 5.
-  -h, --help     this text.
+The demo keeps to itself: JSONL files under DIR only (never ops/backlog/, ops/reports/ or a Postgres,
+whatever BACKLOG_BACKEND, BACKLOG_JSONL_DIR, BACKLOG_REPORTS_DIR or a DSN say), its own port (not PORT),
+and no in-process scheduler. Delete DIR to start over.
 
-Env: BACKLOG_BACKEND (default here: jsonl), BACKLOG_JSONL_DIR (default ops/backlog), BACKLOG_REPORTS_DIR
-(default ops/reports), PORT (default 8000), BACKLOG_POLICY_FILE, BACKLOG_RISK_POLICY_FILE, LOG_LEVEL.
-Logs go to stderr; the summary and the URL to stdout. Ctrl-C stops the server.`,
+Options:
+  --data-dir DIR  where the demo's backlog, risk history and digests go (default ${DEFAULT_DATA_DIR}/).
+  --port N        dashboard port on 127.0.0.1 (default ${DEFAULT_PORT}; 0 picks a free one).
+  --sample FILE   another signal file (JSONL, JSON array or {"records": [...]}; see scripts/risk.ts --help).
+  --no-serve      stop after step 5.
+  -h, --help      this text.
+
+Env: BACKLOG_POLICY_FILE, BACKLOG_RISK_POLICY_FILE, LOG_LEVEL, LOG_FORMAT.
+Logs go to stderr; the summary and the URL to stdout. Ctrl-C, or SIGTERM to the npm process, stops the
+server; so does the end of the process that started it.`,
   flags: {
+    "data-dir": { type: "string" },
+    port: { type: "string" },
     sample: { type: "string" },
     "no-serve": { type: "boolean" },
   },
@@ -57,8 +72,13 @@ async function main(): Promise<number> {
     return 0;
   }
   logToStderr();
-  // Config: the embedded default unless the operator chose a backend.
-  const env = { ...process.env, BACKLOG_BACKEND: process.env.BACKLOG_BACKEND || "jsonl" };
+  // Config: the demo's own JSONL folder and port, whatever the environment says about the real store.
+  const dataDir = fromRepoRoot((values["data-dir"] as string | undefined) ?? DEFAULT_DATA_DIR);
+  const portText = (values.port as string | undefined) ?? String(DEFAULT_PORT);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new AppError("invalid_input", `--port: expected a port number 0-65535 (0 = any free port), got "${portText}"`);
+  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(process.env).filter(([k]) => !REAL_STORE_VARS.test(k)));
+  Object.assign(env, { BACKLOG_BACKEND: "jsonl", BACKLOG_JSONL_DIR: join(dataDir, "backlog"), BACKLOG_REPORTS_DIR: join(dataDir, "reports"), SCHEDULER_ENABLED: "false" });
   const { paths, policy } = loadToolConfig(env);
   const samplePath = fromRepoRoot((values.sample as string | undefined) ?? DEFAULT_SAMPLE);
   let text: string;
@@ -106,7 +126,7 @@ async function main(): Promise<number> {
     }
 
     if (values["no-serve"]) return 0;
-    const server = await startServer({ store, demo: true, env, log });
+    const server = await startServer({ store, demo: true, env, log, port, host: "127.0.0.1", schedulerEnabled: false });
     say("");
     say(`Dashboard: ${server.url}/dashboard?env=${policy.envs[0]}   (JSON: ${server.url}/v1/backlog/dashboard?env=${policy.envs[0]})`);
     say("Press Ctrl-C to stop.");
@@ -114,6 +134,10 @@ async function main(): Promise<number> {
       const stop = () => resolve();
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
+      // Started through npx, the demo runs under a shell that dies on SIGTERM without passing it on:
+      // once our parent is gone, stop as if signalled rather than keep the port as an orphan.
+      const parent = process.ppid;
+      setInterval(() => process.ppid !== parent && stop(), 500).unref();
     });
     await server.stop();
     return 0;

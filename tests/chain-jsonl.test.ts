@@ -106,13 +106,12 @@ describe("chain on JSONL through the scripts", () => {
 
   test("demo.ts --no-serve runs the chain on the sample; --help explains it", async () => {
     const dir = temp("bb-demo-");
-    const env = { BACKLOG_JSONL_DIR: join(dir, "backlog"), BACKLOG_REPORTS_DIR: join(dir, "reports") };
-    const r = await runScript("scripts/demo.ts", ["--no-serve"], { env });
+    const r = await runScript("scripts/demo.ts", ["--no-serve", "--data-dir", dir]);
     expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
     expect(r.stdout).toContain("SAMPLE data from ops/samples/risk_signals.sample.json on JsonlBacklogStore");
     expect(r.stdout).toMatch(/5\. backlog prod \d{4}-W\d{2}: 5 created/);
     expect(readdirSync(join(dir, "reports", "platform")).length).toBe(2);
-    const again = await runScript("scripts/demo.ts", ["--no-serve"], { env });
+    const again = await runScript("scripts/demo.ts", ["--no-serve", "--data-dir", dir]);
     expect(again.stdout).toMatch(/5\. backlog prod \d{4}-W\d{2}: 0 created/);
     const help = await runScript("scripts/demo.ts", ["--help"]);
     expect(help.stdout).toContain("Runs the governance chain end to end on SAMPLE data");
@@ -122,8 +121,8 @@ describe("chain on JSONL through the scripts", () => {
 describe("demo dashboard", () => {
   test("serves the generated backlog on loopback without a key (demo mode only); writes still need one", async () => {
     const dir = temp("bb-demo-serve-");
-    const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PORT: "0", BACKLOG_JSONL_DIR: join(dir, "backlog"), BACKLOG_REPORTS_DIR: join(dir, "reports") };
-    child = spawn(process.execPath, ["run", "scripts/demo.ts"], { cwd: REPO, env });
+    const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" };
+    child = spawn(process.execPath, ["run", "scripts/demo.ts", "--port", "0", "--data-dir", dir], { cwd: REPO, env });
     let out = "";
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`demo did not serve:\n${out}`)), 30_000);

@@ -145,8 +145,7 @@ describe("Deno 2", () => {
   test("demo --no-serve on JSONL prints the same chain under both runtimes", async () => {
     const run = (runtime: string[]) => {
       const dir = tmp("bb-deno-demo-");
-      const env = { BACKLOG_JSONL_DIR: join(dir, "backlog"), BACKLOG_REPORTS_DIR: join(dir, "reports") };
-      return runScript("scripts/demo.ts", ["--no-serve"], { runtime, env }).then((r) => ({ ...r, out: r.stdout.replaceAll(dir, "<dir>") }));
+      return runScript("scripts/demo.ts", ["--no-serve", "--data-dir", dir], { runtime }).then((r) => ({ ...r, out: r.stdout.replaceAll(dir, "<dir>") }));
     };
     const [d, b] = await Promise.all([run(deno), run(bun)]);
     expect({ code: d.code, stderr: d.stderr.split("\n").filter((l) => l.includes('"level":"error"')) }).toEqual({ code: 0, stderr: [] });

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Clone, freshClone, type ShResult } from "./helpers/fresh-clone.ts";
 import { expectExit } from "./helpers/exit.ts";
-import { REPO } from "./helpers/run.ts";
+import { REPO, runScript } from "./helpers/run.ts";
 
 const README = readFileSync(join(REPO, "README.md"), "utf8");
 const section = (md: string, heading: string) => {
@@ -31,7 +31,7 @@ export function tableCommands(md = README): string[] {
 const base = (cmd: string) => cmd.replace(/\s+(\[|<|--|').*$/, "").trim();
 
 /** The demo's data, which the tool-call examples below read. */
-const DEMO = { BACKLOG_JSONL_DIR: "ops/backlog", BACKLOG_REPORTS_DIR: "ops/reports" };
+const DEMO = { BACKLOG_JSONL_DIR: "ops/demo/backlog", BACKLOG_REPORTS_DIR: "ops/demo/reports" };
 
 /** How each documented command runs here: shell lines, in order, each expected to exit 0. */
 const HOW: Record<string, { run: string[]; usage?: string; env?: Record<string, string> }> = {
@@ -98,26 +98,30 @@ describe("README commands from a fresh clone, no bun on PATH", () => {
     expect(existsSync(join(clone.dir, ".dist-readme", "migrate.js"))).toBe(true);
   }, 240_000);
 
-  test("the runbook's tool-call examples in the README run on the demo's data", async () => {
-    const block = codeBlocks(section(README, "Commands")).join("\n");
-    const lines = block.split("\n").filter((l) => l.startsWith("npx bun run scripts/tool.ts"));
-    expect(lines.length).toBeGreaterThanOrEqual(3);
-    if (!existsSync(join(clone.dir, DEMO.BACKLOG_REPORTS_DIR))) await run("npm run demo -- --no-serve");
-    for (const line of lines) expect(JSON.parse((await run(line, DEMO)).stdout)).toBeObject();
+  test("the runbook's tool-call examples in the README run on the demo's data, block as written", async () => {
+    const block = codeBlocks(section(README, "Commands")).find((b) => b.includes("scripts/tool.ts"))!;
+    const calls = block.split("\n").filter((l) => l.startsWith("npx bun run scripts/tool.ts"));
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+    expect(block).toContain("export BACKLOG_JSONL_DIR=ops/demo/backlog"); // the demo's data, not a real store
+    if (!existsSync(join(clone.dir, "ops/demo/reports"))) await run("npm run demo -- --no-serve");
+    const r = await run(`set -e\n${block}`);
+    expect(r.stdout.match(/^\{$/gm)?.length).toBe(calls.length); // one JSON result per call
   }, 120_000);
 
-  test("every script's --help starts with the command that runs it here", async () => {
+  // the launcher is proven above for each table row; here the text: every usage line names the one form
+  test("every script's --help starts with the command that runs it after npm ci", async () => {
     const scripts = [
       ...readdirSync(join(REPO, "scripts")).filter((f) => f.endsWith(".ts")).map((f) => `scripts/${f}`),
       ...readdirSync(join(REPO, "ops/scripts")).filter((f) => f.endsWith(".ts")).map((f) => `ops/scripts/${f}`),
       "server.ts",
     ];
     await pool(scripts, 4, async (s) => {
-      const r = await run(`npx bun run ${s} --help`);
-      const want = s === "scripts/demo.ts" ? "Usage: npm run demo   (npx bun run scripts/demo.ts" : `Usage: npx bun run ${s}`;
+      const r = await runScript(s, ["--help"]);
+      expectExit(r, 0, `${s} --help`);
+      const want = s === "scripts/demo.ts" ? "Usage: npm run demo [-- OPTIONS]   (or: npx bun run scripts/demo.ts" : `Usage: npx bun run ${s}`;
       expect({ script: s, usage: r.stdout.slice(0, want.length) }).toEqual({ script: s, usage: want });
     });
-  }, 180_000);
+  }, 120_000);
 });
 
 describe("documented commands use the one form", () => {

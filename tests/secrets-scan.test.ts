@@ -85,7 +85,7 @@ test("every script and the server: no password or key in any output", async () =
   runs.push({ script: "ops/scripts/run_governance_job.ts", args: ["--tool", "backlog_tool", "--action", "dashboard"], env: { ...baseEnv(DSN_SHAPES[0]!), ROUTER_URL: `http://runner:${ROUTER_PW}@127.0.0.1:1` } });
   runs.push({ script: "ops/scripts/run_governance_job.ts", args: ["--tool", "backlog_tool", "--action", "dashboard"], env: { ...baseEnv(DSN_SHAPES[0]!), ROUTER_URL: "http://127.0.0.1:1", SCHEDULER_API_KEY: KEYS.scheduler } });
   runs.push({ script: "scripts/check.ts", args: [], env: baseEnv(DSN_SHAPES[0]!) });
-  runs.push({ script: "scripts/demo.ts", args: ["--no-serve"], env: baseEnv(DSN_SHAPES[0]!) });
+  runs.push({ script: "scripts/demo.ts", args: ["--no-serve", "--data-dir", join(tmp, "demo")], env: baseEnv(DSN_SHAPES[0]!) });
   const covered = new Set(runs.map((r) => r.script));
   for (const s of scripts) expect(covered.has(s)).toBe(true);
 
