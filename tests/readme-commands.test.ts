@@ -108,6 +108,17 @@ describe("README commands from a fresh clone, no bun on PATH", () => {
     expect(r.stdout.match(/^\{$/gm)?.length).toBe(calls.length); // one JSON result per call
   }, 120_000);
 
+  test("the From-the-runbook table covers runbook sections 1–9 and its tool calls run as written", async () => {
+    const rows = section(README, "From the runbook").split("\n").filter((l) => /^\| \d/.test(l));
+    expect([...new Set(rows.map((l) => l.split("|")[1]!.trim().split(".")[0]))]).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    const symptoms = section(README, "From the runbook").split("\n").filter((l) => /\((7|9)\) \|/.test(l));
+    expect(symptoms.length).toBe(8); // the runbook's 4 troubleshooting entries (7) and 4 table rows (9)
+    const calls = rows.flatMap((l) => [...l.matchAll(/`(npx bun run scripts\/tool\.ts --call-json '[^']+')`/g)].map((m) => m[1]!));
+    expect(calls.length).toBe(3);
+    if (!existsSync(join(clone.dir, "ops/demo/reports"))) await run("npm run demo -- --no-serve");
+    for (const call of calls) expect(JSON.parse((await run(call, DEMO)).stdout)).toBeObject();
+  }, 120_000);
+
   // the launcher is proven above for each table row; here the text: every usage line names the one form
   test("every script's --help starts with the command that runs it after npm ci", async () => {
     const scripts = [
