@@ -16,6 +16,7 @@ import { CronJob, Job } from "kubernetes-models/batch/v1";
 import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
 import { envNamesRead } from "./helpers/env-names.ts";
 import { REPO, runScript } from "./helpers/run.ts";
+import { loadRegistry } from "../lib/scheduler/registry.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -272,7 +273,7 @@ describe("the server as the Deployment runs it", () => {
     expect(await (await fetch(`${url}/readyz`)).json()).toMatchObject({ ready: true, backend: "JsonlBacklogStore" });
     const jobs = await (await fetch(`${url}/v1/scheduler/jobs`, { headers: { authorization: "Bearer pod-reader" } })).json();
     expect(jobs).toMatchObject({ enabled: true });
-    expect(jobs.jobs).toHaveLength(6);
+    expect(jobs.jobs).toHaveLength(loadRegistry().length);
     expect(existsSync(join(pod, "data/backlog"))).toBe(true);
     // the root filesystem is read-only in the pod: the server wrote only into its writable volumes
     expect(readdirSync(pod).sort()).toEqual([...mounts, "workdir"].sort());

@@ -1,11 +1,12 @@
 /**
  * The tool registry every caller (scripts/tool.ts, POST /v1/tools/execute, the scheduler) dispatches
- * through: backlog_tool, risk_history_tool and architecture_pressure_tool.
+ * through: backlog_tool, risk_history_tool, architecture_pressure_tool and trends_tool.
  */
 import { loadPolicy, type Policy } from "../policy.ts";
 import { createBacklogTool } from "./backlog.ts";
 import { createRegistry, type Registry } from "./dispatch.ts";
 import { createGovernanceTools } from "./governance.ts"; // risk_history_tool, architecture_pressure_tool (issue 8)
+import { createTrendsTool } from "./trends.ts"; // trends_tool (issue 20)
 
 export { dispatch, resolveAction, type Registry } from "./dispatch.ts";
 export { CLI_AGENT, CLI_ENTITLEMENTS, createToolContext, loadToolConfig, resolveToolPaths } from "./context.ts";
@@ -17,5 +18,5 @@ export interface RegistryOptions {
 
 export function createToolRegistry(options: RegistryOptions = {}): Registry {
   const policy = options.policy ?? loadPolicy();
-  return createRegistry([createBacklogTool(policy), ...createGovernanceTools(policy)]);
+  return createRegistry([createBacklogTool(policy), ...createGovernanceTools(policy), createTrendsTool(policy)]);
 }

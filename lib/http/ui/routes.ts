@@ -30,6 +30,7 @@ import type { View } from "./layout.tsx";
 import { renderLoginPage } from "./login-page.tsx";
 import { renderOverviewPage } from "./overview-page.tsx";
 import { renderOwnerPage } from "./owner-page.tsx";
+import { renderTrendsPage, type TrendsData } from "./trends-page.tsx";
 import * as S from "./session.ts";
 
 export interface UiDeps {
@@ -269,6 +270,15 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
       const overdue = ((await call(w, "list", { env, owner, overdue: true, limit: 1 })) as ListResult).total;
       const dueSoon = ((await call(w, "list", { env, owner, due_within_days: F.DUE_SOON_DAYS, limit: 1 })) as ListResult).total;
       return page(c, renderOwnerPage(viewFor(w, env), { owner, open, overdue, dueSoon }));
+    }),
+  );
+
+  app.get(
+    "/ui/trends",
+    guarded(async (c, w) => {
+      const env = envOf(c);
+      const data = (await dispatch(deps.registry, { tool: "trends_tool", action: "history", params: { env, weeks: 12 } }, deps.toolContext(w.identity))) as TrendsData;
+      return page(c, renderTrendsPage(viewFor(w, env), data));
     }),
   );
 

@@ -11,7 +11,9 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { buildAccess } from "../../../lib/access-config.ts";
 import { silentLogger } from "../../../lib/log.ts";
+import { addDays } from "../../../lib/store/logic.ts";
 import { MemoryBacklogStore } from "../../../lib/store/memory.ts";
+import { trendsFor } from "../../../lib/trends/storage.ts";
 import { startServer, type RunningServer } from "../../../server.ts";
 import { item } from "../../store/contract.ts";
 import { expectAccessible, launch, shoot } from "./browser-helpers.ts";
@@ -35,6 +37,14 @@ beforeAll(async () => {
   await store.setStatus(old.id, "done", { actor: "seed" });
   for (let i = 0; i < 60; i++) await mk(`bulk-${i}`, { service: `svc-${i % 7}`, priority: (["P1", "P2", "P3"] as const)[i % 3], due_date: i % 4 ? "2027-01-15" : null, title: `Bulk item ${i}`, owner: `team-${i % 5}` });
   await mk("stg", { env: "staging", service: "gateway", priority: "P0", due_date: "2026-01-01", title: "Staging only item" });
+  // 12 weeks of daily snapshots for prod, with two missing days (the job did not run)
+  const rows = [];
+  for (let i = 83; i >= 0; i--) {
+    if (i === 40 || i === 41) continue;
+    const t = 83 - i;
+    rows.push({ env: "prod", day: addDays("2026-11-23", -i), total: 40 + t, open: 30 + (t % 9), overdue: 8 - Math.floor(t / 12), p0_open: t < 50 ? 3 : 1, p1_open: 6 + (t % 4), created: t % 3, closed: (t + 1) % 3, recorded_at: "2026-11-23T23:55:00.000Z" });
+  }
+  await trendsFor(store, silentLogger).put(rows);
   const access = buildAccess(
     { agents: { writer: { key_env: "W", entitlements: ["tools.backlog.write"] }, reader: { key_env: "R", entitlements: ["tools.backlog.read"] } } },
     { W: KEYS.writer, R: KEYS.reader },
@@ -172,5 +182,23 @@ test("a reader sees no forms, and a forged status post with the reader's own ses
   expect(res.status()).toBe(403);
   expect(await res.text()).toContain("Agent reader lacks the entitlement tools.backlog.write");
   expect((await store.get(tlsId))!.status).toBe(before);
+  await context.close();
+});
+
+test("trends: three server-drawn charts with their numbers, readable without colour, for each env", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await signIn(page, KEYS.reader, "/ui/trends?env=prod");
+  expect(await page.locator("svg[role=img]").count()).toBe(3);
+  expect(await page.locator("svg[data-chart=open-overdue] title").textContent()).toBe("Open and overdue items per day, prod");
+  // the end of each line says its value; the table has every recorded day
+  expect(await page.locator("svg[data-chart=p0p1]").innerHTML()).toContain(">P0 open 1</text>");
+  expect(await page.getByTestId("daily").locator("tbody tr").count()).toBe(82);
+  expect(await page.getByTestId("weekly").locator("tbody tr").count()).toBe(13);
+  await expectAccessible(page);
+  await page.locator("details").first().evaluate((d) => ((d as HTMLDetailsElement).open = false));
+  await shoot(page, shots, "trends");
+  await page.getByRole("navigation", { name: "Environment" }).getByRole("link", { name: "staging" }).click();
+  expect(await page.getByTestId("no-trends").innerText()).toContain("No snapshots yet for staging");
   await context.close();
 });
