@@ -12,7 +12,7 @@
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore } from "../store/index.ts";
-import { followAuto } from "../store/auto-follow.ts";
+import { isConnectionError } from "../store/postgres-errors.ts";
 import type { BacklogStore } from "../store/types.ts";
 import type { RiskHistoryStore } from "./history-store.ts";
 import { JsonlRiskHistory } from "./jsonl.ts";
@@ -70,8 +70,17 @@ class AutoRiskHistory implements RiskHistoryStore {
    * health (and fall back), then the call runs on JSONL. Safe to repeat: every write is idempotent on
    * replay (signal ids, one row per hour).
    */
-  private route<T>(op: (h: RiskHistoryStore) => Promise<T>): Promise<T> {
-    return followAuto(this.store, async (pg) => op(await this.postgres(pg)), () => op(this.jsonl));
+  private async route<T>(op: (h: RiskHistoryStore) => Promise<T>): Promise<T> {
+    const pg = servingPostgres(this.store);
+    if (!pg) return op(this.jsonl);
+    try {
+      return await op(await this.postgres(pg));
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+      await this.store.health();
+      if (servingPostgres(this.store)) throw err;
+      return op(this.jsonl);
+    }
   }
 
   addSignals: RiskHistoryStore["addSignals"] = (records) => this.route((h) => h.addSignals(records));

@@ -1,5 +1,5 @@
 /**
- * Trends in Postgres (table backlog_trends, migrations/000005_backlog_trends.sql) over the backlog
+ * Trends in Postgres (table backlog_trends, migrations/000006_backlog_trends.sql) over the backlog
  * store's pool. put() is one statement (jsonb_to_recordset + on conflict do update), so a batch is
  * atomic and concurrent snapshots of the same day leave one row.
  */
@@ -34,7 +34,7 @@ export class PostgresTrendStore implements TrendStore {
   private async ready(): Promise<Sql> {
     if (this.checked) return this.sql;
     const [row] = await this.sql<{ ok: boolean }[]>`select to_regclass('public.backlog_trends') is not null as ok`;
-    if (!row?.ok) throw new AppError("unavailable", "Postgres has no backlog_trends table: run the migrations first (npx bun run migrate; 000005_backlog_trends.sql).");
+    if (!row?.ok) throw new AppError("unavailable", "Postgres has no backlog_trends table: run the migrations first (npx bun run migrate; 000006_backlog_trends.sql).");
     this.checked = true;
     return this.sql;
   }

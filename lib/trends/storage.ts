@@ -1,18 +1,16 @@
 /**
- * THE one place that decides where trends live: next to the backlog, in the backend serving the tool's
- * `ctx.store` (the same rule as lib/risk/storage.ts, so no new settings):
- *   PostgresBacklogStore → table backlog_trends over the same pool (migration 000005)
- *   JsonlBacklogStore    → <BACKLOG_JSONL_DIR>/trends.jsonl (same directory lock)
- *   AutoBacklogStore     → whichever of the two serves at each call; rows written to JSONL during an
- *                          outage move into Postgres (upsert, idempotent) once it serves again
- *   MemoryBacklogStore   → memory, one per store instance
- * The auto store's own router (issue 14) had not landed when this was written; once it has, this should
- * register there instead of asking `store.serving` itself.
+ * THE one place that decides where trends live: next to the backlog, following the store's binding
+ * (lib/store/types.ts StoreBinding), like the run ledger and risk history — no new settings:
+ *   postgres → table backlog_trends over the same pool (migration 000006)
+ *   jsonl    → <BACKLOG_JSONL_DIR>/trends.jsonl (same directory lock)
+ *   auto     → the store's router decides per call; rows written to JSONL while Postgres was down are
+ *              replayed into it by a hook registered with the router (upserts, so replays are harmless)
+ *   memory   → memory, one per store instance
+ * One instance per backlog store (cached), so the hook is registered once.
  */
-import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore } from "../store/index.ts";
-import { followAuto } from "../store/auto-follow.ts";
+import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
+import type { PostgresBacklogStore } from "../store/postgres.ts";
 import type { BacklogStore } from "../store/types.ts";
 import { JsonlTrendStore } from "./jsonl.ts";
 import { MemoryTrendStore } from "./memory.ts";
@@ -27,28 +25,33 @@ function cached(key: object, make: () => TrendStore): TrendStore {
   return t;
 }
 
-class AutoTrendStore implements TrendStore {
-  constructor(
-    private readonly store: AutoBacklogStore,
-    private readonly jsonl: JsonlTrendStore,
-    private readonly log: Logger,
-  ) {}
+const onPostgres = (pg: PostgresBacklogStore) => cached(pg, () => new PostgresTrendStore(pg.sql));
 
-  get name(): string {
-    return this.store.serving ? "PostgresTrendStore" : this.jsonl.name;
+class AutoTrendStore implements TrendStore {
+  readonly hook: ReplayHook;
+
+  constructor(
+    private readonly router: FallbackRouter,
+    private readonly jsonl: JsonlTrendStore,
+    log: Logger,
+  ) {
+    this.hook = {
+      name: "trends",
+      order: 25,
+      replay: async (pg) => {
+        const moved = await jsonl.drain((rows) => onPostgres(pg).put(rows));
+        if (moved) log.info("trends_replayed", { rows: moved, from: jsonl.dir, hint: "rows written to JSONL while Postgres was unavailable" });
+      },
+      pending: () => jsonl.hasRows(),
+    };
   }
 
-  private async postgres(pg: PostgresBacklogStore): Promise<TrendStore> {
-    const target = cached(pg, () => new PostgresTrendStore(pg.sql));
-    if (this.jsonl.hasRows()) {
-      const moved = await this.jsonl.drain((rows) => target.put(rows));
-      if (moved) this.log.info("trends_replayed", { rows: moved, from: this.jsonl.dir, hint: "rows written to JSONL while Postgres was unavailable" });
-    }
-    return target;
+  get name(): string {
+    return this.router.serving ? "PostgresTrendStore" : this.jsonl.name;
   }
 
   private route<T>(op: (t: TrendStore) => Promise<T>): Promise<T> {
-    return followAuto(this.store, async (pg) => op(await this.postgres(pg)), () => op(this.jsonl));
+    return this.router.route((pg) => op(onPostgres(pg)), () => op(this.jsonl));
   }
 
   put: TrendStore["put"] = (rows) => this.route((t) => t.put(rows));
@@ -58,9 +61,19 @@ class AutoTrendStore implements TrendStore {
 }
 
 export function trendsFor(store: BacklogStore, log: Logger): TrendStore {
-  if (store instanceof PostgresBacklogStore) return cached(store, () => new PostgresTrendStore(store.sql));
-  if (store instanceof JsonlBacklogStore) return cached(store, () => new JsonlTrendStore({ dir: store.dir, log }));
-  if (store instanceof MemoryBacklogStore) return cached(store, () => new MemoryTrendStore());
-  if (store instanceof AutoBacklogStore) return cached(store, () => new AutoTrendStore(store, new JsonlTrendStore({ dir: store.jsonl.dir, log }), log));
-  throw new AppError("config", `Trends have no storage for the backlog backend ${store.name}; use BACKLOG_BACKEND=auto, postgres, jsonl or memory.`);
+  const b = store.binding;
+  switch (b.kind) {
+    case "memory":
+      return cached(store, () => new MemoryTrendStore());
+    case "jsonl":
+      return cached(store, () => new JsonlTrendStore({ dir: b.dir, log }));
+    case "postgres":
+      return cached(store, () => new PostgresTrendStore(b.sql));
+    case "auto":
+      return cached(store, () => {
+        const t = new AutoTrendStore(b.router, new JsonlTrendStore({ dir: b.router.dir, log }), log);
+        b.router.register(t.hook);
+        return t;
+      });
+  }
 }
