@@ -177,6 +177,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     toolContext,
     health: () => store.health(),
     backend: () => servingBackend(store),
+    version: store.version ? () => store.version!() : undefined,
     alerts: (dashboard) => evaluateAlerts(dashboard, policy),
     metrics,
     log,

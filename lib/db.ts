@@ -91,6 +91,12 @@ export interface ConnectOptions {
   max?: number;
   /** Applied to every connection: statement timeout etc. */
   connection?: Record<string, string | number | boolean>;
+  /** LISTEN notifications (channel, payload) arriving on any connection of this pool. */
+  onnotify?: (channel: string, payload: string) => void;
+  /** A connection of this pool closed (for a max-1 pool: the listener is gone until it reconnects). */
+  onclose?: () => void;
+  /** Seconds an idle connection stays open; null keeps it (a LISTEN connection). Default 30. */
+  idleTimeout?: number | null;
 }
 
 /** Opens a lazy postgres.js pool; nothing connects until the first query (see `ping`). */
@@ -98,8 +104,10 @@ export function connectPg(cfg: PgConfig, opts: ConnectOptions = {}): Sql {
   const common: postgres.Options<Record<string, postgres.PostgresType>> = {
     max: opts.max ?? 10,
     connect_timeout: cfg.connectTimeoutSeconds,
-    idle_timeout: 30,
+    idle_timeout: opts.idleTimeout === undefined ? 30 : (opts.idleTimeout ?? undefined),
     onnotice: () => {},
+    ...(opts.onnotify ? { onnotify: opts.onnotify } : {}),
+    ...(opts.onclose ? { onclose: () => opts.onclose!() } : {}),
     connection: { application_name: "backlog-bridge", ...opts.connection },
     // Dates come back as YYYY-MM-DD strings, not JS Dates shifted by the local zone.
     types: { date: { to: 1082, from: [1082], serialize: (x: string) => x, parse: (x: string) => x } },

@@ -18,6 +18,7 @@ import type { Logger } from "../log.ts";
 import type { Dashboard, StoreHealth } from "../store/types.ts";
 import { dispatch, resolveAction, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
+import { conditionalGet } from "./conditional.ts";
 import { renderDashboardPage } from "./dashboard-page.tsx";
 import type { Metrics } from "./metrics.ts";
 import { mountUi, type UiDeps } from "./ui/routes.ts";
@@ -57,6 +58,11 @@ export interface AppDeps {
   scheduler?: SchedulerView;
   /** When set, tool calls carrying `job` + `scheduled_at` (the cron runner) run at most once per minute. */
   ledger?: RunClaims;
+  /**
+   * The store's change version (BacklogStore.version): when given, GET dashboard/items/item answers are
+   * kept until it moves and carry a strong ETag (If-None-Match → 304). See conditional.ts.
+   */
+  version?(): string | null;
   /** Called after each ledger-guarded run (metrics). */
   onScheduledRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: "already_ran" | "still_running"): void;
   /** The browser UI under /ui (lib/http/ui); absent: no UI routes. */
@@ -160,6 +166,19 @@ export function createApp(deps: AppDeps) {
     c.set("identity", identity);
     return next();
   });
+
+  if (deps.version) {
+    const cached = conditionalGet({
+      version: deps.version,
+      clock: deps.clock,
+      agentOf: (c) => (c as Context<Env>).get("identity").agent,
+      backend: () => {
+        const b = deps.backend();
+        return `${b.backend}:${b.degraded}`;
+      },
+    });
+    for (const path of ["/v1/backlog/dashboard", "/v1/backlog/items", "/v1/backlog/items/:id"]) app.use(path, cached);
+  }
 
   const requireEntitlement = (c: Context<Env>, entitlement: string) => {
     const identity = c.get("identity");

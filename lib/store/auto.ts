@@ -93,6 +93,12 @@ export class AutoBacklogStore implements BacklogStore {
     return this.router.serving;
   }
 
+  /** The serving backend's version, so a switch (either way) is a change too. */
+  version(): string | null {
+    const pg = this.router.serving;
+    return pg ? pg.version() : `fallback:${this.jsonl.version()}`;
+  }
+
   get degraded(): boolean {
     return this.router.degraded;
   }

@@ -6,7 +6,7 @@
  * only the bytes appended since the previous call (see jsonl-file.ts). Rules come from logic.ts, so
  * behaviour matches every other backend. File formats and operator notes: docs/storage-jsonl.md.
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AppError, describeError } from "../errors.ts";
@@ -245,6 +245,15 @@ export class JsonlBacklogStore implements BacklogStore {
   }
 
   /** Bytes read and full reloads per file: how tests and benchmarks see that catch-ups stay incremental. */
+  /**
+   * Inode and size of both files: any append or rewrite, by this or any other process, changes it.
+   * Two stat calls, no read. (Writers only append or rename a new file over: a same-size in-place edit
+   * by hand is not noticed.)
+   */
+  version(): string {
+    return `jsonl:${fileVersion(this.itemsFile.path)}:${fileVersion(this.eventsFile.path)}`;
+  }
+
   readStats(): { items: ReadStats; events: ReadStats } {
     return { items: { ...this.itemsFile.stats }, events: { ...this.eventsFile.stats } };
   }
@@ -340,6 +349,15 @@ export class JsonlBacklogStore implements BacklogStore {
         events_lines_after: this.eventsFile.lines,
       });
     }
+  }
+}
+
+function fileVersion(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.dev}.${st.ino}.${st.size}.${st.mtimeMs}`;
+  } catch {
+    return "none";
   }
 }
 

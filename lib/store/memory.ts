@@ -50,7 +50,15 @@ export class MemoryBacklogStore implements BacklogStore {
     return { item: structuredClone(plan.item), created: plan.created, changed: plan.changed };
   }
 
+  /** Every write adds an event (or, for cleanup, removes items): counting those is the version. */
+  private writes = 0;
+
+  version(): string {
+    return `mem:${this.writes}`;
+  }
+
   private pushEvent(e: BacklogEvent) {
+    this.writes++;
     const list = this.evs.get(e.item_id) ?? [];
     list.push(e);
     this.evs.set(e.item_id, list);
@@ -107,6 +115,7 @@ export class MemoryBacklogStore implements BacklogStore {
     const cutoff = cleanupCutoff(retentionDays, now);
     const doomed = [...this.items.values()].filter((it) => isExpired(it, cutoff));
     if (!options.dryRun) {
+      if (doomed.length) this.writes++;
       for (const it of doomed) {
         this.items.delete(it.id);
         this.byKey.delete(it.dedupe_key);

@@ -21,6 +21,7 @@ import {
   planUpsert,
 } from "./logic.ts";
 import { upsertManyTx } from "./postgres-batch.ts";
+import { ChangeFeed } from "./postgres-changes.ts";
 import { queryDashboard } from "./postgres-dashboard.ts";
 import { isConnectionError, pgInputError } from "./postgres-errors.ts";
 import { queryList } from "./postgres-list.ts";
@@ -71,6 +72,8 @@ export class PostgresBacklogStore implements BacklogStore {
   private readonly clock: () => Date;
   private readonly log: Logger;
   private readonly target: string;
+  /** Change version for read caches; null when the pool was given by the caller (no config to LISTEN with). */
+  private readonly changes: ChangeFeed | null;
 
   constructor(options: PostgresStoreOptions) {
     if (options.sql) {
@@ -87,6 +90,12 @@ export class PostgresBacklogStore implements BacklogStore {
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log ?? defaultLog;
     this.binding = { kind: "postgres", sql: this.sql };
+    this.changes = options.config ? new ChangeFeed(options.config, this.log) : null;
+  }
+
+  /** See postgres-changes.ts: moves on every committed write of any replica; null = do not cache. */
+  version(): string | null {
+    return this.changes?.version() ?? null;
   }
 
   /**
@@ -218,6 +227,7 @@ export class PostgresBacklogStore implements BacklogStore {
       return row?.n ?? 0;
     }
     const res = await this.sql`delete from backlog_items where status in ('done', 'canceled') and updated_at < ${cutoff}::timestamptz`;
+    if (res.count) this.changes?.bump();
     return res.count;
   }
 
@@ -241,6 +251,7 @@ export class PostgresBacklogStore implements BacklogStore {
   }
 
   async close(): Promise<void> {
+    await this.changes?.close();
     if (this.owned) await this.sql.end({ timeout: 5 });
   }
 
@@ -248,7 +259,9 @@ export class PostgresBacklogStore implements BacklogStore {
   private async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await beginSafely(this.sql, fn);
+        const out = await beginSafely(this.sql, fn);
+        this.changes?.bump();
+        return out;
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (!code || !RETRYABLE.has(code) || attempt >= 5) throw pgInputError(err, fieldByCode);

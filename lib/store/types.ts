@@ -176,5 +176,11 @@ export interface BacklogStore {
   /** Removes done/canceled items (and their events) whose updated_at is older than retentionDays. */
   cleanup(retentionDays: number, now?: Date, options?: CleanupOptions): Promise<number>;
   health(): Promise<StoreHealth>;
+  /**
+   * A token that changes whenever anything readable may have changed (any write, by any process or
+   * replica sharing the data); null when that cannot be known right now. Read caches key on it
+   * (lib/http/conditional.ts). Cheap: no query.
+   */
+  version?(): string | null;
   close(): Promise<void>;
 }

@@ -39,7 +39,7 @@ export function reportsWithFixture(): string {
   return dir;
 }
 
-export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolean; now?: Date; reportsDir?: string; bodyLimitBytes?: number; ledger?: RunClaims } = {}) {
+export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolean; now?: Date; clock?: () => Date; reportsDir?: string; bodyLimitBytes?: number; ledger?: RunClaims } = {}) {
   const policy = loadPolicy();
   const reportsDir = opts.reportsDir ?? reportsWithFixture();
   const paths = { ...resolveToolPaths({}), reportsDir };
@@ -53,7 +53,7 @@ export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolea
     anonymous: { entitlements: opts.anonymousRead ? ["tools.backlog.read"] : [] },
   };
   const access = buildAccess(rawAccess, ACCESS_ENV);
-  const clock = () => opts.now ?? new Date("2026-11-23T10:00:00.000Z");
+  const clock = opts.clock ?? (() => opts.now ?? new Date("2026-11-23T10:00:00.000Z"));
   const registry = createToolRegistry({ policy });
   const stats: Pick<RunLedger, "stats"> = opts.ledger && "stats" in opts.ledger ? (opts.ledger as RunLedger) : new MemoryRunLedger();
   const jobs = loadRegistry().map((j) => ({ id: j.id, schedule: j.schedule, catchUpMs: j.catchUpMs }));
@@ -67,6 +67,8 @@ export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolea
     toolContext: (id) => createToolContext({ store, paths, agent: id.agent, entitlements: id.entitlements, now: clock, log: silentLogger }),
     health: () => store.health(),
     backend: () => servingBackend(store),
+    // As server.ts wires it: every HTTP test runs with the read cache on (conditional.ts).
+    version: store.version ? () => store.version!() : undefined,
     alerts: (d) => evaluateAlerts(d, policy),
     metrics,
     log: silentLogger,
