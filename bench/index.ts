@@ -6,6 +6,7 @@
  *   npx bun run bench --full               # the issue's sizes
  *   npx bun run bench --only http,startup  # some of them
  *   npx bun run bench --markdown           # the summary as a markdown table too (bench/README.md)
+ *   npx bun run bench --json               # the summary as one JSON object on stdout (tables go to stderr)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -19,15 +20,16 @@ import { adminDsn, stopOwnedCluster } from "./lib/postgres.ts";
 import { BUN } from "./lib/proc.ts";
 import { resultsTable, type BenchResult } from "./lib/report.ts";
 
-const BENCHES = ["jsonl-fold", "pg-upsert", "pg-dashboard", "startup", "memory", "http"] as const;
-const USES_POSTGRES = new Set(["pg-upsert", "pg-dashboard", "http"]);
+const BENCHES = ["jsonl-fold", "pg-upsert", "pg-dashboard", "startup", "memory", "http", "growth"] as const;
+const USES_POSTGRES = new Set(["pg-upsert", "pg-dashboard", "http", "growth"]);
 const HERE = fileURLToPath(new URL("./", import.meta.url));
 
-const USAGE = `Usage: npx bun run bench [--full] [--runs N] [--only NAME,...] [--markdown]
+const USAGE = `Usage: npx bun run bench [--full] [--runs N] [--only NAME,...] [--markdown] [--json]
 
 Runs ${BENCHES.join(", ")} (bench/<name>.ts) one after the other and prints the summary:
 benchmark, figure, baseline, ratio, target, met?. Each benchmark can also be run alone:
-npx bun run bench/<name>.ts [--full]. Postgres: BENCH_POSTGRES_DSN (or TEST_POSTGRES_DSN), else a throwaway
+npx bun run bench/<name>.ts [--full]. --json prints {machine, full, seconds, results: [{benchmark,
+figure, baseline, ratio, unit, target, met, detail}], targets_met, targets} on stdout. Postgres: BENCH_POSTGRES_DSN (or TEST_POSTGRES_DSN), else a throwaway
 cluster started once for all of them. See bench/README.md.
 `;
 
@@ -39,7 +41,7 @@ function machine(): string {
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { full: { type: "boolean" }, runs: { type: "string" }, only: { type: "string" }, markdown: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    options: { full: { type: "boolean" }, runs: { type: "string" }, only: { type: "string" }, markdown: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
     strict: true,
   });
   if (values.help) {
@@ -86,7 +88,19 @@ async function main(): Promise<number> {
   ];
   if (values.markdown) out.push("", resultsTable(results, true));
   if (failed.length) out.push(`FAILED: ${failed.join(", ")}`);
-  process.stdout.write(out.join("\n") + "\n");
+  if (values.json) {
+    process.stderr.write(out.join("\n") + "\n");
+    const summary = {
+      machine: machine(),
+      full: Boolean(values.full),
+      seconds: Math.round((performance.now() - started) / 1000),
+      results: results.map((r) => ({ ...r, ratio: r.figure / r.baseline })),
+      targets_met: results.filter((r) => r.met === true).length,
+      targets: results.filter((r) => r.met !== null).length,
+      failed,
+    };
+    process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
+  } else process.stdout.write(out.join("\n") + "\n");
   return failed.length ? 1 : 0;
 }
 
