@@ -185,7 +185,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     bodyLimitBytes: cfg.bodyLimitBytes,
     ledger,
     onScheduledRun: onRun,
-    scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled, claimMinute: (job, at) => scheduler.claimMinute(job, at) },
+    scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled, claimMinute: (job, at) => scheduler.claimMinute(job, at), claimable: (job, at, now) => scheduler.claimable(job, at, now) },
     ui: { config: uiConfig, envs: policy.envs },
   });
 

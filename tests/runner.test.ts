@@ -16,11 +16,13 @@ import { REPO, runScript } from "./helpers/run.ts";
 const KEY = "sched-key-4711-secret";
 const RUNNER = "ops/scripts/run_governance_job.ts";
 let server: RunningServer;
+/** The server's clock: real time unless a test pins it (claims are only taken for a recent fire). */
+let pinned: Date | null = null;
 
 beforeAll(async () => {
   const access = buildAccess({ agents: { scheduler: { key_env: "K", entitlements: ["tools.backlog.admin", "tools.pressure.write", "tools.risk.write"] } } }, { K: KEY });
   const reports = mkdtempSync(join(tmpdir(), "bb-empty-reports-"));
-  server = await startServer({ store: new MemoryBacklogStore(), access, port: 0, log: silentLogger, env: { BACKLOG_REPORTS_DIR: reports } });
+  server = await startServer({ store: new MemoryBacklogStore(), access, port: 0, log: silentLogger, env: { BACKLOG_REPORTS_DIR: reports }, clock: () => pinned ?? new Date() });
 });
 afterAll(() => server.stop());
 
@@ -35,6 +37,7 @@ describe("run_governance_job", () => {
   });
 
   test("--job makes the run exactly-once per minute: the second call is `already ran`, exit 0", async () => {
+    pinned = new Date("2026-11-23T03:41:10Z"); // the fire is a minute old
     const args = ["--job", "daily_backlog_cleanup", "--scheduled-at", "2026-11-23T03:40:00Z", "--tool", "backlog_tool", "--action", "cleanup", "--params-json", "{}"];
     const first = await run(args);
     const second = await run(args);
@@ -43,6 +46,7 @@ describe("run_governance_job", () => {
     expect(JSON.parse(second.stdout)).toMatchObject({ skipped: "already ran", job: "daily_backlog_cleanup", scheduled_at: "2026-11-23T03:40:00.000Z" });
     const jobs = await (await fetch(`${server.url}/v1/scheduler/jobs`, { headers: { authorization: `Bearer ${KEY}` } })).json();
     expect(jobs.jobs.find((j: { id: string }) => j.id === "daily_backlog_cleanup").last_run).toMatchObject({ status: "success", scheduled_at: "2026-11-23T03:40:00.000Z" });
+    pinned = null;
   });
 
   test("GET /v1/scheduler/jobs lists the six registry jobs with their next UTC fire", async () => {
@@ -68,9 +72,15 @@ describe("run_governance_job", () => {
         headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
         body: JSON.stringify({ tool: "backlog_tool", action: "cleanup", job: "daily_backlog_cleanup", scheduled_at }),
       }).then((r) => r.json());
+    pinned = new Date("2026-11-25T03:43:20Z");
     const late = await post("2026-11-25T03:43:00Z");
     expect(late.removed).toBe(0);
     expect(await post("2026-11-25T03:40:00Z")).toMatchObject({ skipped: "already ran", scheduled_at: "2026-11-25T03:40:00.000Z" });
+    // A fire in the future, or long past its catch-up window (6 h), is refused and claims nothing.
+    expect(await post("2026-11-26T03:40:00Z")).toMatchObject({ error: expect.stringContaining("is in the future") });
+    pinned = new Date("2026-11-25T12:00:00Z");
+    expect(await post("2026-11-25T03:40:00Z")).toMatchObject({ error: expect.stringContaining("older than its catch-up window") });
+    pinned = null;
   });
 
   test("the key may come from SCHEDULER_API_KEY_FILE", async () => {

@@ -3,7 +3,6 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as v from "valibot";
 import { createLogger, silentLogger, type Logger } from "../lib/log.ts";
 import { parseCron } from "../lib/scheduler/cron-file.ts";
 import { scheduledMinute, type RunLedger } from "../lib/scheduler/ledger.ts";
@@ -14,32 +13,12 @@ import { createScheduler, firesAt, latestFire } from "../lib/scheduler/scheduler
 import { MemoryBacklogStore } from "../lib/store/memory.ts";
 import { createRegistry } from "../lib/tools/dispatch.ts";
 import { createToolContext, resolveToolPaths } from "../lib/tools/index.ts";
-import { defineAction, type Tool } from "../lib/tools/types.ts";
+import { countingTool } from "./helpers/counting-tool.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { REPO, runScript } from "./helpers/run.ts";
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
 
-/** A real tool for scheduler tests: counts its runs, can be slow. */
-function countingTool(calls: string[], delayMs = 0): Tool {
-  return {
-    name: "test_tool",
-    description: "counts",
-    actions: {
-      count: defineAction({
-        description: "records a call",
-        params: v.strictObject({ tag: v.optional(v.string()) }),
-        entitlement: "tools.backlog.write",
-        writes: false,
-        async run(p) {
-          calls.push(p.tag ?? "");
-          if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-          return { counted: calls.length };
-        },
-      }),
-    },
-  };
-}
 
 const JOBS_TEXT = [
   "0 * * * * backlog bun run ops/scripts/run_governance_job.ts --job hourly_count --tool test_tool --action count --params-json '{\"tag\":\"hourly\"}'",

@@ -15,6 +15,7 @@ import type { AccessControl, Identity } from "../access-config.ts";
 import { parseJsonBounded, parseUtcTimestamp, ScheduledAt } from "../domain/schemas.ts";
 import { AppError, parseOrThrow } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { runClaimed, type RunClaims } from "../scheduler/run-claimed.ts";
 import type { Dashboard, StoreHealth } from "../store/types.ts";
 import { dispatch, resolveAction, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
@@ -34,13 +35,14 @@ export interface SchedulerView {
   jobs(): Promise<unknown[]>;
   /** The job's scheduled fire for a call made at `at` (a late-started runner claims the same minute). */
   claimMinute?(job: string, at: Date): string;
+  /**
+   * The job's own tool/action and the fire a call for `at` may claim; throws invalid_input for an
+   * unknown job, a future minute, a minute that is no fire of the job or one past its catch-up window.
+   */
+  claimable?(job: string, at: Date, now: Date): { minute: string; tool: string; action: string };
 }
 
-/** The scheduler's run ledger (lib/scheduler/ledger.ts), as far as the HTTP layer needs it. */
-export interface RunClaims {
-  claim(job: string, scheduledAt: string, source: string, now: Date): Promise<{ claimed: true; run: { run_id: string } } | { claimed: false; existing: unknown }>;
-  finish(runId: string, outcome: { status: "success" | "error"; result?: unknown; error?: string }, now: Date): Promise<unknown>;
-}
+export type { RunClaims };
 
 export interface AppDeps {
   registry: Registry;
@@ -198,37 +200,29 @@ export function createApp(deps: AppDeps) {
     }
   };
 
-  /** Exactly once per (job, scheduled minute): the claim is taken before the tool runs; losers are told so. */
-  const runOnce = async (c: Context<Env>, job: string, scheduledAt: string, tool: string, action: string, params: Record<string, unknown>) => {
-    const ledger = deps.ledger!;
-    // Check rights and params first, so a caller who could not run the job never burns the claim.
+  /**
+   * Exactly once per (job, scheduled minute), through the one claim path (lib/scheduler/run-claimed.ts).
+   * Rights and params are checked first, against the JOB's own tool/action, so a caller who could not
+   * run the job never burns its claim; the minute must be the job's fire within its catch-up window.
+   */
+  const runOnce = async (c: Context<Env>, job: string, at: Date, tool: string, action: string, params: Record<string, unknown>) => {
     const identity = c.get("identity");
-    const { action: def } = (() => {
-      try {
-        return resolveAction(deps.registry, { tool, action });
-      } catch (err) {
-        if (err instanceof AppError && !identity.authenticated && isListing(err)) throw authError(identity, "an API key");
-        throw err;
-      }
-    })();
+    const { action: def } = resolveAction(deps.registry, { tool, action });
     if (!hasEntitlement(identity.entitlements, def.entitlement)) throw authError(identity, def.entitlement);
     parseOrThrow(def.params, params, `Invalid params for ${tool}.${action}`);
-    if (params.dry_run === true) return { dry_run: true, job, scheduled_at: scheduledAt, result: await run(c, tool, action, params) };
-    const claim = await ledger.claim(job, scheduledAt, `http:${identity.agent}`, deps.clock());
-    if (!claim.claimed) {
-      deps.onScheduledRun?.(job, "skipped", deps.clock(), "already_ran");
-      return { skipped: "already ran", job, scheduled_at: scheduledAt, run: claim.existing };
+    // A dry run claims nothing: it may name any minute (the runner's --dry-run of an old fire).
+    if (params.dry_run === true) return { dry_run: true, job, scheduled_at: deps.scheduler?.claimMinute?.(job, at) ?? at.toISOString(), result: await run(c, tool, action, params) };
+    const own = deps.scheduler?.claimable?.(job, at, deps.clock());
+    if (own && (own.tool !== tool || own.action !== action)) {
+      throw new AppError("invalid_input", `job: ${job} runs ${own.tool}.${own.action}, not ${tool}.${action}; send the job's own tool and action.`, { details: [`tool/action: expected ${own.tool}.${own.action} for job ${job}`] });
     }
-    try {
-      const result = await run(c, tool, action, params);
-      await ledger.finish(claim.run.run_id, { status: "success", result }, deps.clock());
-      deps.onScheduledRun?.(job, "success", deps.clock());
-      return result;
-    } catch (err) {
-      await ledger.finish(claim.run.run_id, { status: "error", error: (err as Error).message }, deps.clock());
-      deps.onScheduledRun?.(job, "error", deps.clock());
-      throw err;
-    }
+    const scheduledAt = own?.minute ?? deps.scheduler?.claimMinute?.(job, at) ?? at.toISOString();
+    const claimed = await runClaimed({ ledger: deps.ledger!, log: deps.log, clock: deps.clock, onRun: deps.onScheduledRun }, job, scheduledAt, `http:${identity.agent}`, () =>
+      run(c, tool, action, params),
+    );
+    if ("skipped" in claimed) return { skipped: "already ran", job, scheduled_at: scheduledAt, run: claimed.existing };
+    if (claimed.status === "error") throw claimed.error;
+    return claimed.result;
   };
 
   const dashboardWithAlerts = async (c: Context<Env>, env: string | undefined) => {
@@ -297,9 +291,7 @@ export function createApp(deps: AppDeps) {
       if (problems.length) throw new AppError("invalid_input", `Invalid tool call:\n  ${problems.join("\n  ")}`, { details: problems });
       const merged = { ...rest, ...((params as Record<string, unknown> | undefined) ?? {}) };
       if (job === undefined || !deps.ledger) return c.json((await run(c, tool as string, action as string, merged)) as object);
-      const at = parseUtcTimestamp(scheduled_at as string)!;
-      const minute = deps.scheduler?.claimMinute?.(job as string, at) ?? at.toISOString();
-      return c.json(await runOnce(c, job as string, minute, tool as string, action as string, merged));
+      return c.json(await runOnce(c, job as string, parseUtcTimestamp(scheduled_at as string)!, tool as string, action as string, merged));
     },
   );
 

@@ -1,18 +1,18 @@
 /**
- * THE one place that decides where risk history lives: next to the backlog, in the backend that
- * serves the tool's `ctx.store` — so every entry point (CLI, HTTP, scheduler, demo) that already
- * opened a store via openStore/resolveStoreConfig gets matching risk storage without new settings:
- *   PostgresBacklogStore → tables risk_signals / risk_history over the same pool (migration 000004)
- *   JsonlBacklogStore    → <BACKLOG_JSONL_DIR>/risk_signals.jsonl, risk_history.jsonl (same dir lock)
- *   AutoBacklogStore     → whichever of the two serves at the moment of each call; rows written to
- *                          JSONL during an outage move into Postgres once it serves again
- *   MemoryBacklogStore   → memory, one per store instance (tests)
+ * THE one place that decides where risk history lives: next to the backlog, following the backlog
+ * store's binding (lib/store/types.ts StoreBinding) — so every entry point (CLI, HTTP, scheduler, demo)
+ * that opened a store via openStore gets matching risk storage without new settings:
+ *   postgres → tables risk_signals / risk_history over the same pool (migration 000004)
+ *   jsonl    → <BACKLOG_JSONL_DIR>/risk_signals.jsonl, risk_history.jsonl (same dir lock)
+ *   auto     → through the store's router (lib/store/auto/router.ts), which alone picks the backend;
+ *              rows written to JSONL during an outage are moved into Postgres by the router's replay
+ *              hook, inside the switch gate, before Postgres serves again
+ *   memory   → memory, one per store instance (tests)
  * One instance per backlog store (cached), so a long-lived server does not re-create it per call.
  */
-import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore } from "../store/index.ts";
-import { isConnectionError } from "../store/postgres-errors.ts";
+import type { FallbackRouter } from "../store/auto/router.ts";
+import type { PostgresBacklogStore } from "../store/postgres.ts";
 import type { BacklogStore } from "../store/types.ts";
 import type { RiskHistoryStore } from "./history-store.ts";
 import { JsonlRiskHistory } from "./jsonl.ts";
@@ -27,60 +27,43 @@ function cached(key: object, make: () => RiskHistoryStore): RiskHistoryStore {
   return h;
 }
 
-/**
- * The Postgres store an AutoBacklogStore is serving from, or null while it serves JSONL. The auto store
- * keeps it in a private field; reading it here (and only here) avoids a second pool and a second
- * outage detector. Replace with a public accessor once AutoBacklogStore offers one.
- */
-function servingPostgres(store: AutoBacklogStore): PostgresBacklogStore | null {
-  return store.serving;
-}
-
-/**
- * Routes each call to the backend the auto store serves from at that moment. Rows written to JSONL
- * during a Postgres outage are moved into Postgres (idempotently) before the first call served by
- * Postgres again, so history and signals stay in one place.
- */
+/** Risk history on `auto`: each call routed by the router; the JSONL rows drained by its replay hook. */
 class AutoRiskHistory implements RiskHistoryStore {
+  private pgHistory: { store: PostgresBacklogStore; history: PostgresRiskHistory } | null = null;
+
   constructor(
-    private readonly store: AutoBacklogStore,
+    private readonly router: FallbackRouter,
     private readonly jsonl: JsonlRiskHistory,
     private readonly log: Logger,
-  ) {}
+  ) {
+    router.register({
+      name: "risk history",
+      order: 20,
+      pending: () => jsonl.hasRows(),
+      // Idempotent (signal ids, one row per hour): a drain repeated after a crash changes nothing.
+      replay: async (pg) => {
+        if (!jsonl.hasRows()) return;
+        const target = this.postgres(pg);
+        const moved = await jsonl.drain(async (signals, history) => {
+          await target.addSignals(signals, true);
+          await target.addSnapshots(history);
+        });
+        if (moved.signals || moved.history) this.log.info("risk_history_replayed", { ...moved, from: jsonl.dir, hint: "rows written to JSONL while Postgres was unavailable" });
+      },
+    });
+  }
+
+  private postgres(pg: PostgresBacklogStore): PostgresRiskHistory {
+    if (this.pgHistory?.store !== pg) this.pgHistory = { store: pg, history: new PostgresRiskHistory(pg.sql) };
+    return this.pgHistory.history;
+  }
 
   get name(): string {
-    const pg = servingPostgres(this.store);
-    return pg ? "PostgresRiskHistory" : this.jsonl.name;
+    return this.router.serving ? "PostgresRiskHistory" : this.jsonl.name;
   }
 
-  private async postgres(pg: PostgresBacklogStore): Promise<PostgresRiskHistory> {
-    const target = cached(pg, () => new PostgresRiskHistory(pg.sql)) as PostgresRiskHistory;
-    if (this.jsonl.hasRows()) {
-      const moved = await this.jsonl.drain(async (signals, history) => {
-        await target.addSignals(signals, true);
-        await target.addSnapshots(history);
-      });
-      if (moved.signals || moved.history) this.log.info("risk_history_replayed", { ...moved, from: this.jsonl.dir, hint: "rows written to JSONL while Postgres was unavailable" });
-    }
-    return target;
-  }
-
-  /**
-   * Like the auto store's own routing: a connection failure on Postgres makes the auto store check its
-   * health (and fall back), then the call runs on JSONL. Safe to repeat: every write is idempotent on
-   * replay (signal ids, one row per hour).
-   */
-  private async route<T>(op: (h: RiskHistoryStore) => Promise<T>): Promise<T> {
-    const pg = servingPostgres(this.store);
-    if (!pg) return op(this.jsonl);
-    try {
-      return await op(await this.postgres(pg));
-    } catch (err) {
-      if (!isConnectionError(err)) throw err;
-      await this.store.health();
-      if (servingPostgres(this.store)) throw err;
-      return op(this.jsonl);
-    }
+  private route<T>(op: (h: RiskHistoryStore) => Promise<T>): Promise<T> {
+    return this.router.route((pg) => op(this.postgres(pg)), () => op(this.jsonl));
   }
 
   addSignals: RiskHistoryStore["addSignals"] = (records) => this.route((h) => h.addSignals(records));
@@ -92,9 +75,15 @@ class AutoRiskHistory implements RiskHistoryStore {
 }
 
 export function riskHistoryFor(store: BacklogStore, log: Logger): RiskHistoryStore {
-  if (store instanceof PostgresBacklogStore) return cached(store, () => new PostgresRiskHistory(store.sql));
-  if (store instanceof JsonlBacklogStore) return cached(store, () => new JsonlRiskHistory({ dir: store.dir, log }));
-  if (store instanceof MemoryBacklogStore) return cached(store, () => new MemoryRiskHistory());
-  if (store instanceof AutoBacklogStore) return cached(store, () => new AutoRiskHistory(store, new JsonlRiskHistory({ dir: store.jsonl.dir, log }), log));
-  throw new AppError("config", `Risk history has no storage for the backlog backend ${store.name}; use BACKLOG_BACKEND=auto, postgres, jsonl or memory.`);
+  const b = store.binding;
+  switch (b.kind) {
+    case "postgres":
+      return cached(store, () => new PostgresRiskHistory(b.sql));
+    case "jsonl":
+      return cached(store, () => new JsonlRiskHistory({ dir: b.dir, log }));
+    case "memory":
+      return cached(store, () => new MemoryRiskHistory());
+    case "auto":
+      return cached(b.router, () => new AutoRiskHistory(b.router, new JsonlRiskHistory({ dir: b.router.dir, log }), log));
+  }
 }

@@ -140,6 +140,11 @@ export class JsonlRunLedger implements RunLedger {
     });
   }
 
+  /** Every run in the file (latest record per run_id). */
+  allRuns(): Promise<RunRecord[]> {
+    return this.withRuns(async (runs) => [...runs.values()]);
+  }
+
   lastRuns(): Promise<Map<string, RunRecord>> {
     return this.withRuns(async (runs) => latestPerJob(runs.values()));
   }

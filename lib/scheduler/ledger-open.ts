@@ -1,10 +1,21 @@
 /**
- * Which run ledger: the one in the backlog store's backend. Postgres (scheduler_runs table) when the
- * store serves from Postgres; the JSONL file next to the store's files otherwise; memory for the memory
- * store. On the auto store each call goes to whichever backend serves at that moment.
+ * Which run ledger: the one that follows the backlog store's binding (lib/store/types.ts StoreBinding),
+ * decided here only. Postgres (scheduler_runs) for the Postgres store, the JSONL file next to the
+ * store's files for JSONL, memory for memory, and on `auto` the two together behind the store's router:
+ *
+ * - claim: the JSONL claim first (file-locked, so every process on this host agrees), then — when
+ *   Postgres serves — the Postgres claim with the same run_id. Lost on either side → not claimed.
+ *   A JSONL claim Postgres refuses is recorded locally as not run (status error, reason given).
+ * - While Postgres is down only the JSONL claim is taken; the router's replay pushes every JSONL run
+ *   into scheduler_runs (`on conflict do nothing`) inside the switch gate, before Postgres serves again.
+ * So a (job, minute) claimed anywhere on this host is never claimed again, across switches and
+ * restarts. Several hosts need BACKLOG_BACKEND=postgres (Postgres the only authority): docs/scheduler.md.
  */
+import { describeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { AutoBacklogStore, JsonlBacklogStore, PostgresBacklogStore } from "../store/index.ts";
+import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
+import type { PostgresBacklogStore } from "../store/postgres.ts";
+import { isConnectionError } from "../store/postgres-errors.ts";
 import type { BacklogStore } from "../store/types.ts";
 import { finished, jobStats, latestPerJob, newRun, scheduledMinute, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 import { JsonlRunLedger } from "./ledger-jsonl.ts";
@@ -36,39 +47,108 @@ export class MemoryRunLedger implements RunLedger {
   async close(): Promise<void> {}
 }
 
-class AutoRunLedger implements RunLedger {
-  private readonly jsonl: JsonlRunLedger;
-  private pg: { store: PostgresBacklogStore; ledger: PostgresRunLedger } | null = null;
-  constructor(private readonly store: AutoBacklogStore, log: Logger) {
-    this.jsonl = new JsonlRunLedger(store.jsonl.dir, log);
+export class AutoRunLedger implements RunLedger {
+  readonly jsonl: JsonlRunLedger;
+  private pgLedger: { store: PostgresBacklogStore; ledger: PostgresRunLedger } | null = null;
+
+  constructor(private readonly router: FallbackRouter, private readonly log: Logger) {
+    this.jsonl = new JsonlRunLedger(router.dir, log);
+    const hook: ReplayHook = {
+      name: "run ledger",
+      order: 30,
+      replay: async (pg) => {
+        const pushed = await this.postgres(pg).pushRuns(await this.jsonl.allRuns());
+        if (pushed) this.log.info("scheduler_runs_replayed", { pushed, from: this.jsonl.file });
+      },
+    };
+    router.register(hook);
   }
-  private current(): RunLedger {
-    const pg = this.store.serving;
-    if (!pg) return this.jsonl;
-    if (this.pg?.store !== pg) this.pg = { store: pg, ledger: new PostgresRunLedger(pg.sql) };
-    return this.pg.ledger;
+
+  private postgres(pg: PostgresBacklogStore): PostgresRunLedger {
+    if (this.pgLedger?.store !== pg) this.pgLedger = { store: pg, ledger: new PostgresRunLedger(pg.sql) };
+    return this.pgLedger.ledger;
   }
-  get name() {
-    return this.current().name;
+
+  get name(): string {
+    return this.router.serving ? "PostgresRunLedger+JsonlRunLedger" : "JsonlRunLedger";
   }
-  claim(job: string, at: string, source: string, now: Date) {
-    return this.current().claim(job, at, source, now);
+
+  claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
+    return this.router.both(async (pg) => {
+      const local = await this.jsonl.claim(job, scheduledAt, source, now);
+      if (!local.claimed || !pg) return local;
+      let remote: ClaimResult;
+      try {
+        remote = await this.postgres(pg).claimRun(local.run);
+      } catch (err) {
+        if (!isConnectionError(err)) {
+          await this.jsonl.finish(local.run.run_id, { status: "error", error: `not run: the Postgres claim failed: ${describeError(err)}` }, now).catch(() => {});
+          throw err;
+        }
+        // Postgres went away mid-claim: the local claim stands and is pushed by the replay.
+        this.router.fallBack(pg, err);
+        return local;
+      }
+      if (remote.claimed) return local;
+      await this.jsonl.finish(local.run.run_id, { status: "error", error: `not run: Postgres already has this minute (run ${remote.existing.run_id} by ${remote.existing.source})` }, now);
+      return remote;
+    });
   }
-  finish(runId: string, outcome: Outcome, now: Date) {
-    return this.current().finish(runId, outcome, now);
+
+  async finish(runId: string, outcome: Outcome, now: Date): Promise<RunRecord> {
+    const done = await this.jsonl.finish(runId, outcome, now);
+    const pg = this.router.serving;
+    if (pg) {
+      // A run claimed while Postgres was down is not there yet: the replay pushes it with its outcome.
+      await this.postgres(pg).finish(runId, outcome, now).catch((err) => {
+        if (isConnectionError(err)) this.router.fallBack(pg, err);
+        else if (!/^no run /.test(describeError(err))) throw err;
+      });
+    }
+    return done;
   }
-  lastRuns() {
-    return this.current().lastRuns();
+
+  lastRuns(): Promise<Map<string, RunRecord>> {
+    return this.read((l) => l.lastRuns());
   }
-  stats() {
-    return this.current().stats();
+
+  stats(): Promise<Map<string, JobStats>> {
+    return this.read((l) => l.stats());
   }
-  async close() {}
+
+  /** Reads from Postgres while it serves (it has every run after the replay), else from JSONL. */
+  private async read<T>(fn: (l: RunLedger) => Promise<T>): Promise<T> {
+    const pg = this.router.serving;
+    if (pg) {
+      try {
+        return await fn(this.postgres(pg));
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        this.router.fallBack(pg, err);
+      }
+    }
+    return fn(this.jsonl);
+  }
+
+  async close(): Promise<void> {}
 }
 
+const cache = new WeakMap<object, RunLedger>();
+
 export function openRunLedger(store: BacklogStore, log: Logger): RunLedger {
-  if (store instanceof PostgresBacklogStore) return new PostgresRunLedger(store.sql);
-  if (store instanceof AutoBacklogStore) return new AutoRunLedger(store, log);
-  if (store instanceof JsonlBacklogStore) return new JsonlRunLedger(store.dir, log);
-  return new MemoryRunLedger();
+  const b = store.binding;
+  switch (b.kind) {
+    case "postgres":
+      return new PostgresRunLedger(b.sql);
+    case "jsonl":
+      return new JsonlRunLedger(b.dir, log);
+    case "auto": {
+      // One per router: each registers a replay hook, and one is enough.
+      const l = cache.get(b.router) ?? new AutoRunLedger(b.router, log);
+      cache.set(b.router, l);
+      return l;
+    }
+    case "memory":
+      return new MemoryRunLedger();
+  }
 }

@@ -44,18 +44,45 @@ export class PostgresRunLedger implements RunLedger {
   constructor(private readonly sql: Sql) {}
 
   claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
-    return hinted(`claim ${job} at ${scheduledAt}`, () => this.insertClaim(job, scheduledAt, source, now));
+    return this.claimRun(newRun(job, scheduledMinute(new Date(scheduledAt)), source, now));
   }
 
-  private async insertClaim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
-    const run = newRun(job, scheduledMinute(new Date(scheduledAt)), source, now);
+  /** Claims with a run record made elsewhere (the auto ledger claims locally first, same run_id). */
+  claimRun(run: RunRecord): Promise<ClaimResult> {
+    return hinted(`claim ${run.job} at ${run.scheduled_at}`, () => this.insertClaim(run));
+  }
+
+  /**
+   * Pushes runs recorded elsewhere (the JSONL ledger during an outage): each (job, minute) Postgres
+   * lacks goes in as it is; a run Postgres has as `running` gets its outcome. Never a second claim.
+   */
+  async pushRuns(runs: RunRecord[]): Promise<number> {
+    if (!runs.length) return 0;
+    const rows = this.sql.json(runs.map((r) => ({ ...r, result: r.result === undefined ? null : summarize(r.result), error: r.error ?? null })) as never);
+    return hinted("push fallback runs", async () => {
+      const inserted = await this.sql`
+        insert into scheduler_runs (run_id, job, scheduled_at, source, started_at, ended_at, status, result, error)
+        select run_id, job, scheduled_at, source, started_at, ended_at, status, result, error
+          from jsonb_to_recordset(${rows}) as r(run_id text, job text, scheduled_at timestamptz, source text,
+               started_at timestamptz, ended_at timestamptz, status text, result jsonb, error text)
+        on conflict do nothing`;
+      await this.sql`
+        update scheduler_runs s
+           set status = r.status, ended_at = r.ended_at, result = r.result, error = r.error
+          from jsonb_to_recordset(${rows}) as r(run_id text, ended_at timestamptz, status text, result jsonb, error text)
+         where s.run_id = r.run_id and s.status = 'running' and r.status <> 'running'`;
+      return inserted.count;
+    });
+  }
+
+  private async insertClaim(run: RunRecord): Promise<ClaimResult> {
     const [won] = await this.sql<Row[]>`
       insert into scheduler_runs (run_id, job, scheduled_at, source, started_at, status)
       values (${run.run_id}, ${run.job}, ${run.scheduled_at}, ${run.source}, ${run.started_at}, 'running')
       on conflict (job, scheduled_at) do nothing
       returning *`;
     if (won) return { claimed: true, run: toRecord(won) };
-    const [existing] = await this.sql<Row[]>`select * from scheduler_runs where job = ${job} and scheduled_at = ${run.scheduled_at}`;
+    const [existing] = await this.sql<Row[]>`select * from scheduler_runs where job = ${run.job} and scheduled_at = ${run.scheduled_at}`;
     return { claimed: false, existing: toRecord(existing!) };
   }
 

@@ -10,7 +10,8 @@ import type { Logger } from "../log.ts";
 import { dispatch, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import type { CronJob } from "./cron-file.ts";
-import { scheduledMinute, type ClaimResult, type Outcome, type RunLedger } from "./ledger.ts";
+import { scheduledMinute, type RunLedger } from "./ledger.ts";
+import { claimableFire, runClaimed } from "./run-claimed.ts";
 import { fireFor, firesAt, latestFire, nextFire } from "./schedule.ts";
 
 export { firesAt, latestFire } from "./schedule.ts";
@@ -65,41 +66,27 @@ export function createScheduler(deps: SchedulerDeps) {
       return { job: job.id, scheduled_at, skipped: "still running" };
     }
     running.add(job.id);
+    const started = performance.now();
+    const ms = () => Math.round(performance.now() - started);
     try {
-      let claim: ClaimResult;
-      try {
-        claim = await deps.ledger.claim(job.id, scheduled_at, source, clock());
-      } catch (err) {
-        // the ledger itself failed (database down): nothing ran
-        const error = describeError(err);
-        deps.log.error("scheduler: cannot claim the run", { job: job.id, scheduled_at, error });
-        deps.onRun?.(job.id, "error", clock());
-        return { job: job.id, scheduled_at, status: "error", error, ms: 0 };
-      }
-      if (!claim.claimed) {
-        deps.log.info("scheduler: already ran", { job: job.id, scheduled_at, by: claim.existing.source });
-        deps.onRun?.(job.id, "skipped", clock(), "already_ran");
-        return { job: job.id, scheduled_at, skipped: "already ran" };
-      }
-      const started = performance.now();
-      deps.log.info("scheduler: job started", { job: job.id, scheduled_at, tool: job.tool, action: job.action, source });
-      let outcome: RunOutcome;
-      try {
-        const result = await dispatch(deps.registry, { tool: job.tool, action: job.action, params: job.params }, deps.toolContext(deps.identity));
-        outcome = { job: job.id, scheduled_at, status: "success", result, ms: Math.round(performance.now() - started) };
-      } catch (err) {
-        outcome = { job: job.id, scheduled_at, status: "error", error: describeError(err), ms: Math.round(performance.now() - started) };
-      }
-      // The tool's outcome stands even if recording it fails (the claim is kept: the run is not repeated).
-      const record: Outcome = outcome.status === "success" ? { status: "success", result: outcome.result } : { status: "error", error: outcome.error };
-      await deps.ledger.finish(claim.run.run_id, record, clock()).catch((e) =>
-        deps.log.error("scheduler: could not record the outcome", { job: job.id, scheduled_at, run_id: claim.run.run_id, error: describeError(e) }),
-      );
+      const claimed = await runClaimed({ ledger: deps.ledger, log: deps.log, clock, onRun: deps.onRun }, job.id, scheduled_at, source, () => {
+        deps.log.info("scheduler: job started", { job: job.id, scheduled_at, tool: job.tool, action: job.action, source });
+        return dispatch(deps.registry, { tool: job.tool, action: job.action, params: job.params }, deps.toolContext(deps.identity));
+      });
+      if ("skipped" in claimed) return { job: job.id, scheduled_at, skipped: "already ran" };
+      const outcome: RunOutcome =
+        claimed.status === "success"
+          ? { job: job.id, scheduled_at, status: "success", result: claimed.result, ms: ms() }
+          : { job: job.id, scheduled_at, status: "error", error: describeError(claimed.error), ms: ms() };
       const fields = { job: job.id, scheduled_at, outcome: outcome.status, ms: outcome.ms };
       if (outcome.status === "success") deps.log.info("scheduler: job finished", fields);
       else deps.log.error("scheduler: job finished", { ...fields, error: outcome.error });
-      deps.onRun?.(job.id, outcome.status, clock());
       return outcome;
+    } catch (err) {
+      // the ledger itself failed (database down): nothing ran
+      const error = describeError(err);
+      deps.log.error("scheduler: cannot claim the run", { job: job.id, scheduled_at, error });
+      return { job: job.id, scheduled_at, status: "error", error, ms: 0 };
     } finally {
       running.delete(job.id);
     }
@@ -136,6 +123,16 @@ export function createScheduler(deps: SchedulerDeps) {
     claimMinute(job: string, at: Date): string {
       const j = deps.jobs.find((x) => x.id === job);
       return scheduledMinute((j && fireFor(j.schedule, at)) || at);
+    },
+
+    /**
+     * For the HTTP layer: the job's own tool/action and the fire a call for `at` may claim, checked
+     * against its schedule and catch-up window (lib/scheduler/run-claimed.ts claimableFire).
+     */
+    claimable(job: string, at: Date, now: Date = clock()): { minute: string; tool: string; action: string } {
+      const jobs = deps.jobs.map((j) => ({ id: j.id, schedule: j.schedule, tool: j.tool, action: j.action, catchUpMs: deps.catchUpMs?.[j.id] ?? 0 }));
+      const { job: j, minute } = claimableFire(jobs, job, at, now);
+      return { minute, tool: j.tool, action: j.action };
     },
 
     start(): void {

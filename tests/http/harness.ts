@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildAccess } from "../../lib/access-config.ts";
-import { createApp, type RunClaims } from "../../lib/http/app.ts";
+import { createApp, type RunClaims, type SchedulerView } from "../../lib/http/app.ts";
 import { takeSnapshot } from "../../lib/alerting/snapshot.ts";
 import { attentionSource } from "../../lib/alerting/source.ts";
 import { createMetrics } from "../../lib/http/metrics.ts";
@@ -39,7 +39,7 @@ export function reportsWithFixture(): string {
   return dir;
 }
 
-export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolean; now?: Date; clock?: () => Date; reportsDir?: string; bodyLimitBytes?: number; ledger?: RunClaims } = {}) {
+export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolean; now?: Date; clock?: () => Date; reportsDir?: string; bodyLimitBytes?: number; ledger?: RunClaims; scheduler?: SchedulerView } = {}) {
   const policy = loadPolicy();
   const reportsDir = opts.reportsDir ?? reportsWithFixture();
   const paths = { ...resolveToolPaths({}), reportsDir };
@@ -75,6 +75,7 @@ export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolea
     clock,
     bodyLimitBytes: opts.bodyLimitBytes,
     ledger: opts.ledger,
+    scheduler: opts.scheduler,
   });
   return { app, reportsDir, policy };
 }
