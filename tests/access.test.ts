@@ -49,7 +49,7 @@ describe("access config", () => {
 
   test("the shipped config/access.yml loads and gives the scheduler the runbook's entitlements", () => {
     const access = loadAccess(undefined, { SCHEDULER_API_KEY: "k" });
-    expect(access.authenticate("k")?.entitlements).toEqual(["tools.backlog.admin", "tools.pressure.write", "tools.risk.write"]);
+    expect(access.authenticate("k")?.entitlements).toEqual(["tools.backlog.admin", "tools.pressure.write", "tools.risk.write", "tools.notify.write"]);
     expect(access.anonymous.entitlements).toEqual([]);
   });
 });

@@ -176,7 +176,7 @@ describe("registry ↔ tools ↔ config/access.yml", () => {
       .replace(/(daily_backlog_cleanup:[\s\S]*?entitlement: )tools\.backlog\.admin/, "$1tools.backlog.write") // understated right
       .replace(/(risk_history_cleanup:[\s\S]*?params: )\{ env: prod \}/, "$1{ env: prod, keep_days: 3 }"); // a param the action refuses
     writeFileSync(join(dir, "registry.yml"), reg);
-    const access = readFileSync(join(REPO, "config/access.yml"), "utf8").replace("[tools.backlog.admin, tools.pressure.write, tools.risk.write]", "[tools.backlog.admin, tools.risk.write]");
+    const access = readFileSync(join(REPO, "config/access.yml"), "utf8").replace("[tools.backlog.admin, tools.pressure.write, tools.risk.write, tools.notify.write]", "[tools.backlog.admin, tools.risk.write, tools.notify.write]");
     writeFileSync(join(dir, "access.yml"), access);
     const r = await runScript("scripts/check.ts", ["--registry", join(dir, "registry.yml"), "--access", join(dir, "access.yml")]);
     expect(r.code).toBe(1);

@@ -1,0 +1,116 @@
+/**
+ * JSONL sent state: `<dir>/notify_sent.jsonl` next to the store's files, one full record per line, the
+ * last line of a key wins; a line {"key", "deleted": true} forgets a released claim. Claims read, decide
+ * and append under the directory lock the JSONL store and run ledger use, so processes on one host agree;
+ * a torn last line left by a crashed writer is cut off first (the store's JsonlFile).
+ */
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import * as v from "valibot";
+import { DirLock } from "../file-lock.ts";
+import { silentLogger, type Logger } from "../log.ts";
+import { BLANK, JsonlFile, type LineSink } from "../store/jsonl-file.ts";
+import { decideClaims, firingOf, NOTICE_KINDS, type NoticeRecord, type NotifyStateStore } from "./state.ts";
+
+export const NOTIFY_FILE = "notify_sent.jsonl";
+
+const RecordSchema = v.looseObject({
+  key: v.string(),
+  webhook: v.string(),
+  fingerprint: v.string(),
+  kind: v.picklist(NOTICE_KINDS),
+  status: v.picklist(["sending", "sent"]),
+  run_id: v.string(),
+  claimed_at: v.string(),
+});
+const Deleted = v.object({ key: v.string(), deleted: v.literal(true) });
+
+function sink() {
+  const records = new Map<string, NoticeRecord>();
+  const s: LineSink = {
+    reset: () => records.clear(),
+    batch(values) {
+      const bad: number[] = [];
+      values.forEach((value, i) => {
+        if (value === BLANK) return;
+        if (v.is(Deleted, value)) records.delete(value.key);
+        else if (v.is(RecordSchema, value)) records.set(value.key, value as unknown as NoticeRecord);
+        else bad.push(i);
+      });
+      return bad;
+    },
+    end: () => {},
+  };
+  return { records, sink: s };
+}
+
+export class JsonlNotifyState implements NotifyStateStore {
+  readonly name = "JsonlNotifyState";
+  readonly file: string;
+  private readonly dir: string;
+  private readonly lock: DirLock;
+  constructor(dir: string, private readonly log: Logger = silentLogger, lockStaleMs = 10_000) {
+    this.dir = resolve(dir);
+    this.file = join(this.dir, NOTIFY_FILE);
+    this.lock = new DirLock(this.dir, { staleMs: lockStaleMs, log });
+  }
+
+  private async read<R>(fn: (records: Map<string, NoticeRecord>, file: JsonlFile, tail: number) => Promise<R>): Promise<R> {
+    await mkdir(this.dir, { recursive: true });
+    const file = new JsonlFile(this.file, this.log);
+    try {
+      const { records, sink: s } = sink();
+      const tail = await file.catchUp(s);
+      return await fn(records, file, tail);
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** Under the lock: read, decide, append the lines `decide` returns. */
+  private update<R>(decide: (records: Map<string, NoticeRecord>) => { lines: object[]; result: R }): Promise<R> {
+    return this.lock.run(() =>
+      this.read(async (records, file, tail) => {
+        const { lines, result } = decide(records);
+        if (lines.length) {
+          await file.repairTail(tail);
+          await file.append(lines.map((l) => JSON.stringify(l) + "\n").join(""), lines.length);
+        }
+        return result;
+      }),
+    );
+  }
+
+  async claim(records: NoticeRecord[], now: Date, leaseMs: number): Promise<string[]> {
+    if (!records.length) return [];
+    return this.update((current) => {
+      const won = decideClaims(current, records, now, leaseMs);
+      return { lines: won, result: won.map((r) => r.key) };
+    });
+  }
+
+  async complete(keys: string[], runId: string, now: Date): Promise<void> {
+    if (!keys.length) return;
+    await this.update((current) => {
+      const lines = keys.flatMap((k) => {
+        const r = current.get(k);
+        return r && r.run_id === runId ? [{ ...r, status: "sent", sent_at: now.toISOString() }] : [];
+      });
+      return { lines, result: undefined };
+    });
+  }
+
+  async release(keys: string[], runId: string): Promise<void> {
+    if (!keys.length) return;
+    await this.update((current) => {
+      const lines = keys.filter((k) => current.get(k)?.run_id === runId && current.get(k)?.status === "sending").map((key) => ({ key, deleted: true }));
+      return { lines, result: undefined };
+    });
+  }
+
+  firing(webhook: string): Promise<NoticeRecord[]> {
+    return this.read(async (records) => firingOf(records.values(), webhook));
+  }
+
+  async close(): Promise<void> {}
+}

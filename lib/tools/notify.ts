@@ -1,0 +1,41 @@
+/**
+ * notify_tool: the built-in notifier for teams without Prometheus/Alertmanager (docs/alerting.md).
+ *   dispatch  one message per owner to each webhook of the policy's notify section (lib/notify/)
+ * Scheduled as job notify_dispatch (ops/task_registry.yml); callable from the CLI and HTTP like any tool.
+ */
+import process from "node:process";
+import * as v from "valibot";
+import { runNotify } from "../notify/dispatch.ts";
+import type { SenderDeps } from "../notify/deliver.ts";
+import { openNotifyState } from "../notify/state-open.ts";
+import type { Policy } from "../policy.ts";
+import { defineAction, type Tool } from "./types.ts";
+
+export interface NotifyToolOptions extends SenderDeps {
+  /** Where the webhook URL variables are read; default process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+export function createNotifyTool(policy: Policy, options: NotifyToolOptions = {}): Tool {
+  return {
+    name: "notify_tool",
+    description: "Notifies owners of overdue and due-soon backlog items through the policy's webhooks.",
+    actions: {
+      dispatch: defineAction({
+        description: "Posts one message per owner (overdue, due soon, resolved) to each configured webhook; each notice once.",
+        params: v.strictObject({
+          dry_run: v.optional(v.boolean(), false),
+          webhook: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]{0,63}$/, "must be a webhook name from notify.webhooks"))),
+        }),
+        entitlement: "tools.notify.write",
+        writes: true,
+        run(params, ctx) {
+          return runNotify(
+            { store: ctx.store, state: openNotifyState(ctx.store, ctx.log), policy, env: options.env ?? process.env, now: ctx.now, log: ctx.log, fetch: options.fetch, sleep: options.sleep },
+            params,
+          );
+        },
+      }),
+    },
+  };
+}
