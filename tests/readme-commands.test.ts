@@ -46,6 +46,7 @@ const HOW: Record<string, { run: string[]; usage?: string; env?: Record<string, 
   "npx bun run scripts/seed.ts": { run: ["npx bun run scripts/seed.ts --help", "npx bun run scripts/seed.ts --dry-run"] },
   "npx bun run bundle": { run: ["npx bun run bundle --help", "npx bun run bundle --only migrate --out-dir .dist-readme"], usage: "Usage: npx bun run scripts/bundle.ts" },
   "npx bun run check": { run: ["npx bun run check"] },
+  "npx bun run ops/scripts/render_alerts.ts": { run: ["npx bun run ops/scripts/render_alerts.ts --help", "npx bun run ops/scripts/render_alerts.ts --stdout"] },
   "npm test": { run: ["npm test -- --help"], usage: "Usage: bun test" }, // the suite itself is what is running this file
   "npm run bench": { run: ["npm run bench -- --help"], usage: "Usage: npx bun run bench" },
 };

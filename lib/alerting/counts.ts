@@ -11,7 +11,7 @@
 import type { Sql } from "../db.ts";
 import { todayUtc } from "../store/logic.ts";
 import { PRIORITIES, STATUSES, type BacklogItem, type Priority, type Status } from "../store/types.ts";
-import { attentionHorizon, attentionOf } from "./due.ts";
+import { attentionClassifier, attentionHorizon } from "./due.ts";
 
 export interface EnvCounts {
   items: Record<Status, Record<Priority, number>>;
@@ -40,10 +40,11 @@ export function emptyEnvCounts(): EnvCounts {
 export function countItems(items: Iterable<Pick<BacklogItem, "env" | "status" | "priority" | "due_date">>, now: Date, warnDays: number, envs: readonly string[] = []): AlertCounts {
   const today = todayUtc(now);
   const out: AlertCounts = { today, warn_days: warnDays, envs: Object.fromEntries(envs.map((e) => [e, emptyEnvCounts()])) };
+  const attention = attentionClassifier(today, warnDays);
   for (const it of items) {
     const c = (out.envs[it.env] ??= emptyEnvCounts());
     c.items[it.status][it.priority]++;
-    const a = attentionOf(it, today, warnDays);
+    const a = attention(it);
     if (a) c[a][it.priority]++;
   }
   return out;

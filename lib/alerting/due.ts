@@ -3,22 +3,29 @@
  * due before today, UTC); due soon is unfinished and due today or within the next `warnDays` days. An
  * item is never both. Pure: no clock, no I/O.
  */
-import { addDays, isOpen, isOverdue } from "../store/logic.ts";
+import { addDays, isClosed } from "../store/logic.ts";
 import type { BacklogItem } from "../store/types.ts";
 
 export const DEFAULT_WARN_DAYS = 3;
 
 export type Attention = "overdue" | "due_soon" | null;
 
-/** Unfinished and due in [today, today + warnDays] (UTC dates). */
-export function isDueSoon(item: Pick<BacklogItem, "status" | "due_date">, today: string, warnDays: number): boolean {
-  return item.due_date !== null && isOpen(item.status) && item.due_date >= today && item.due_date <= addDays(today, warnDays);
-}
-
-export function attentionOf(item: Pick<BacklogItem, "status" | "due_date">, today: string, warnDays: number): Attention {
-  if (isOverdue(item, today)) return "overdue";
-  return isDueSoon(item, today, warnDays) ? "due_soon" : null;
-}
+type Dated = Pick<BacklogItem, "status" | "due_date">;
 
 /** The last due date that counts as due soon: items due on or before it (and unfinished) need attention. */
 export const attentionHorizon = (today: string, warnDays: number): string => addDays(today, warnDays);
+
+/** The rule for one day, with the date maths done once (aggregates call it for every item). */
+export function attentionClassifier(today: string, warnDays: number): (item: Dated) => Attention {
+  const horizon = attentionHorizon(today, warnDays);
+  return (it) => (it.due_date === null || isClosed(it.status) ? null : it.due_date < today ? "overdue" : it.due_date <= horizon ? "due_soon" : null);
+}
+
+export function attentionOf(item: Dated, today: string, warnDays: number): Attention {
+  return attentionClassifier(today, warnDays)(item);
+}
+
+/** Unfinished and due in [today, today + warnDays] (UTC dates). */
+export function isDueSoon(item: Dated, today: string, warnDays: number): boolean {
+  return attentionOf(item, today, warnDays) === "due_soon";
+}

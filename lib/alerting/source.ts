@@ -1,15 +1,15 @@
 /**
  * Where the alert counts and the notifier's items come from: the backlog store's own backend. Postgres
- * answers with one statement; the memory and JSONL stores are folded in memory (their items are already
- * there). On the auto store each call goes to whichever backend serves at that moment, like the run
+ * answers with one statement; JSONL from its dashboard aggregates (counts kept up to date per write, and
+ * only the items due up to the horizon walked); memory folds its items. On the auto store each call goes to whichever backend serves at that moment, like the run
  * ledger (lib/scheduler/ledger-open.ts).
  */
 import { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore } from "../store/index.ts";
 import { rowToItem } from "../store/postgres-rows.ts";
 import { todayUtc } from "../store/logic.ts";
-import type { BacklogItem, BacklogStore } from "../store/types.ts";
-import { countItems, queryCounts, type AlertCounts } from "./counts.ts";
-import { attentionHorizon, attentionOf } from "./due.ts";
+import { PRIORITIES, type BacklogItem, type BacklogStore } from "../store/types.ts";
+import { countItems, emptyEnvCounts, queryCounts, type AlertCounts } from "./counts.ts";
+import { attentionClassifier, attentionHorizon } from "./due.ts";
 
 export interface AttentionSource {
   counts(now: Date, warnDays: number, envs?: readonly string[]): Promise<AlertCounts>;
@@ -25,8 +25,35 @@ function scanSource(store: Scannable): AttentionSource {
       return countItems(await store.scanItems(), now, warnDays, envs);
     },
     async attentionItems(now, warnDays) {
+      const attention = attentionClassifier(todayUtc(now), warnDays);
+      const out = (await store.scanItems()).filter((it) => attention(it) !== null).map((it) => structuredClone(it) as BacklogItem);
+      return out.sort((a, b) => a.due_date!.localeCompare(b.due_date!) || a.id.localeCompare(b.id));
+    },
+  };
+}
+
+/** JSONL: from the store's dashboard aggregates: counts per due date, never a walk over the items. */
+function jsonlSource(store: JsonlBacklogStore): AttentionSource {
+  return {
+    async counts(now, warnDays, envs = []) {
       const today = todayUtc(now);
-      const out = (await store.scanItems()).filter((it) => attentionOf(it, today, warnDays) !== null).map((it) => structuredClone(it) as BacklogItem);
+      const attention = attentionClassifier(today, warnDays);
+      const out: AlertCounts = { today, warn_days: warnDays, envs: Object.fromEntries(envs.map((e) => [e, emptyEnvCounts()])) };
+      for (const [env, v] of await store.attention(attentionHorizon(today, warnDays))) {
+        const c = (out.envs[env] ??= emptyEnvCounts());
+        c.items = v.items;
+        for (const day of v.days) {
+          // every item of a day is unfinished with that due date: the day classifies them all
+          const a = attention({ status: "open", due_date: day.date });
+          if (a) for (const p of PRIORITIES) c[a][p] += day.priorities[p];
+        }
+      }
+      return out;
+    },
+    async attentionItems(now, warnDays) {
+      const today = todayUtc(now);
+      const attention = attentionClassifier(today, warnDays);
+      const out = (await store.dueBy(attentionHorizon(today, warnDays))).filter((it) => attention(it) !== null);
       return out.sort((a, b) => a.due_date!.localeCompare(b.due_date!) || a.id.localeCompare(b.id));
     },
   };
@@ -49,13 +76,14 @@ function pgSource(pg: PostgresBacklogStore): AttentionSource {
 export function attentionSource(store: BacklogStore): AttentionSource {
   if (store instanceof PostgresBacklogStore) return pgSource(store);
   if (store instanceof AutoBacklogStore) {
-    const current = () => (store.serving ? pgSource(store.serving) : scanSource(store.jsonl));
+    const current = () => (store.serving ? pgSource(store.serving) : jsonlSource(store.jsonl));
     return {
       counts: (now, w, envs) => current().counts(now, w, envs),
       attentionItems: (now, w) => current().attentionItems(now, w),
     };
   }
-  if (store instanceof JsonlBacklogStore || store instanceof MemoryBacklogStore) return scanSource(store);
+  if (store instanceof JsonlBacklogStore) return jsonlSource(store);
+  if (store instanceof MemoryBacklogStore) return scanSource(store);
   // Another BacklogStore (a test double of the interface): nothing to count without a scan.
   if (typeof (store as Partial<Scannable>).scanItems === "function") return scanSource(store as unknown as Scannable);
   throw new Error(`${store.name}: no way to count items for alerts (expected a Postgres, JSONL, memory or auto store)`);

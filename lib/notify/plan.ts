@@ -8,7 +8,7 @@
  * date, so a re-planned item is a new alert and its old one resolves.
  */
 import { createHash } from "node:crypto";
-import { attentionOf } from "../alerting/due.ts";
+import { attentionClassifier } from "../alerting/due.ts";
 import { todayUtc } from "../store/logic.ts";
 import type { BacklogItem } from "../store/types.ts";
 import type { NotifyPolicy } from "./policy-schema.ts";
@@ -63,8 +63,9 @@ export function planNotices(
   const today = todayUtc(now);
   const notices: Notice[] = [];
   const current = new Set<string>();
+  const attention = attentionClassifier(today, policy.warn_days);
   for (const it of items) {
-    const a = attentionOf(it, today, policy.warn_days);
+    const a = attention(it);
     if (!a || it.due_date === null) continue;
     const fp = fingerprint({ id: it.id, due_date: it.due_date });
     current.add(fp);

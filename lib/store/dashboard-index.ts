@@ -8,10 +8,18 @@
  * to remove() later.
  */
 import { compareOverdue, compareTopServices, emptyDashboard, isClosed, isOpen, todayUtc, toOverdueEntry } from "./logic.ts";
-import { DASHBOARD_OVERDUE_LIMIT, DASHBOARD_TOP_SERVICES, type BacklogItem, type Dashboard } from "./types.ts";
+import { DASHBOARD_OVERDUE_LIMIT, DASHBOARD_TOP_SERVICES, PRIORITIES, STATUSES, type BacklogItem, type Dashboard, type Priority, type Status } from "./types.ts";
+
+/** Per env: items by status × priority, and unfinished items per due date up to a horizon (for lib/alerting). */
+export interface AttentionView {
+  items: Record<Status, Record<Priority, number>>;
+  /** Unfinished items by priority per due date on or before the horizon, earliest first. */
+  days: { date: string; priorities: Record<Priority, number> }[];
+}
 
 interface DueDay {
   items: Map<string, BacklogItem>;
+  priorities: Record<Priority, number>;
   /** By priority then id (compareOverdue within one date); null until needed after a change. */
   sorted: BacklogItem[] | null;
 }
@@ -19,6 +27,7 @@ interface DueDay {
 class Bucket {
   total = 0;
   readonly counts = emptyDashboard();
+  readonly matrix = Object.fromEntries(STATUSES.map((st) => [st, Object.fromEntries(PRIORITIES.map((p) => [p, 0]))])) as AttentionView["items"];
   /** Open work per service; a service leaves the map when its count drops to 0. */
   readonly services = new Map<string, number>();
   readonly due = new Map<string, DueDay>();
@@ -31,6 +40,7 @@ class Bucket {
     this.total += sign;
     this.counts.status_counts[it.status] += sign;
     this.counts.priority_counts[it.priority] += sign;
+    this.matrix[it.status][it.priority] += sign;
     if (isOpen(it.status)) {
       const n = (this.services.get(it.service) ?? 0) + sign;
       if (n) this.services.set(it.service, n);
@@ -40,13 +50,14 @@ class Bucket {
     let day = this.due.get(it.due_date);
     if (sign > 0) {
       if (!day) {
-        day = { items: new Map(), sorted: null };
+        day = { items: new Map(), sorted: null, priorities: { P0: 0, P1: 0, P2: 0, P3: 0 } };
         this.due.set(it.due_date, day);
         this.dates = null;
       }
       day.items.set(it.id, it);
+      day.priorities[it.priority]++;
     } else if (day) {
-      day.items.delete(it.id);
+      if (day.items.delete(it.id)) day.priorities[it.priority]--;
       if (!day.items.size) {
         this.due.delete(it.due_date);
         this.dates = null;
@@ -58,6 +69,31 @@ class Bucket {
   dashboard(today: string): Dashboard {
     if (this.last?.today !== today) this.last = { today, d: this.compute(today) };
     return copy(this.last.d);
+  }
+
+  /** Walks only the distinct due dates up to the horizon, never the items. */
+  attention(horizon: string): AttentionView {
+    const items = Object.fromEntries(STATUSES.map((st) => [st, { ...this.matrix[st] }])) as AttentionView["items"];
+    const days: AttentionView["days"] = [];
+    for (const date of this.sortedDates()) {
+      if (date > horizon) break;
+      days.push({ date, priorities: { ...this.due.get(date)!.priorities } });
+    }
+    return { items, days };
+  }
+
+  /** Unfinished items due on or before the horizon (the index's own objects: read-only). */
+  dueBy(horizon: string): BacklogItem[] {
+    const out: BacklogItem[] = [];
+    for (const date of this.sortedDates()) {
+      if (date > horizon) break;
+      for (const it of this.due.get(date)!.items.values()) out.push(it);
+    }
+    return out;
+  }
+
+  private sortedDates(): string[] {
+    return (this.dates ??= [...this.due.keys()].sort());
   }
 
   private compute(today: string): Dashboard {
@@ -115,6 +151,16 @@ export class DashboardIndex {
     if (!b) return;
     b.apply(it, -1);
     if (!b.total) this.byEnv.delete(it.env);
+  }
+
+  /** Per env present: see AttentionView. Items are the index's own objects: callers must not change them. */
+  attention(horizon: string): Map<string, AttentionView> {
+    return new Map([...this.byEnv].map(([env, b]) => [env, b.attention(horizon)]));
+  }
+
+  /** Every env's unfinished items due on or before the horizon (the index's own objects: read-only). */
+  dueBy(horizon: string): BacklogItem[] {
+    return [...this.byEnv.values()].flatMap((b) => b.dueBy(horizon));
   }
 
   /** What computeDashboard(items, filter, now) gives for the items added and not removed. */

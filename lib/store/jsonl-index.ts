@@ -3,7 +3,7 @@
  * and events in file order plus per item. Fed line by line by JsonlFile; never mutated in place, so
  * stored objects can be shared with callers that only read them.
  */
-import { DashboardIndex } from "./dashboard-index.ts";
+import { DashboardIndex, type AttentionView } from "./dashboard-index.ts";
 import { BLANK, type LineSink } from "./jsonl-file.ts";
 import { isEventLine, isItemLine } from "./jsonl-shape.ts";
 import type { BacklogEvent, BacklogItem, Dashboard } from "./types.ts";
@@ -68,6 +68,17 @@ export class JsonlIndex {
     }
     this.items.set(it.id, it);
     if (!this.keysStale) this.indexKey(it);
+  }
+
+  /** Counts and attention items per env from the same aggregates (lib/alerting/source.ts). */
+  attention(horizon: string): Map<string, AttentionView> {
+    this.dash ??= new DashboardIndex(this.items.values());
+    return this.dash.attention(horizon);
+  }
+
+  dueBy(horizon: string): BacklogItem[] {
+    this.dash ??= new DashboardIndex(this.items.values());
+    return this.dash.dueBy(horizon);
   }
 
   /** computeDashboard over the current items, from aggregates kept up to date (see dashboard-index.ts). */

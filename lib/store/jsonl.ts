@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { AppError, describeError } from "../errors.ts";
 import { DirLock } from "../file-lock.ts";
 import { log as defaultLog, type Logger } from "../log.ts";
+import type { AttentionView } from "./dashboard-index.ts";
 import { JsonlIndex } from "./jsonl-index.ts";
 import { JsonlFile, listTemps, removeStaleTemps, type ReadStats } from "./jsonl-file.ts";
 import { isEventLine, isItemLine } from "./jsonl-shape.ts";
@@ -174,9 +175,17 @@ export class JsonlBacklogStore implements BacklogStore {
     return this.reading("items", () => this.index.dashboard(filter, now));
   }
 
-  /** Every item after catching up, not copied (read-only: for aggregates like lib/alerting/counts.ts). */
-  async scanItems(): Promise<readonly Readonly<BacklogItem>[]> {
-    return this.reading("items", () => [...this.index.items.values()]);
+  /**
+   * Per env: items by status × priority and unfinished items per due date up to `horizon`, from the
+   * dashboard aggregates kept per write: no walk over the items (lib/alerting/source.ts, /metrics).
+   */
+  async attention(horizon: string): Promise<Map<string, AttentionView>> {
+    return this.reading("items", () => this.index.attention(horizon));
+  }
+
+  /** Copies of the unfinished items due on or before `horizon` (the notifier). */
+  async dueBy(horizon: string): Promise<BacklogItem[]> {
+    return this.reading("items", () => this.index.dueBy(horizon).map((it) => structuredClone(it)));
   }
 
   async cleanup(retentionDays: number, now: Date = this.clock(), options: CleanupOptions = {}): Promise<number> {
