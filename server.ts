@@ -15,7 +15,7 @@ import { AppError, describeError } from "./lib/errors.ts";
 import { redactText } from "./lib/redact.ts";
 import { createApp, withSafeUrl } from "./lib/http/app.ts";
 import { attentionSource } from "./lib/alerting/source.ts";
-import { takeSnapshot } from "./lib/alerting/snapshot.ts";
+import { quarantineOf, takeSnapshot } from "./lib/alerting/snapshot.ts";
 import { createMetrics } from "./lib/http/metrics.ts";
 import { resolveUiConfig } from "./lib/http/ui/config.ts";
 import { log as defaultLog, type Logger } from "./lib/log.ts";
@@ -145,6 +145,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         {
           source: attentionSource(store),
           health: () => store.health(),
+          quarantined: () => quarantineOf(store),
           ledger,
           jobs: cronJobs.map((j) => ({ id: j.id, schedule: j.schedule, catchUpMs: catchUpMs[j.id] ?? 0 })),
           envs: policy.envs,

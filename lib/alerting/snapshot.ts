@@ -7,7 +7,7 @@
  */
 import { latestFire, nextFire } from "../scheduler/schedule.ts";
 import type { JobStats, RunLedger } from "../scheduler/ledger.ts";
-import type { StoreHealth } from "../store/types.ts";
+import type { BacklogStore, StoreHealth } from "../store/types.ts";
 import type { AlertCounts } from "./counts.ts";
 import type { AttentionSource } from "./source.ts";
 
@@ -31,6 +31,8 @@ export interface MetricsSnapshot {
 export interface SnapshotDeps {
   source: AttentionSource;
   health(): Promise<StoreHealth>;
+  /** Replay's quarantine count (quarantineOf(store)). */
+  quarantined?(): number;
   ledger: Pick<RunLedger, "stats">;
   /** The scheduled jobs (cron file) with their catch-up windows (task registry). */
   jobs: { id: string; schedule: string; catchUpMs: number }[];
@@ -38,21 +40,20 @@ export interface SnapshotDeps {
   warnDays: number;
 }
 
-const secs = (iso: string | null | undefined): number | null => (iso ? Date.parse(iso) / 1000 : null);
-
-/** h14's store health may carry the number of journal operations replay set aside; absent means 0. */
-export function quarantineCount(h: StoreHealth): number {
-  const r = h as StoreHealth & { quarantined?: unknown; quarantine_count?: unknown };
-  const n = typeof r.quarantined === "number" ? r.quarantined : typeof r.quarantine_count === "number" ? r.quarantine_count : 0;
-  return Number.isFinite(n) ? n : 0;
+/** Journal records the auto store's replay set aside (AutoBacklogStore.quarantined); 0 for other stores. */
+export function quarantineOf(store: BacklogStore): number {
+  const q = (store as BacklogStore & { quarantined?: () => number }).quarantined;
+  return typeof q === "function" ? q.call(store) : 0;
 }
+
+const secs = (iso: string | null | undefined): number | null => (iso ? Date.parse(iso) / 1000 : null);
 
 export async function takeSnapshot(deps: SnapshotDeps, now: Date): Promise<MetricsSnapshot> {
   const [counts, store, stats] = await Promise.all([
     deps.source.counts(now, deps.warnDays, deps.envs),
     deps.health().then(
-      (h) => ({ degraded: h.degraded || h.serving === false, quarantined: quarantineCount(h) }),
-      () => ({ degraded: true, quarantined: 0 }),
+      (h) => ({ degraded: h.degraded || h.serving === false, quarantined: deps.quarantined?.() ?? 0 }),
+      () => ({ degraded: true, quarantined: deps.quarantined?.() ?? 0 }),
     ),
     deps.ledger.stats(),
   ]);

@@ -1,10 +1,11 @@
 /**
  * Where the alert counts and the notifier's items come from: the backlog store's own backend. Postgres
- * answers with one statement; JSONL from its dashboard aggregates (counts kept up to date per write, and
- * only the items due up to the horizon walked); memory folds its items. On the auto store each call goes to whichever backend serves at that moment, like the run
- * ledger (lib/scheduler/ledger-open.ts).
+ * answers with one statement; JSONL from its dashboard aggregates (counts kept up to date per write, never
+ * a walk over the items); memory folds its items. On the auto store the store's router (lib/store/auto/
+ * router.ts) sends each call to whichever backend serves at that moment.
  */
-import { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore } from "../store/index.ts";
+import type { Sql } from "../db.ts";
+import { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore } from "../store/index.ts";
 import { rowToItem } from "../store/postgres-rows.ts";
 import { todayUtc } from "../store/logic.ts";
 import { PRIORITIES, type BacklogItem, type BacklogStore } from "../store/types.ts";
@@ -59,12 +60,12 @@ function jsonlSource(store: JsonlBacklogStore): AttentionSource {
   };
 }
 
-function pgSource(pg: PostgresBacklogStore): AttentionSource {
+function pgSource(sql: Sql): AttentionSource {
   return {
-    counts: (now, warnDays, envs) => queryCounts(pg.sql, now, warnDays, envs),
+    counts: (now, warnDays, envs) => queryCounts(sql, now, warnDays, envs),
     async attentionItems(now, warnDays) {
       const horizon = attentionHorizon(todayUtc(now), warnDays);
-      const rows = await pg.sql`
+      const rows = await sql`
         select * from backlog_items
          where status not in ('done', 'canceled') and due_date is not null and due_date <= ${horizon}::date
          order by due_date, id collate "C"`;
@@ -74,17 +75,16 @@ function pgSource(pg: PostgresBacklogStore): AttentionSource {
 }
 
 export function attentionSource(store: BacklogStore): AttentionSource {
-  if (store instanceof PostgresBacklogStore) return pgSource(store);
-  if (store instanceof AutoBacklogStore) {
-    const current = () => (store.serving ? pgSource(store.serving) : jsonlSource(store.jsonl));
+  const b = store.binding;
+  if (b.kind === "postgres") return pgSource(b.sql);
+  if (b.kind === "auto" && store instanceof AutoBacklogStore) {
+    const fallback = jsonlSource(store.jsonl);
     return {
-      counts: (now, w, envs) => current().counts(now, w, envs),
-      attentionItems: (now, w) => current().attentionItems(now, w),
+      counts: (now, w, envs) => b.router.route((pg) => pgSource(pg.sql).counts(now, w, envs), () => fallback.counts(now, w, envs)),
+      attentionItems: (now, w) => b.router.route((pg) => pgSource(pg.sql).attentionItems(now, w), () => fallback.attentionItems(now, w)),
     };
   }
   if (store instanceof JsonlBacklogStore) return jsonlSource(store);
   if (store instanceof MemoryBacklogStore) return scanSource(store);
-  // Another BacklogStore (a test double of the interface): nothing to count without a scan.
-  if (typeof (store as Partial<Scannable>).scanItems === "function") return scanSource(store as unknown as Scannable);
   throw new Error(`${store.name}: no way to count items for alerts (expected a Postgres, JSONL, memory or auto store)`);
 }

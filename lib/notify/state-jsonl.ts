@@ -108,6 +108,11 @@ export class JsonlNotifyState implements NotifyStateStore {
     });
   }
 
+  /** Every record (the auto store's replay hook copies them into Postgres). */
+  all(): Promise<NoticeRecord[]> {
+    return this.read(async (records) => [...records.values()]);
+  }
+
   firing(webhook: string): Promise<NoticeRecord[]> {
     return this.read(async (records) => firingOf(records.values(), webhook));
   }

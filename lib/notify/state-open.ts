@@ -1,54 +1,80 @@
 /**
- * Which sent-state store: the one in the backlog store's backend, like the run ledger
- * (lib/scheduler/ledger-open.ts): Postgres when the store serves from Postgres, the JSONL file next to
- * the store's files otherwise, memory for the memory store. On the auto store each call goes to whichever
- * backend serves at that moment (the store's own choice; there is no separate router to register with).
+ * Which sent-state store: the one next to the backlog, following the store's binding
+ * (lib/store/types.ts StoreBinding), like the run ledger, risk history and trends:
+ *   postgres → table notify_sent over the same pool (migration 000007)
+ *   jsonl    → <BACKLOG_JSONL_DIR>/notify_sent.jsonl (same directory lock)
+ *   auto     → the store's router decides per call; notices recorded in JSONL while Postgres was down
+ *              are copied into it by a replay hook registered with the router (so a sent notice is
+ *              not sent again after the switch back)
+ *   memory   → memory, one per store instance
+ * One instance per backlog store (cached), so the hook is registered once.
  */
 import type { Logger } from "../log.ts";
-import { AutoBacklogStore, JsonlBacklogStore, PostgresBacklogStore } from "../store/index.ts";
+import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
+import type { PostgresBacklogStore } from "../store/postgres.ts";
 import type { BacklogStore } from "../store/types.ts";
 import { MemoryNotifyState, type NoticeRecord, type NotifyStateStore } from "./state.ts";
 import { JsonlNotifyState } from "./state-jsonl.ts";
 import { PostgresNotifyState } from "./state-postgres.ts";
 
-class AutoNotifyState implements NotifyStateStore {
-  private readonly jsonl: JsonlNotifyState;
-  private pg: { store: PostgresBacklogStore; state: PostgresNotifyState } | null = null;
-  constructor(private readonly store: AutoBacklogStore, log: Logger) {
-    this.jsonl = new JsonlNotifyState(store.jsonl.dir, log);
-  }
-  private current(): NotifyStateStore {
-    const pg = this.store.serving;
-    if (!pg) return this.jsonl;
-    if (this.pg?.store !== pg) this.pg = { store: pg, state: new PostgresNotifyState(pg.sql) };
-    return this.pg.state;
-  }
-  get name() {
-    return this.current().name;
-  }
-  claim(records: NoticeRecord[], now: Date, leaseMs: number) {
-    return this.current().claim(records, now, leaseMs);
-  }
-  complete(keys: string[], runId: string, now: Date) {
-    return this.current().complete(keys, runId, now);
-  }
-  release(keys: string[], runId: string) {
-    return this.current().release(keys, runId);
-  }
-  firing(webhook: string) {
-    return this.current().firing(webhook);
-  }
-  async close() {}
+const cache = new WeakMap<object, NotifyStateStore>();
+
+function cached<T extends NotifyStateStore>(key: object, make: () => T): T {
+  let s = cache.get(key);
+  if (!s) cache.set(key, (s = make()));
+  return s as T;
 }
 
-/** One memory state per memory store, so every run in the process shares it. */
-const memoryStates = new WeakMap<BacklogStore, MemoryNotifyState>();
+const onPostgres = (pg: PostgresBacklogStore) => cached(pg, () => new PostgresNotifyState(pg.sql));
+
+class AutoNotifyState implements NotifyStateStore {
+  readonly hook: ReplayHook;
+
+  constructor(
+    private readonly router: FallbackRouter,
+    private readonly jsonl: JsonlNotifyState,
+    log: Logger,
+  ) {
+    this.hook = {
+      name: "notify_sent",
+      order: 35,
+      replay: async (pg) => {
+        const records = await jsonl.all();
+        const moved = records.length ? await onPostgres(pg).absorb(records) : 0;
+        if (moved) log.info("notify_state_replayed", { records: moved, from: jsonl.file, hint: "notices recorded while Postgres was unavailable" });
+      },
+    };
+  }
+
+  get name(): string {
+    return this.router.serving ? "PostgresNotifyState" : this.jsonl.name;
+  }
+
+  private route<T>(op: (s: NotifyStateStore) => Promise<T>): Promise<T> {
+    return this.router.route((pg) => op(onPostgres(pg)), () => op(this.jsonl));
+  }
+
+  claim = (records: NoticeRecord[], now: Date, leaseMs: number) => this.route((s) => s.claim(records, now, leaseMs));
+  complete = (keys: string[], runId: string, now: Date) => this.route((s) => s.complete(keys, runId, now));
+  release = (keys: string[], runId: string) => this.route((s) => s.release(keys, runId));
+  firing = (webhook: string) => this.route((s) => s.firing(webhook));
+  close = async () => {};
+}
 
 export function openNotifyState(store: BacklogStore, log: Logger): NotifyStateStore {
-  if (store instanceof PostgresBacklogStore) return new PostgresNotifyState(store.sql);
-  if (store instanceof AutoBacklogStore) return new AutoNotifyState(store, log);
-  if (store instanceof JsonlBacklogStore) return new JsonlNotifyState(store.dir, log);
-  let m = memoryStates.get(store);
-  if (!m) memoryStates.set(store, (m = new MemoryNotifyState()));
-  return m;
+  const b = store.binding;
+  switch (b.kind) {
+    case "memory":
+      return cached(store, () => new MemoryNotifyState());
+    case "jsonl":
+      return cached(store, () => new JsonlNotifyState(b.dir, log));
+    case "postgres":
+      return cached(store, () => new PostgresNotifyState(b.sql));
+    case "auto":
+      return cached(store, () => {
+        const s = new AutoNotifyState(b.router, new JsonlNotifyState(b.router.dir, log), log);
+        b.router.register(s.hook);
+        return s;
+      });
+  }
 }

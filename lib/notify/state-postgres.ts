@@ -58,6 +58,25 @@ export class PostgresNotifyState implements NotifyStateStore {
     });
   }
 
+  /**
+   * Takes in records kept elsewhere (JSONL during an outage): new keys are inserted, a claim here that the
+   * other side completed becomes sent; nothing else changes. Idempotent. Returns the rows changed.
+   */
+  absorb(records: NoticeRecord[]): Promise<number> {
+    return hinted("copy notices into Postgres", async () => {
+      const rows = await this.sql<{ key: string }[]>`
+        insert into notify_sent (key, webhook, fingerprint, kind, slot, owner, item, status, run_id, claimed_at, sent_at)
+        select key, webhook, fingerprint, kind, slot, owner, item, status, run_id, claimed_at, sent_at
+          from jsonb_to_recordset(${this.sql.json(records as never)}) as x(
+            key text, webhook text, fingerprint text, kind text, slot integer, owner text, item jsonb, status text, run_id text, claimed_at timestamptz, sent_at timestamptz)
+         order by key
+        on conflict (key) do update set status = 'sent', sent_at = excluded.sent_at
+         where notify_sent.status = 'sending' and excluded.status = 'sent'
+        returning key`;
+      return rows.length;
+    });
+  }
+
   async complete(keys: string[], runId: string, now: Date): Promise<void> {
     if (!keys.length) return;
     await hinted("record sent notices", () => this.sql`

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildAccess } from "../../lib/access-config.ts";
 import { createApp, type RunClaims, type SchedulerView } from "../../lib/http/app.ts";
-import { takeSnapshot } from "../../lib/alerting/snapshot.ts";
+import { quarantineOf, takeSnapshot } from "../../lib/alerting/snapshot.ts";
 import { attentionSource } from "../../lib/alerting/source.ts";
 import { createMetrics } from "../../lib/http/metrics.ts";
 import type { RunLedger } from "../../lib/scheduler/ledger.ts";
@@ -58,7 +58,7 @@ export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolea
   const stats: Pick<RunLedger, "stats"> = opts.ledger && "stats" in opts.ledger ? (opts.ledger as RunLedger) : new MemoryRunLedger();
   const jobs = loadRegistry().map((j) => ({ id: j.id, schedule: j.schedule, catchUpMs: j.catchUpMs }));
   const metrics = createMetrics(
-    (now) => takeSnapshot({ source: attentionSource(store), health: () => store.health(), ledger: stats, jobs, envs: policy.envs, warnDays: policy.notify.warn_days }, now),
+    (now) => takeSnapshot({ source: attentionSource(store), health: () => store.health(), quarantined: () => quarantineOf(store), ledger: stats, jobs, envs: policy.envs, warnDays: policy.notify.warn_days }, now),
     { clock, cacheMs: 0 },
   );
   const app = createApp({
