@@ -1,7 +1,7 @@
 /**
  * Which sent-state store: the one next to the backlog, following the store's binding
  * (lib/store/types.ts StoreBinding), like the run ledger, risk history and trends:
- *   postgres → table notify_sent over the same pool (migration 000007)
+ *   postgres → table notify_sent over the same pool (migration 000008)
  *   jsonl    → <BACKLOG_JSONL_DIR>/notify_sent.jsonl (same directory lock)
  *   auto     → the store's router decides per call; notices recorded in JSONL while Postgres was down
  *              are copied into it by a replay hook registered with the router (so a sent notice is

@@ -1,4 +1,4 @@
-/** Postgres sent state (table notify_sent, migration 000007): claim = ONE insert … on conflict … returning. */
+/** Postgres sent state (table notify_sent, migration 000008): claim = ONE insert … on conflict … returning. */
 import type { Sql } from "../db.ts";
 import { AppError } from "../errors.ts";
 import type { NoticeRecord, NotifyStateStore } from "./state.ts";
@@ -29,7 +29,7 @@ async function hinted<T>(what: string, query: () => Promise<T>): Promise<T> {
     return await query();
   } catch (err) {
     if ((err as { code?: unknown }).code === "42P01") {
-      throw new AppError("unavailable", `Cannot ${what}: the table notify_sent does not exist. Run the migrations (bun run migrate; migration 000007_notify_sent.sql).`, { cause: err });
+      throw new AppError("unavailable", `Cannot ${what}: the table notify_sent does not exist. Run the migrations (bun run migrate; migration 000008_notify_sent.sql).`, { cause: err });
     }
     throw err;
   }

@@ -2,7 +2,7 @@
  * The Postgres store's change version, for caches of read answers (lib/http/conditional.ts).
  *
  * Every write statement on backlog_items/backlog_events sends NOTIFY backlog_changed (a statement
- * trigger, migration 000007), delivered at commit to every replica listening. A version is
+ * trigger, migration 000008), delivered at commit to every replica listening. A version is
  * `pg:<epoch>:<changes>`: `changes` counts notifications and this process's own commits (bumped when
  * the write returns, so a caller's next request already sees its own write); `epoch` moves every time
  * the LISTEN connection is (re)established, since notifications sent while it was down are lost.
