@@ -38,6 +38,17 @@ const AccessSchema = v.strictObject({
     }),
     { entitlements: [] },
   ),
+  /**
+   * People a trusted reverse proxy signs in (BACKLOG_PROXY_IDENTITY_HEADER, e.g. oauth2-proxy's
+   * X-Forwarded-Email), each mapped to the agent whose entitlements they get. Used by the browser UI only.
+   */
+  people: v.optional(
+    v.record(
+      v.pipe(v.string(), v.trim(), v.toLowerCase(), v.minLength(3, "must be the identity the proxy sends, e.g. alice@example.com"), v.maxLength(254, "must be at most 254 characters")),
+      v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]*$/, "must be the name of an agent above")),
+    ),
+    {},
+  ),
 });
 
 export interface Identity {
@@ -52,6 +63,11 @@ export interface AccessControl {
   anonymous: Identity;
   /** The identity owning `key`, or null. Every enabled agent is compared, so timing reveals nothing. */
   authenticate(key: string): Identity | null;
+  /**
+   * A person named by a trusted proxy (`people:`), with the mapped agent's entitlements and the person
+   * as the actor of their writes; null when unmapped.
+   */
+  person?(id: string): Identity | null;
 }
 
 const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
@@ -64,6 +80,11 @@ export function buildAccess(raw: unknown, env: Record<string, string | undefined
     const other = byKeyEnv.get(a.key_env);
     if (other) throw new AppError("config", `${source}: agents.${name}.key_env: ${a.key_env} is already the key variable of agent ${other}; give each agent its own variable.`);
     byKeyEnv.set(a.key_env, name);
+  }
+  for (const [id, agent] of Object.entries(cfg.people)) {
+    if (!Object.hasOwn(cfg.agents, agent)) {
+      throw new AppError("config", `${source}: people.${id}: ${agent} is not an agent of this file (agents: ${Object.keys(cfg.agents).join(", ") || "none"}).`);
+    }
   }
   const agents = Object.entries(cfg.agents).map(([name, a]) => {
     const key = env[a.key_env];
@@ -79,6 +100,11 @@ export function buildAccess(raw: unknown, env: Record<string, string | undefined
         if (a.hash && timingSafeEqual(a.hash, h) && !found) found = a;
       }
       return found ? { agent: found.name, entitlements: found.entitlements, authenticated: true } : null;
+    },
+    person(id: string) {
+      const key = id.trim().toLowerCase();
+      const agent = Object.hasOwn(cfg.people, key) ? cfg.agents[cfg.people[key]!] : undefined;
+      return agent ? { agent: key, entitlements: agent.entitlements, authenticated: true } : null;
     },
   };
 }

@@ -14,6 +14,8 @@ export interface View {
   /** The CSRF token for this browser's forms; null when there is no session (anonymous read). */
   csrf: string | null;
   canWrite: boolean;
+  /** Signed in with a session cookie (a proxy identity signs out at the proxy). */
+  signOut: boolean;
   backend: { backend: string; degraded: boolean };
   now: Date;
 }
@@ -66,7 +68,7 @@ export function Layout({ view, title, nav, envHref, children }: LayoutProps) {
                 backend {view.backend.backend}
                 {view.backend.degraded ? " (degraded)" : ""}
               </span>
-              {view.csrf ? (
+              {view.csrf && view.signOut ? (
                 <form method="post" action="/ui/logout">
                   <input type="hidden" name="csrf" value={view.csrf} />
                   <button type="submit">Sign out</button>

@@ -37,8 +37,6 @@ export interface UiDeps {
   config: UiConfig;
   /** The policy's envs; the first is the default. */
   envs: readonly string[];
-  /** The agent a trusted proxy's identity (e.g. an email) maps to, from config/access.yml `people:`. */
-  person?(id: string): Identity | null;
 }
 
 type Env = { Variables: { identity: Identity } };
@@ -82,9 +80,9 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     if (config.proxyIdentityHeader) {
       const person = c.req.header(config.proxyIdentityHeader)?.trim();
       if (person) {
-        const identity = ui.person?.(person) ?? null;
+        const identity = deps.access.person?.(person) ?? null;
         if (!identity) throw new AppError("forbidden", `The signed-in person ${person} is not mapped to an agent under people: in config/access.yml.`);
-        return { identity, binding: `proxy\0${person}`, session: null };
+        return { identity, binding: `proxy\0${identity.agent}`, session: null };
       }
     }
     const now = deps.clock().getTime();
@@ -102,6 +100,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     envs: ui.envs,
     csrf: w.binding ? S.csrfToken(config.secret, w.binding) : null,
     canWrite: hasEntitlement(w.identity.entitlements, WRITE),
+    signOut: w.session !== null,
     backend: deps.backend(),
     now: deps.clock(),
   });

@@ -66,11 +66,11 @@ describe("session tokens", () => {
 const WRITER = "writer-key-0123456789";
 const now = new Date("2026-11-23T10:00:00Z");
 
-async function uiApp(env: Record<string, string> = {}) {
+async function uiApp(env: Record<string, string> = {}, people: Record<string, string> = {}) {
   const store = new MemoryBacklogStore({ clock: () => now });
   const { item: it } = await store.upsert(item(), { actor: "seed" });
   const policy = loadPolicy();
-  const access = buildAccess({ agents: { writer: { key_env: "W", entitlements: ["tools.backlog.write"] } } }, { W: WRITER });
+  const access = buildAccess({ agents: { writer: { key_env: "W", entitlements: ["tools.backlog.write"] }, reader: { key_env: "R", entitlements: ["tools.backlog.read"] } }, people }, { W: WRITER });
   const paths = resolveToolPaths({});
   const app = createApp({
     registry: createToolRegistry({ policy }),
@@ -187,5 +187,40 @@ describe("sign-in and forms through the app", () => {
       expect([path, r.status]).toEqual([path, status]);
       expect(await r.text()).toContain(text);
     }
+  });
+});
+
+describe("identity from a trusted reverse proxy (off by default)", () => {
+  const people = { "alice@example.com": "writer", "bob@example.com": "reader" };
+  const proxy = { BACKLOG_PROXY_IDENTITY_HEADER: "X-Forwarded-Email" };
+
+  test("off: the header is ignored and the browser must sign in", async () => {
+    const { app } = await uiApp({}, people);
+    const r = await app.request("/ui", { headers: { "x-forwarded-email": "alice@example.com" } });
+    expect(r.status).toBe(303);
+    expect(r.headers.get("location")).toStartWith("/ui/login");
+  });
+
+  test("on: a mapped person gets the agent's rights and is the actor of their writes; unmapped people are refused", async () => {
+    const { app, store, id } = await uiApp(proxy, people);
+    const as = (who: string) => ({ "x-forwarded-email": who });
+    const page = await app.request(`/ui/items/${id}`, { headers: as("Alice@Example.com") });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("signed in as <strong>alice@example.com</strong>");
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const post = await app.request(`http://localhost/ui/items/${id}/comment`, { method: "POST", headers: { ...FORM, ...as("alice@example.com") }, body: new URLSearchParams({ csrf, message: "on it" }) });
+    expect(post.status).toBe(303);
+    expect((await store.events(id)).at(-1)).toMatchObject({ type: "commented", actor: "alice@example.com" });
+    // bob's token is not alice's, and bob may only read
+    const bob = await app.request(`http://localhost/ui/items/${id}/comment`, { method: "POST", headers: { ...FORM, ...as("bob@example.com") }, body: new URLSearchParams({ csrf, message: "x" }) });
+    expect(bob.status).toBe(403);
+    const mallory = await app.request("/ui", { headers: as("mallory@example.com") });
+    expect(mallory.status).toBe(403);
+    expect(await mallory.text()).toContain("mallory@example.com is not mapped to an agent under people: in config/access.yml");
+  });
+
+  test("a person mapped to an agent that does not exist stops the config load", () => {
+    expect(() => buildAccess({ agents: {}, people: { "a@b.c": "ghost" } }, {})).toThrow("people.a@b.c: ghost is not an agent of this file");
   });
 });
