@@ -11,6 +11,7 @@
  */
 import process from "node:process";
 import { loadAccess, type AccessControl, type Identity } from "./lib/access-config.ts";
+import { loadConfig, readVar } from "./lib/config/index.ts";
 import { AppError, describeError } from "./lib/errors.ts";
 import { redactText } from "./lib/redact.ts";
 import { createApp, withSafeUrl } from "./lib/http/app.ts";
@@ -65,7 +66,7 @@ export function resolveServerConfig(options: Partial<Pick<ServerConfig, "port" |
     host,
     bodyLimitBytes: Math.round(bodyKb * 1024),
     schedulerEnabled: sched,
-    cronFile: env.SCHEDULER_CRON_FILE || DEFAULT_CRON_FILE,
+    cronFile: readVar<string>("SCHEDULER_CRON_FILE", env) ?? DEFAULT_CRON_FILE, // relative: from the repository root
   };
 }
 
@@ -109,6 +110,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const env = options.env ?? process.env;
   const log = options.log ?? defaultLog;
   const clock = options.clock ?? (() => new Date());
+  loadConfig(env, ["logging"]); // LOG_LEVEL=verbose, LOG_FORMAT=xml: fail at start, named
   const cfg = resolveServerConfig({ port: options.port, host: options.host, schedulerEnabled: options.schedulerEnabled }, env);
   if (options.demo && cfg.host !== "127.0.0.1" && cfg.host !== "localhost" && cfg.host !== "::1") {
     throw new AppError("config", `Demo mode opens the dashboard without a key, so it only listens on loopback; HOST is ${cfg.host}.`);
@@ -132,7 +134,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }
     }
   }
-  const catchUpMs = Object.fromEntries(loadRegistry().map((j) => [j.id, j.catchUpMs]));
+  const catchUpMs = Object.fromEntries(loadRegistry(undefined, env).map((j) => [j.id, j.catchUpMs]));
 
   const store = options.store ?? (await openStore({ log }, env));
   const toolContext = (identity: Identity) =>

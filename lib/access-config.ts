@@ -6,11 +6,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import process from "node:process";
 import * as v from "valibot";
 import { parseEntitlement } from "./access.ts";
 import { AppError, parseOrThrow } from "./errors.ts";
 import { parseYamlText } from "./yaml-text.ts";
+import { processEnv, readVar } from "./config/index.ts";
 
 export const DEFAULT_ACCESS_FILE = fileURLToPath(new URL("../config/access.yml", import.meta.url));
 
@@ -72,7 +72,7 @@ export interface AccessControl {
 
 const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
 
-export function buildAccess(raw: unknown, env: Record<string, string | undefined> = process.env, source = "access config"): AccessControl {
+export function buildAccess(raw: unknown, env: Record<string, string | undefined> = processEnv(), source = "access config"): AccessControl {
   const cfg = parseOrThrow(AccessSchema, raw ?? {}, `${source} is invalid`);
   // One key variable per agent: shared, the key would log in as whichever agent comes first.
   const byKeyEnv = new Map<string, string>();
@@ -109,7 +109,9 @@ export function buildAccess(raw: unknown, env: Record<string, string | undefined
   };
 }
 
-export function loadAccess(path = process.env.BACKLOG_ACCESS_FILE || DEFAULT_ACCESS_FILE, env = process.env): AccessControl {
+/** Which file: explicit path → BACKLOG_ACCESS_FILE of `env` (relative: from the repository root) → config/access.yml. */
+export function loadAccess(file?: string, env = processEnv()): AccessControl {
+  const path = file ?? readVar<string>("BACKLOG_ACCESS_FILE", env) ?? DEFAULT_ACCESS_FILE;
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -6,6 +6,7 @@ import process from "node:process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { AppError, describeError } from "./errors.ts";
 import { redactText } from "./redact.ts";
+import { loadConfig, processEnv } from "./config/index.ts";
 import { log } from "./log.ts";
 
 export type FlagSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -61,7 +62,10 @@ export function printJson(value: unknown): void {
  * `error` event plus a plain line on stderr, and set exit code 1 (or the error's own).
  */
 export function runMain(name: string, main: () => Promise<number | void>): void {
-  main().then(
+  // Bad logging settings fail at start, named (the logger itself falls back to info/json to report it).
+  Promise.resolve()
+    .then(() => (loadConfig(processEnv(), ["logging"]), main()))
+    .then(
     (code) => {
       process.exitCode = code ?? 0;
     },
@@ -69,7 +73,7 @@ export function runMain(name: string, main: () => Promise<number | void>): void 
       const message = redactText(describeError(err));
       log.error(`${name} failed`, { error: message, code: err instanceof AppError ? err.code : "internal" });
       process.stderr.write(`error: ${message}\n`);
-      if (process.env.LOG_LEVEL === "debug" && err instanceof Error && err.stack) {
+      if (processEnv().LOG_LEVEL === "debug" && err instanceof Error && err.stack) {
         process.stderr.write(redactText(err.stack) + "\n");
       }
       process.exitCode = 1;

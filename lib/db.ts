@@ -10,10 +10,10 @@
  *   5. none: callers decide (the auto store falls back to JSONL, migrate --dry-run shows every file)
  * Connect timeout: option → BACKLOG_PG_CONNECT_TIMEOUT (seconds) → 5.
  */
-import process from "node:process";
 import postgres from "postgres";
 import { AppError } from "./errors.ts";
 import { dsnPasswordProblem, redactDsn } from "./redact.ts";
+import { processEnv } from "./config/index.ts";
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
@@ -33,7 +33,7 @@ type Env = Record<string, string | undefined>;
 
 export function resolvePgConfig(
   options: { dsn?: string | undefined; connectTimeoutSeconds?: number | undefined } = {},
-  env: Env = process.env,
+  env: Env = processEnv(),
 ): PgConfig | null {
   const timeout = options.connectTimeoutSeconds ?? parseTimeout(env.BACKLOG_PG_CONNECT_TIMEOUT);
   if (options.dsn) return { source: "--dsn", dsn: checkDsn(options.dsn, "--dsn"), connectTimeoutSeconds: timeout };

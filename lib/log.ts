@@ -4,6 +4,7 @@
  * LOG_LEVEL = debug|info|warn|error (default info); LOG_FORMAT = json (default) | pretty.
  */
 import process from "node:process";
+import { processEnv } from "./config/index.ts";
 import { redactFields } from "./redact.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
@@ -47,8 +48,9 @@ export function logToStderr(): void {
 const defaultWrite = (line: string) => (stream === "stdout" ? process.stdout : process.stderr).write(line + "\n");
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? parseLevel(process.env.LOG_LEVEL);
-  const format = options.format ?? (process.env.LOG_FORMAT === "pretty" ? "pretty" : "json");
+  // Tolerant here (a bad value must not stop the logger that reports it); entry points reject it at start.
+  const level = options.level ?? parseLevel(processEnv().LOG_LEVEL);
+  const format = options.format ?? (processEnv().LOG_FORMAT?.trim().toLowerCase() === "pretty" ? "pretty" : "json");
   const write = options.write ?? defaultWrite;
   const now = options.now ?? (() => new Date());
   const base = options.base ?? {};

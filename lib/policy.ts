@@ -8,13 +8,13 @@
  */
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as v from "valibot";
 import YAML, { type LineCounter, isNode, type Document } from "yaml";
 import { AppError, formatIssue } from "./errors.ts";
 import { parseYamlText } from "./yaml-text.ts";
 import { BANDS, PolicySchema, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy, type PolicyData } from "./policy-schema.ts";
+import { processEnv } from "./config/index.ts";
 
 export { BANDS, DEFAULT_CATEGORIES, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy } from "./policy-schema.ts";
 export { evaluateAlerts, type Alert } from "./alerts.ts";
@@ -40,13 +40,13 @@ export function displayPath(file: string): string {
 }
 
 /** Which file: explicit path → BACKLOG_POLICY_FILE → config/backlog_policy.yml. */
-export function resolvePolicyFile(path?: string, env: Env = process.env): string {
+export function resolvePolicyFile(path?: string, env: Env = processEnv()): string {
   if (path) return resolve(path);
   if (env.BACKLOG_POLICY_FILE) return fromRepoRoot(env.BACKLOG_POLICY_FILE);
   return DEFAULT_POLICY_FILE;
 }
 
-export function loadPolicy(path?: string, env: Env = process.env): Policy {
+export function loadPolicy(path?: string, env: Env = processEnv()): Policy {
   const file = resolvePolicyFile(path, env);
   const shown = displayPath(file);
   let text: string;

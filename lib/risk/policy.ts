@@ -6,7 +6,6 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import process from "node:process";
 import * as v from "valibot";
 import YAML from "yaml";
 import { AppError, parseOrThrow } from "../errors.ts";
@@ -14,6 +13,7 @@ import { BANDS, type Band } from "../policy-schema.ts";
 import { displayPath, fromRepoRoot } from "../policy.ts";
 import { SIGNAL_NAMES, SIGNALS, type SignalName } from "./signals.ts";
 import { strictObject } from "../strict.ts";
+import { processEnv } from "../config/index.ts";
 
 export const RISK_POLICY_PATH = "config/risk_policy.yml";
 export { BANDS, type Band };
@@ -138,14 +138,14 @@ export function parseRiskPolicy(raw: unknown, source = RISK_POLICY_PATH): RiskPo
 type Env = Record<string, string | undefined>;
 
 /** Which file: explicit path → BACKLOG_RISK_POLICY_FILE (relative to the repo root) → config/risk_policy.yml. */
-export function resolveRiskPolicyFile(path?: string, env: Env = process.env): string {
+export function resolveRiskPolicyFile(path?: string, env: Env = processEnv()): string {
   if (path) return resolve(path);
   if (env.BACKLOG_RISK_POLICY_FILE) return fromRepoRoot(env.BACKLOG_RISK_POLICY_FILE);
   return fromRepoRoot(RISK_POLICY_PATH);
 }
 
 /** Reads and validates the policy file (default: resolveRiskPolicyFile()). */
-export function loadRiskPolicy(path?: string, env: Env = process.env): RiskPolicy {
+export function loadRiskPolicy(path?: string, env: Env = processEnv()): RiskPolicy {
   const file = resolveRiskPolicyFile(path, env);
   const shown = displayPath(file);
   let text: string;

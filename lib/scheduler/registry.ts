@@ -3,7 +3,6 @@
  * the job and the field.
  */
 import { readFileSync } from "node:fs";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Cron } from "croner";
 import * as v from "valibot";
@@ -11,6 +10,7 @@ import { parseEntitlement } from "../access.ts";
 import { AppError, parseOrThrow } from "../errors.ts";
 import { parseYamlText } from "../yaml-text.ts";
 import { ENVELOPE_KEYS, envelopeKeysIn } from "./ledger.ts";
+import { processEnv, readVar } from "../config/index.ts";
 
 export const DEFAULT_REGISTRY_FILE = fileURLToPath(new URL("../../ops/task_registry.yml", import.meta.url));
 
@@ -75,8 +75,9 @@ export function parseRegistry(raw: unknown, source = "ops/task_registry.yml"): J
   return Object.entries(reg.jobs).map(([id, job]) => ({ ...job, id, catchUpMs: parseWindow(job.catch_up) }));
 }
 
-/** Which file: explicit path → BACKLOG_TASK_REGISTRY_FILE → ops/task_registry.yml. */
-export function loadRegistry(path = process.env.BACKLOG_TASK_REGISTRY_FILE || DEFAULT_REGISTRY_FILE): JobSpec[] {
+/** Which file: explicit path → BACKLOG_TASK_REGISTRY_FILE of `env` (relative: from the repository root) → ops/task_registry.yml. */
+export function loadRegistry(file?: string, env = processEnv()): JobSpec[] {
+  const path = file ?? readVar<string>("BACKLOG_TASK_REGISTRY_FILE", env) ?? DEFAULT_REGISTRY_FILE;
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -4,6 +4,7 @@
  * accepts, and claim dry-run support only where the action takes `dry_run`. Without this a job can be in
  * perfect sync with the cron file and still fail every night with "forbidden" or "Invalid params".
  */
+import { readVar } from "../config/index.ts";
 import * as v from "valibot";
 import { hasEntitlement } from "../access.ts";
 import { loadAccess } from "../access-config.ts";
@@ -58,7 +59,7 @@ export function toolsCheck(accessFile?: string): Check {
       try {
         tools = createToolRegistry();
         // Keys are not needed to read who may do what: an empty env leaves every agent disabled but listed.
-        const access = loadAccess(accessFile, {});
+        const access = loadAccess(accessFile ?? readVar<string>("BACKLOG_ACCESS_FILE"), {});
         entitlements = access.agents.find((a) => a.name === SCHEDULER_AGENT)?.entitlements ?? null;
       } catch (err) {
         return [(err as Error).message];

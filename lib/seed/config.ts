@@ -9,6 +9,7 @@ import { parseCli } from "../cli.ts";
 import { resolvePgConfig, type PgConfig } from "../db.ts";
 import { AppError, parseOrThrow } from "../errors.ts";
 import { redactText } from "../redact.ts";
+import { processEnv } from "../config/index.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -131,7 +132,7 @@ const EnvSchema = v.object({
 
 export type LoadResult = { help: true; usage: string } | { help: false; config: SeedConfig };
 
-export function loadSeedConfig(argv: string[] = process.argv.slice(2), rawEnv: Env = process.env): LoadResult {
+export function loadSeedConfig(argv: string[] = process.argv.slice(2), rawEnv: Env = processEnv()): LoadResult {
   const { values, help } = parseCli(spec, argv);
   if (help) return { help: true, usage: spec.usage };
   // An empty value (`value: ""` in a manifest) means "not set", not "invalid".

@@ -9,7 +9,6 @@
  *   retry period   option `retrySeconds` → BACKLOG_PG_RETRY_SECONDS → 300
  */
 import { isAbsolute, resolve } from "node:path";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { describePg, resolvePgConfig, type PgConfig } from "../db.ts";
 import { AppError } from "../errors.ts";
@@ -19,6 +18,7 @@ import { JsonlBacklogStore } from "./jsonl.ts";
 import { MemoryBacklogStore } from "./memory.ts";
 import { PostgresBacklogStore } from "./postgres.ts";
 import type { BacklogStore } from "./types.ts";
+import { processEnv } from "../config/index.ts";
 
 export { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore };
 
@@ -57,7 +57,7 @@ export interface StoreConfig {
 
 type Env = Record<string, string | undefined>;
 
-export function resolveStoreConfig(options: Omit<StoreOptions, "clock" | "log"> = {}, env: Env = process.env): StoreConfig {
+export function resolveStoreConfig(options: Omit<StoreOptions, "clock" | "log"> = {}, env: Env = processEnv()): StoreConfig {
   const [rawBackend, backendSource] =
     options.backend !== undefined ? [options.backend, "option backend"] : env.BACKLOG_BACKEND ? [env.BACKLOG_BACKEND, "BACKLOG_BACKEND"] : ["auto", "default"];
   const backend = rawBackend.trim().toLowerCase();
@@ -102,7 +102,7 @@ function checkRetry(n: number, source: string, raw: unknown = n): number {
  * Opens the configured store, ready to use: Postgres is pinged and its schema checked, the JSONL
  * directory is created and checked writable, auto has made its first Postgres attempt.
  */
-export async function openStore(options: StoreOptions = {}, env: Env = process.env): Promise<BacklogStore> {
+export async function openStore(options: StoreOptions = {}, env: Env = processEnv()): Promise<BacklogStore> {
   const cfg = resolveStoreConfig(options, env);
   const log = options.log ?? defaultLog;
   const clock = options.clock;

@@ -5,11 +5,11 @@
  *   store         openStore() from lib/store/index.ts (BACKLOG_BACKEND, BACKLOG_POSTGRES_DSN, ...)
  */
 import { resolve } from "node:path";
-import process from "node:process";
 import { log as defaultLog, type Logger } from "../log.ts";
 import { fromRepoRoot, loadPolicy, REPO_ROOT, resolvePolicyFile, type Policy } from "../policy.ts";
 import type { BacklogStore } from "../store/types.ts";
 import type { ToolContext, ToolPaths } from "./types.ts";
+import { processEnv } from "../config/index.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -19,7 +19,7 @@ export const DEFAULT_REPORTS_DIR = resolve(REPO_ROOT, "ops/reports");
 export const CLI_AGENT = "cli";
 export const CLI_ENTITLEMENTS = ["tools.backlog.admin", "tools.risk.admin", "tools.pressure.admin"] as const;
 
-export function resolveToolPaths(env: Env = process.env): ToolPaths {
+export function resolveToolPaths(env: Env = processEnv()): ToolPaths {
   return {
     root: REPO_ROOT,
     reportsDir: env.BACKLOG_REPORTS_DIR ? fromRepoRoot(env.BACKLOG_REPORTS_DIR) : DEFAULT_REPORTS_DIR,
@@ -33,7 +33,7 @@ export interface ToolConfig {
   policy: Policy;
 }
 
-export function loadToolConfig(env: Env = process.env): ToolConfig {
+export function loadToolConfig(env: Env = processEnv()): ToolConfig {
   const paths = resolveToolPaths(env);
   // Same file as paths.policyFile; resolved again so a missing file is blamed on BACKLOG_POLICY_FILE.
   return { paths, policy: loadPolicy(undefined, env) };

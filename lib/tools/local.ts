@@ -3,7 +3,6 @@
  * config (policy validated) → unknown action / bad params refused → open the store → dispatch as agent
  * "cli" with admin on every domain → close the store. Nothing is opened when the call is invalid.
  */
-import process from "node:process";
 import { parseOrThrow } from "../errors.ts";
 import { log as defaultLog, type Logger } from "../log.ts";
 import { openStore } from "../store/index.ts";
@@ -11,9 +10,10 @@ import { CLI_AGENT, CLI_ENTITLEMENTS, createToolContext, loadToolConfig } from "
 import { dispatch, resolveAction } from "./dispatch.ts";
 import { createToolRegistry } from "./index.ts";
 import type { ToolCall } from "./types.ts";
+import { processEnv } from "../config/index.ts";
 
 export async function runLocalTool(call: ToolCall, opts: { env?: Record<string, string | undefined>; log?: Logger } = {}): Promise<unknown> {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? processEnv();
   const log = opts.log ?? defaultLog;
   const config = loadToolConfig(env);
   const registry = createToolRegistry({ policy: config.policy });

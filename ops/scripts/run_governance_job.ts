@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import * as v from "valibot";
 import { type ParsedCli, printJson, runCli } from "../../lib/cli.ts";
+import { readVar } from "../../lib/config/index.ts";
 import { AppError, describeError, parseOrThrow } from "../../lib/errors.ts";
 import { log, logToStderr } from "../../lib/log.ts";
 import { envelopeKeysIn, scheduledMinute } from "../../lib/scheduler/ledger.ts";
@@ -59,7 +60,7 @@ type Env = Record<string, string | undefined>;
  * fire (cron not running in UTC).
  */
 function jobMinute(job: string, env: Env, now: Date): { minute: string; warning?: string } {
-  const file = env.BACKLOG_TASK_REGISTRY_FILE || DEFAULT_REGISTRY_FILE;
+  const file = readVar<string>("BACKLOG_TASK_REGISTRY_FILE", env) ?? DEFAULT_REGISTRY_FILE; // relative: from the repository root
   try {
     const spec = loadRegistry(file).find((j) => j.id === job);
     if (!spec) return { minute: scheduledMinute(now), warning: `job ${job} is not in ${file}: claiming the current minute` };

@@ -1,0 +1,73 @@
+/**
+ * Configuration from the environment, in one place. The variables are declared in vars.ts; this module
+ * loads them from an injected env (tests pass a plain object; entry points pass processEnv()), parses
+ * each with its schema and fails naming the variable, what is allowed and what was given. It is the only
+ * reader of process.env in lib/.
+ */
+import { isAbsolute, resolve } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import * as v from "valibot";
+import { AppError } from "../errors.ts";
+import { type Group, namesReadBy, PROGRAMS, VARS, type VarSpec } from "./vars.ts";
+
+export { namesReadBy, PROGRAMS, VARS, type Group, type VarSpec };
+export type Env = Record<string, string | undefined>;
+
+/** The repository root (two levels above lib/config/): relative paths in the environment start here. */
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The process's environment. Everything else in lib/ takes an env argument that defaults to this. */
+export const processEnv = (): Env => process.env;
+
+const SPECS = new Map(VARS.map((s) => [s.name, s]));
+
+function specOf(name: string): VarSpec {
+  const s = SPECS.get(name);
+  if (!s) throw new Error(`${name} is not declared in lib/config/vars.ts`);
+  return s;
+}
+
+/** A relative path is taken from the repository root, not the current directory. */
+export const fromRepo = (p: string) => (isAbsolute(p) ? p : resolve(REPO_ROOT, p));
+
+/**
+ * One variable's value: unset or "" → its default (or undefined), else parsed; paths resolved against
+ * the repository root. Throws AppError("config") naming the variable.
+ */
+export function readVar<T = unknown>(name: string, env: Env = processEnv()): T | undefined {
+  const s = specOf(name);
+  const raw = env[name];
+  const given = raw === undefined || raw === "" ? s.default : raw;
+  if (given === undefined) return undefined;
+  const r = v.safeParse(s.schema, given);
+  if (!r.success) {
+    const shown = s.secret ? "" : r.issues[0].message.includes("got ") ? "" : `, got ${JSON.stringify(given)}`;
+    throw new AppError("config", `${name} ${r.issues[0].message}${shown}.`);
+  }
+  return (s.path ? fromRepo(r.output as string) : r.output) as T;
+}
+
+/** Every declared variable of the given groups (default: all), each problem named; all problems at once. */
+export function loadConfig(env: Env = processEnv(), groups?: Group[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const s of VARS) {
+    if (groups && !groups.includes(s.group)) continue;
+    try {
+      out[s.name] = readVar(s.name, env);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (problems.length) throw new AppError("config", problems.join(" "));
+  return out;
+}
+
+/** README's environment table, rendered from the declarations (a test keeps the README equal to it). */
+export function renderEnvTable(): string {
+  const rows = VARS.map(
+    (s) => `| \`${s.name}\` | ${s.default === undefined ? "—" : `\`${s.default}\``} | ${s.description} |`,
+  );
+  return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n");
+}

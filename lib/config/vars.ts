@@ -1,0 +1,119 @@
+/**
+ * Every environment variable backlog-bridge reads, declared once: name, default, parser (valibot, from
+ * the raw string), base directory for paths, description. lib/config/index.ts loads them from an
+ * injected env; README's table and the deployment tests are derived from this list.
+ */
+import * as v from "valibot";
+
+export type Group = "store" | "postgres" | "files" | "server" | "ui" | "keys" | "runner" | "logging" | "seed" | "tests";
+
+export interface VarSpec {
+  name: string;
+  group: Group;
+  /** The default as a reader sees it (a path is relative to the repository root). undefined = none. */
+  default?: string;
+  /** Parses the raw string (never empty: unset and "" both mean "use the default"). */
+  schema: v.GenericSchema<string, unknown>;
+  /** Paths: relative values are taken from the repository root, not the current directory. */
+  path?: "file" | "dir";
+  /** Secrets are never printed, not even in an error about their own value. */
+  secret?: boolean;
+  description: string;
+}
+
+const got = (input: unknown) => `got ${JSON.stringify(input)}`;
+const oneOf = <const T extends readonly string[]>(values: T) =>
+  v.pipe(
+    v.string(),
+    v.transform((s) => s.trim().toLowerCase()),
+    v.picklist(values, (i) => `must be one of ${values.join("|")}, ${got(i.input)}`),
+  );
+const numberOf = (ok: (n: number) => boolean, message: (input: string) => string) =>
+  v.pipe(
+    v.string(),
+    v.check((s) => ok(Number(s)), (i) => message(i.input)),
+    v.transform(Number),
+  );
+const positive = (unit: string, max = Number.MAX_SAFE_INTEGER) =>
+  numberOf(
+    (n) => Number.isFinite(n) && n > 0 && n <= max,
+    (input) => `must be a positive number of ${unit}${max < Number.MAX_SAFE_INTEGER ? ` (at most ${max})` : ""}, ${got(input)}`,
+  );
+const port = (min: number) =>
+  numberOf((n) => Number.isInteger(n) && n >= min && n <= 65535, (input) => `must be a port number ${min}-65535${min === 0 ? " (0 = any free port)" : ""}, ${got(input)}`);
+const bool = v.pipe(
+  v.string(),
+  v.check((s) => /^(1|true|yes|on|0|false|no|off)$/i.test(s), (i) => `must be true or false, ${got(i.input)}`),
+  v.transform((s) => /^(1|true|yes|on)$/i.test(s)),
+);
+const text = v.string();
+const dsn = v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL"));
+const url = v.pipe(v.string(), v.check((s) => URL.canParse(s) && /^https?:/.test(s), (i) => `must be a URL like http://localhost:8000, ${got(i.input)}`));
+
+const spec = (name: string, group: Group, s: Omit<VarSpec, "name" | "group">): VarSpec => ({ name, group, ...s });
+
+export const VARS: readonly VarSpec[] = [
+  spec("BACKLOG_BACKEND", "store", { default: "auto", schema: oneOf(["auto", "postgres", "jsonl", "memory"] as const), description: "`auto` (Postgres, falling back to JSONL), `postgres`, `jsonl`, `memory` (tests)" }),
+  spec("BACKLOG_POSTGRES_DSN", "postgres", { schema: dsn, secret: true, description: "Postgres DSN, e.g. `postgresql://user:pass@host:5432/daarion` (first choice)" }),
+  spec("POSTGRES_DSN", "postgres", { schema: dsn, secret: true, description: "used when `BACKLOG_POSTGRES_DSN` is unset" }),
+  spec("POSTGRES_HOST", "postgres", { schema: text, description: "connection part, used when neither DSN is set (the Kubernetes Jobs' way)" }),
+  spec("POSTGRES_PORT", "postgres", { default: "5432", schema: port(1), description: "connection part" }),
+  spec("POSTGRES_USER", "postgres", { schema: text, description: "connection part" }),
+  spec("POSTGRES_PASSWORD", "postgres", { schema: text, secret: true, description: "connection part" }),
+  spec("POSTGRES_DB", "postgres", { schema: text, description: "connection part" }),
+  spec("BACKLOG_PG_CONNECT_TIMEOUT", "postgres", { default: "5", schema: positive("seconds"), description: "seconds before Postgres counts as unreachable" }),
+  spec("BACKLOG_PG_RETRY_SECONDS", "store", { default: "300", schema: positive("seconds"), description: "auto backend: how often to retry Postgres while on the JSONL fallback" }),
+  spec("BACKLOG_JSONL_DIR", "store", { default: "ops/backlog", schema: text, path: "dir", description: "JSONL files (`items.jsonl`, `events.jsonl`, risk and scheduler files)" }),
+  spec("BACKLOG_POLICY_FILE", "files", { default: "config/backlog_policy.yml", schema: text, path: "file", description: "backlog policy" }),
+  spec("BACKLOG_RISK_POLICY_FILE", "files", { default: "config/risk_policy.yml", schema: text, path: "file", description: "risk scoring policy" }),
+  spec("BACKLOG_ACCESS_FILE", "files", { default: "config/access.yml", schema: text, path: "file", description: "HTTP agents and entitlements" }),
+  spec("BACKLOG_REPORTS_DIR", "files", { default: "ops/reports", schema: text, path: "dir", description: "risk and platform digests" }),
+  spec("BACKLOG_TASK_REGISTRY_FILE", "files", { default: "ops/task_registry.yml", schema: text, path: "file", description: "the job registry (catch-up windows, drift check)" }),
+  spec("SCHEDULER_CRON_FILE", "files", { default: "ops/cron/jobs.cron", schema: text, path: "file", description: "the cron file the in-process scheduler mirrors" }),
+  spec("PORT", "server", { default: "8000", schema: port(0), description: "server listen port" }),
+  spec("HOST", "server", { default: "127.0.0.1", schema: text, description: "server listen address" }),
+  spec("BACKLOG_MAX_BODY_KB", "server", { default: "256", schema: positive("KiB"), description: "HTTP request body limit (413 above)" }),
+  spec("SCHEDULER_ENABLED", "server", { default: "false", schema: bool, description: "in-process scheduler in `server.ts`" }),
+  spec("BACKLOG_SESSION_SECRET", "ui", { schema: v.pipe(v.string(), v.minLength(32, (i) => `must be at least 32 characters (e.g. openssl rand -hex 32); it has ${i.input.length}`)), secret: true, description: "signs browser sessions and CSRF tokens of `/ui`; ≥ 32 characters; unset: random per process, with a warning ([docs/dashboard.md](docs/dashboard.md))" }),
+  spec("BACKLOG_SESSION_HOURS", "ui", { default: "8", schema: positive("hours", 168), description: "browser session lifetime (at most 168)" }),
+  spec("BACKLOG_TRUST_PROXY", "ui", { default: "false", schema: bool, description: "believe `X-Forwarded-Proto`/`-Host` from a reverse proxy (Secure cookies behind TLS termination)" }),
+  spec("BACKLOG_PROXY_IDENTITY_HEADER", "ui", { schema: v.pipe(v.string(), v.regex(/^[A-Za-z0-9-]+$/, "must be a header name like X-Forwarded-Email")), description: "e.g. `X-Forwarded-Email`: take the person from a trusted proxy, mapped by `people:` in `config/access.yml` (read the risk first)" }),
+  spec("SCHEDULER_API_KEY", "keys", { schema: text, secret: true, description: "API key of agent `scheduler` in `config/access.yml` (also the runner's key)" }),
+  spec("BACKLOG_ADMIN_API_KEY", "keys", { schema: text, secret: true, description: "API key of agent `admin`" }),
+  spec("BACKLOG_WRITER_API_KEY", "keys", { schema: text, secret: true, description: "API key of agent `writer`" }),
+  spec("BACKLOG_READER_API_KEY", "keys", { schema: text, secret: true, description: "API key of agent `reader`" }),
+  spec("ROUTER_URL", "runner", { default: "http://localhost:8000", schema: url, description: "where `ops/scripts/run_governance_job.ts` posts" }),
+  spec("SCHEDULER_API_KEY_FILE", "runner", { schema: text, description: "runner: read the scheduler key from this file (what the cron file uses)" }),
+  spec("RUNNER_TIMEOUT_SECONDS", "runner", { default: "300", schema: positive("seconds"), description: "runner: how long to wait for the router" }),
+  spec("LOG_LEVEL", "logging", { default: "info", schema: oneOf(["debug", "info", "warn", "error"] as const), description: "`debug`, `info`, `warn`, `error`" }),
+  spec("LOG_FORMAT", "logging", { default: "json", schema: oneOf(["json", "pretty"] as const), description: "`json` (one object per line: `level`, `event`, `ts`, fields) or `pretty`" }),
+  spec("PROJECT_SERVICE_URL", "seed", { schema: url, description: "setup job: Project Service base URL ([docs/setup-job.md](docs/setup-job.md))" }),
+  spec("PROJECT_ID", "seed", { default: "TEST-001", schema: text, description: "setup job: project to seed" }),
+  spec("SPRINT_ID", "seed", { default: "SPRINT-001", schema: text, description: "setup job: sprint written to tasks.sprint_id" }),
+  spec("PROJECT_SERVICE_TIMEOUT_MS", "seed", { default: "5000", schema: positive("ms"), description: "setup job: deadline of the team-members request" }),
+  spec("DEFAULT_TEAM_MEMBERS", "seed", { default: "EMP-001,EMP-002,EMP-003,EMP-004", schema: text, description: "setup job: comma-separated fallback employee ids" }),
+  spec("TEST_POSTGRES_DSN", "tests", { schema: dsn, secret: true, description: "tests: use this server instead of a throwaway cluster (role needs CREATEDB)" }),
+  spec("PG_BIN", "tests", { schema: text, description: "tests: folder holding initdb/pg_ctl" }),
+  spec("CHROMIUM_PATH", "tests", { default: "/usr/bin/chromium", schema: text, description: "tests: the Chromium binary" }),
+  spec("DENO_PATH", "tests", { default: "node_modules/.bin/deno", schema: text, description: "tests: the Deno 2 binary" }),
+  spec("BENCH_POSTGRES_DSN", "tests", { schema: dsn, secret: true, description: "benchmarks: use an existing server" }),
+];
+
+/**
+ * What each entry point reads: groups and single names. The deployment tests check every variable a
+ * Kubernetes container, the systemd unit or its env file sets against this (and the access file's
+ * key_env names, which are data).
+ */
+export const PROGRAMS: Record<string, readonly string[]> = {
+  "server.ts": ["store", "postgres", "files", "server", "ui", "keys", "logging"],
+  "scripts/migrate.ts": ["postgres", "logging"],
+  "scripts/seed.ts": ["postgres", "seed", "logging"],
+  "ops/scripts/run_governance_job.ts": ["runner", "logging", "SCHEDULER_API_KEY", "BACKLOG_TASK_REGISTRY_FILE"],
+};
+
+/** The variable names a program reads, from PROGRAMS. */
+export function namesReadBy(program: string): Set<string> {
+  const what = PROGRAMS[program];
+  if (!what) throw new Error(`${program} is not in PROGRAMS (lib/config/vars.ts)`);
+  return new Set(VARS.filter((s) => what.includes(s.group) || what.includes(s.name)).map((s) => s.name));
+}
