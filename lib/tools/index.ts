@@ -15,7 +15,7 @@ export { CLI_AGENT, CLI_ENTITLEMENTS, createToolContext, loadToolConfig, resolve
 export interface RegistryOptions {
   /** The backlog policy (envs, categories, defaults). Default: loadPolicy() (BACKLOG_POLICY_FILE). */
   policy?: Policy;
-  /** notify_tool: where webhook URL variables are read (default process.env), and test seams for HTTP. */
+  /** notify_tool: where webhook URL variables are read (default the process environment), and test seams for HTTP. */
   notify?: NotifyToolOptions;
 }
 

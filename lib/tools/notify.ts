@@ -3,7 +3,7 @@
  *   dispatch  one message per owner to each webhook of the policy's notify section (lib/notify/)
  * Scheduled as job notify_dispatch (ops/task_registry.yml); callable from the CLI and HTTP like any tool.
  */
-import process from "node:process";
+import { processEnv } from "../config/index.ts";
 import * as v from "valibot";
 import { runNotify } from "../notify/dispatch.ts";
 import type { SenderDeps } from "../notify/deliver.ts";
@@ -12,7 +12,7 @@ import type { Policy } from "../policy.ts";
 import { defineAction, type Tool } from "./types.ts";
 
 export interface NotifyToolOptions extends SenderDeps {
-  /** Where the webhook URL variables are read; default process.env. */
+  /** Where the webhook URL variables are read; default the process environment. */
   env?: Record<string, string | undefined>;
 }
 
@@ -31,7 +31,7 @@ export function createNotifyTool(policy: Policy, options: NotifyToolOptions = {}
         writes: true,
         run(params, ctx) {
           return runNotify(
-            { store: ctx.store, state: openNotifyState(ctx.store, ctx.log), policy, env: options.env ?? process.env, now: ctx.now, log: ctx.log, fetch: options.fetch, sleep: options.sleep },
+            { store: ctx.store, state: openNotifyState(ctx.store, ctx.log), policy, env: options.env ?? processEnv(), now: ctx.now, log: ctx.log, fetch: options.fetch, sleep: options.sleep },
             params,
           );
         },
