@@ -20,7 +20,7 @@ import { adminDsn, stopOwnedCluster } from "./lib/postgres.ts";
 import { BUN } from "./lib/proc.ts";
 import { resultsTable, type BenchResult } from "./lib/report.ts";
 
-const BENCHES = ["jsonl-fold", "pg-upsert", "pg-dashboard", "startup", "memory", "http", "growth", "ui"] as const;
+const BENCHES = ["jsonl-fold", "pg-upsert", "pg-dashboard", "startup", "memory", "http", "growth", "ui", "policy-load"] as const;
 const USES_POSTGRES = new Set(["pg-upsert", "pg-dashboard", "http", "growth", "ui"]);
 const HERE = fileURLToPath(new URL("./", import.meta.url));
 

@@ -16,6 +16,7 @@ import { parseJsonBounded, parseUtcTimestamp, ScheduledAt } from "../domain/sche
 import { AppError, parseOrThrow } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { runClaimed, type RunClaims } from "../scheduler/run-claimed.ts";
+import { redactText } from "../redact.ts";
 import type { Dashboard, StoreHealth } from "../store/types.ts";
 import { dispatch, resolveAction, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
@@ -145,9 +146,10 @@ export function createApp(deps: AppDeps) {
     try {
       const h = await deps.health();
       const ready = h.serving !== false;
-      return c.json({ ready, backend: h.backend, degraded: h.degraded, detail: h.detail }, ready ? 200 : 503);
+      // Probe bodies are unauthenticated: driver text in them goes through the DSN redactor too.
+      return c.json({ ready, backend: h.backend, degraded: h.degraded, detail: h.detail === undefined ? undefined : redactText(h.detail) }, ready ? 200 : 503);
     } catch (err) {
-      return c.json({ ready: false, error: `store unreachable: ${(err as Error).message}` }, 503);
+      return c.json({ ready: false, error: `store unreachable: ${redactText((err as Error).message)}` }, 503);
     }
   });
 
