@@ -48,6 +48,20 @@ export function quarantineOf(store: BacklogStore): number {
 
 const secs = (iso: string | null | undefined): number | null => (iso ? Date.parse(iso) / 1000 : null);
 
+/**
+ * A schedule's fires around `now`, remembered until `now` reaches the next one: croner walks back minute
+ * by minute for the previous fire (milliseconds per job), and every snapshot of every job would ask.
+ */
+const fireMemo = new Map<string, { prev: Date | null; next: Date | null }>();
+function firesAround(schedule: string, now: Date): { prev: Date | null; next: Date | null } {
+  const m = fireMemo.get(schedule);
+  const t = now.getTime();
+  if (m && m.next && m.prev && m.prev.getTime() <= t && t < m.next.getTime()) return m;
+  const fresh = { prev: latestFire(schedule, now), next: nextFire(schedule, now) };
+  fireMemo.set(schedule, fresh);
+  return fresh;
+}
+
 export async function takeSnapshot(deps: SnapshotDeps, now: Date): Promise<MetricsSnapshot> {
   const [counts, store, stats] = await Promise.all([
     deps.source.counts(now, deps.warnDays, deps.envs),
@@ -59,13 +73,14 @@ export async function takeSnapshot(deps: SnapshotDeps, now: Date): Promise<Metri
   ]);
   const jobs = deps.jobs.map((j): JobMetric => {
     const s = stats.get(j.id);
+    const fires = firesAround(j.schedule, now);
     return {
       job: j.id,
       last_run: secs(s?.last_run_at),
       last_success: secs(s?.last_success_at),
       runs: s?.runs ?? { running: 0, success: 0, error: 0 },
-      previous_fire: secs(latestFire(j.schedule, now)?.toISOString()),
-      next_fire: secs(nextFire(j.schedule, now)?.toISOString()),
+      previous_fire: fires.prev ? fires.prev.getTime() / 1000 : null,
+      next_fire: fires.next ? fires.next.getTime() / 1000 : null,
       catch_up_seconds: j.catchUpMs / 1000,
     };
   });

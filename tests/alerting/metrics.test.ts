@@ -175,6 +175,19 @@ describe("scrapes", () => {
     expect(t).toContain('backlog_job_catch_up_window_seconds{task="hourly"} 0');
   });
 
+  test("previous and next fire move exactly at the fire (the fires are remembered between snapshots)", async () => {
+    const store = new MemoryBacklogStore({ clock: () => NOW });
+    const deps = { source: attentionSource(store), health: () => store.health(), ledger: new MemoryRunLedger(), jobs: [{ id: "hourly", schedule: "0 * * * *", catchUpMs: 0 }], envs: [], warnDays: 3 };
+    const fires = async (iso: string) => {
+      const j = (await takeSnapshot(deps, new Date(iso))).jobs[0]!;
+      return [j.previous_fire, j.next_fire].map((x) => new Date(x! * 1000).toISOString().slice(11, 16));
+    };
+    expect(await fires("2026-11-23T10:30:00Z")).toEqual(["10:00", "11:00"]);
+    expect(await fires("2026-11-23T10:59:59.999Z")).toEqual(["10:00", "11:00"]);
+    expect(await fires("2026-11-23T11:00:00Z")).toEqual(["11:00", "12:00"]);
+    expect(await fires("2026-11-23T09:15:00Z")).toEqual(["09:00", "10:00"]); // a clock going back is recomputed too
+  });
+
   test("one snapshot per cache period, shared by concurrent scrapes; a failed one is not kept", async () => {
     let calls = 0;
     let fail = false;
