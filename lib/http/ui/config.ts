@@ -10,6 +10,7 @@
  *                                  trusted proxy (oauth2-proxy) and map it via `people:` in config/access.yml.
  *                                  Off by default; only safe when nothing but the proxy can reach the server.
  */
+import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { AppError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";

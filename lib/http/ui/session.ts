@@ -7,6 +7,7 @@
  * CSRF tokens are HMACs bound to what identifies the browser's session (its nonce, a login nonce, or the
  * proxy identity), so one session's token is useless in another. All comparisons are constant-time.
  */
+import { Buffer } from "node:buffer";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 export const SESSION_COOKIE = "bb_session";
