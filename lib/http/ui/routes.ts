@@ -116,20 +116,20 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     return c.html(html, status as 200);
   };
 
-  const toLogin = (c: C) => {
-    const next = S.safeNext(c.req.path + search(c));
+  const toLogin = (c: C, after?: string) => {
+    const next = S.safeNext(after ?? c.req.path + search(c));
     return c.redirect(`/ui/login?next=${encodeURIComponent(next)}`, 303);
   };
 
   /** Runs a page handler; refusals and failures become HTML pages with the reason, never a stack or a JSON 500. */
   const guarded =
-    (handler: (c: C, w: Who) => Promise<Response>) =>
+    (handler: (c: C, w: Who) => Promise<Response>, after?: (c: C) => string) =>
     async (c: C): Promise<Response> => {
       let w: Who | null = null;
       try {
         w = who(c);
         if (!hasEntitlement(w.identity.entitlements, READ)) {
-          if (!w.identity.authenticated) return toLogin(c);
+          if (!w.identity.authenticated) return toLogin(c, after?.(c));
           throw new AppError("forbidden", `Agent ${w.identity.agent} lacks the entitlement ${READ} needed to see the backlog.`);
         }
         return await handler(c, w);
@@ -302,7 +302,8 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
       formLimit,
       guarded(async (c, w) => {
         const id = c.req.param("id") ?? "";
-        if (!w.binding) return w.identity.authenticated ? Promise.reject(new AppError("forbidden", "Actions need a browser session: sign in at /ui/login.")) : toLogin(c);
+        // Back to the item page after signing in (the form's own URL only takes posts).
+        if (!w.binding) return w.identity.authenticated ? Promise.reject(new AppError("forbidden", "Actions need a browser session: sign in at /ui/login.")) : toLogin(c, itemHref(id));
         const form = await readForm(c);
         if (!sameOrigin(c) || !S.checkCsrf(config.secret, w.binding, form.csrf)) {
           throw new AppError("forbidden", "This form did not come from a page of this site (missing or wrong CSRF token); reload the item page and try again.");
@@ -317,7 +318,12 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
           throw err;
         }
         return c.redirect(`${itemHref(id)}?done=${name}`, 303);
-      }),
+      }, (c) => itemHref(c.req.param("id") ?? "")),
     );
   }
+
+  // Any other /ui path: a page saying so (after the API-key check it would be a JSON 401).
+  app.all("/ui/*", guarded(async (c) => {
+    throw new AppError("not_found", `There is no page ${c.req.path.slice(0, 200)}; start from the overview.`);
+  }));
 }

@@ -166,7 +166,7 @@ describe("sign-in and forms through the app", () => {
     // without a session, an action is a redirect to sign in, not a write
     const anon = await app.request(`/ui/items/${id}/comment`, { method: "POST", headers: FORM, body: new URLSearchParams({ message: "x", csrf }) });
     expect(anon.status).toBe(303);
-    expect(anon.headers.get("location")).toStartWith("/ui/login");
+    expect(anon.headers.get("location")).toBe(`/ui/login?next=${encodeURIComponent(`/ui/items/${id}`)}`);
   });
 
   test("odd page input is a 4xx page naming the field, never a 500", async () => {
@@ -181,6 +181,7 @@ describe("sign-in and forms through the app", () => {
       ["/ui/items/bl_missing", 404, "No backlog item with id"],
       [`/ui/owners/${"o".repeat(300)}`, 400, "owner: must be at most 200 characters"],
       [`/ui/items?q=${"q".repeat(300)}`, 400, "q: must be at most 200 characters"],
+      ["/ui/nope", 404, "There is no page /ui/nope"],
     ];
     for (const [path, status, text] of cases) {
       const r = await app.request(path, { headers: { cookie } });
