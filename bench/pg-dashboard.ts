@@ -4,15 +4,15 @@
  * counts — total, per status, per priority, overdue, open work of the top services — run alternately
  * with it. The baseline's numbers are checked against the store's.
  *
- *   npx bun run bench/pg-dashboard.ts           # 10,000 items
- *   npx bun run bench/pg-dashboard.ts --full    # 100,000 items
+ *   npx bun run bench/pg-dashboard.ts           # 10,000 and 100,000 items
+ *   npx bun run bench/pg-dashboard.ts --full    # 10,000, 100,000 and 1,000,000 items (the cost growth table)
  */
 import type { Sql } from "../lib/db.ts";
 import { silentLogger } from "../lib/log.ts";
 import { todayUtc } from "../lib/store/logic.ts";
 import { PostgresBacklogStore } from "../lib/store/postgres.ts";
 import type { Dashboard } from "../lib/store/types.ts";
-import { BENCH_NOW, upsertInput } from "./lib/data.ts";
+import { BENCH_NOW, itemVersion } from "./lib/data.ts";
 import { benchMain, progress, type Bench, type BenchOptions } from "./lib/main.ts";
 import { withBenchDb } from "./lib/postgres.ts";
 import { fmtInt, type BenchResult } from "./lib/report.ts";
@@ -20,7 +20,7 @@ import { summarize } from "./lib/stats.ts";
 import { sampleInterleaved, timeMs } from "./lib/timing.ts";
 
 const ENV = "prod";
-const LOAD_BATCH = 10_000;
+const LOAD_BATCH = 20_000;
 
 type Counts = Pick<Dashboard, "total" | "status_counts" | "priority_counts" | "overdue_count" | "top_services">;
 
@@ -65,56 +65,62 @@ const countsOf = (d: Dashboard): Counts => ({
   top_services: d.top_services,
 });
 
+/** Rows in the store's shape, inserted in one statement per batch (the load is setup, not measured). */
+async function loadRows(sql: Sql, from: number, to: number): Promise<void> {
+  for (let i = from; i < to; i += LOAD_BATCH) {
+    const rows = Array.from({ length: Math.min(LOAD_BATCH, to - i) }, (_, k) => itemVersion(i + k, 1));
+    await sql`insert into backlog_items select * from json_populate_recordset(null::backlog_items, ${JSON.stringify(rows)}::text::json)`;
+  }
+  await sql`analyze backlog_items`;
+}
+
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
-  const n = opts.full ? 100_000 : 10_000;
+  const sizes = opts.full ? [10_000, 100_000, 1_000_000] : [10_000, 100_000];
   const runs = Math.max(opts.runs ?? 60, 50);
   return withBenchDb(async (db) => {
     progress(`postgres: ${db.where}`);
     const store = new PostgresBacklogStore({ sql: db.sql, log: silentLogger, clock: () => BENCH_NOW });
-    const load = await timeMs(async () => {
-      for (let i = 0; i < n; i += LOAD_BATCH) {
-        const inputs = Array.from({ length: Math.min(LOAD_BATCH, n - i) }, (_, k) => upsertInput(i + k));
-        await store.upsertMany(inputs, { actor: "bench" });
-      }
-      await db.sql`analyze backlog_items`;
-    });
-    progress(`loaded ${fmtInt(n)} items with upsertMany in ${load.ms.toFixed(0)} ms`);
-
     const today = todayUtc(BENCH_NOW);
-    const fromStore = countsOf(await store.dashboard({ env: ENV }, BENCH_NOW));
-    const fromBaseline = await baselineCounts(db.sql, ENV, today);
-    if (JSON.stringify(fromStore) !== JSON.stringify(fromBaseline)) {
-      throw new Error(`the baseline query disagrees with the store:\n store    ${JSON.stringify(fromStore)}\n baseline ${JSON.stringify(fromBaseline)}`);
-    }
-    for (let i = 0; i < 5; i++) {
-      await store.dashboard({ env: ENV }, BENCH_NOW);
-      await baselineCounts(db.sql, ENV, today);
-    }
-    const [dash, base] = await sampleInterleaved(
-      runs,
-      () => store.dashboard({ env: ENV }, BENCH_NOW),
-      () => baselineCounts(db.sql, ENV, today),
-    );
-    const d = summarize(dash);
-    const b = summarize(base);
-    return [
-      {
+    const results: BenchResult[] = [];
+    let loaded = 0;
+    for (const n of sizes) {
+      const load = await timeMs(() => loadRows(db.sql, loaded, n));
+      loaded = n;
+      progress(`loaded ${fmtInt(n)} items (summary tables kept by the triggers) in ${load.ms.toFixed(0)} ms`);
+      const fromStore = countsOf(await store.dashboard({ env: ENV }, BENCH_NOW));
+      const fromBaseline = await baselineCounts(db.sql, ENV, today);
+      if (JSON.stringify(fromStore) !== JSON.stringify(fromBaseline)) {
+        throw new Error(`the baseline query disagrees with the store:\n store    ${JSON.stringify(fromStore)}\n baseline ${JSON.stringify(fromBaseline)}`);
+      }
+      for (let i = 0; i < 5; i++) {
+        await store.dashboard({ env: ENV }, BENCH_NOW);
+        await baselineCounts(db.sql, ENV, today);
+      }
+      const [dash, base] = await sampleInterleaved(
+        n >= 1_000_000 ? Math.min(runs, 20) : runs,
+        () => store.dashboard({ env: ENV }, BENCH_NOW),
+        () => baselineCounts(db.sql, ENV, today),
+      );
+      const d = summarize(dash);
+      const b = summarize(base);
+      results.push({
         benchmark: `pg dashboard({env}), ${fmtInt(n)} items`,
         figure: d.p50,
         baseline: b.p50,
         unit: "ms",
-        baselineLabel: "one hand-written aggregate query",
-        target: "≤ 1.5× baseline and ≤ 50 ms p50",
-        met: d.p50 <= 1.5 * b.p50 && d.p50 <= 50,
-        detail: `env=${ENV} (${fmtInt(fromStore.total)} of ${fmtInt(n)} items, ${fmtInt(fromStore.overdue_count)} overdue); ${runs} alternating runs after 5 warm-ups: store p50 ${d.p50.toFixed(2)} ms, p95 ${d.p95.toFixed(2)} ms; baseline p50 ${b.p50.toFixed(2)} ms, p95 ${b.p95.toFixed(2)} ms; the store also returns the 50-row overdue list; ${db.where}`,
-      },
-    ];
+        baselineLabel: "one hand-written aggregate query over the items",
+        target: "≤ 10 ms p50",
+        met: d.p50 <= 10,
+        detail: `env=${ENV} (${fmtInt(fromStore.total)} of ${fmtInt(n)} items, ${fmtInt(fromStore.overdue_count)} overdue); ${dash.length} alternating runs after 5 warm-ups: store p50 ${d.p50.toFixed(2)} ms, p95 ${d.p95.toFixed(2)} ms; baseline p50 ${b.p50.toFixed(2)} ms, p95 ${b.p95.toFixed(2)} ms; the store reads the trigger-kept summary tables (migration 000010) and also returns the 50-row overdue list; ${db.where}`,
+      });
+    }
+    return results;
   });
 }
 
 export const bench: Bench = {
   name: "pg-dashboard",
-  about: "PostgresBacklogStore.dashboard({env}) over N items (p50, p95) against one hand-written aggregate query computing the same counts.",
+  about: "PostgresBacklogStore.dashboard({env}) at 10,000 and 100,000 items (--full: also 1,000,000), p50 and p95, against one hand-written aggregate query over the items computing the same counts (target ≤ 10 ms p50 at every size).",
   run,
 };
 
