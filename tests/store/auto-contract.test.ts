@@ -88,7 +88,7 @@ storeContract("auto, Postgres stopped and started between operations", {
   async open(clock) {
     const { dsn } = await database();
     const store = await AutoBacklogStore.open({ pg: pgConfig(dsn), dir: tempDir(), retrySeconds: 3600, clock, log: silentLogger });
-    return flapping(store, 6);
+    return flapping(store, 10);
   },
 });
 

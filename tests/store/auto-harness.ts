@@ -88,4 +88,5 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
   }
 }
 
-export const pgConfig = (dsn: string) => resolvePgConfig({ dsn, connectTimeoutSeconds: 2 }, {})!;
+/** A generous connect timeout: a loaded test machine must not look like an outage (a stopped server refuses at once). */
+export const pgConfig = (dsn: string) => resolvePgConfig({ dsn, connectTimeoutSeconds: 15 }, {})!;
