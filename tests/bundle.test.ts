@@ -4,8 +4,7 @@
  * other bundle at least answers --help there.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, statSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, cpSync, existsSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 import process from "node:process";
 import { loadMigrations } from "../lib/migrate.ts";
@@ -13,9 +12,11 @@ import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { startProjectService, teamMembersBody, type ProjectService } from "./helpers/project-service.ts";
 import { REPO, runScript } from "./helpers/run.ts";
 import { assignments, expectedEvents, inOrder, jobEnv, logLines, pgPassword } from "./helpers/seed-job.ts";
+import { tempDir } from "./helpers/tmp.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 const MiB = 1024 * 1024;
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+const tmp = tempDir;
 const dbs: TestDb[] = [];
 
 /**
@@ -64,7 +65,7 @@ describe("scripts/bundle.ts", () => {
     const dir = tmp("bb-bundle-all-");
     const r = await runScript("scripts/bundle.ts", ["--out-dir", dir], { timeoutMs: 300_000 });
     expect(r.stderr.split("\n").filter((l) => l.includes('"level":"error"'))).toEqual([]);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     const s = JSON.parse(r.stdout) as typeof summary;
     const expected = ["scripts", "ops/scripts"].flatMap((d) =>
       existsSync(join(REPO, d))
@@ -90,24 +91,24 @@ describe("scripts/bundle.ts", () => {
   test("a file over --max-bytes fails naming the file and its size, and writes nothing", async () => {
     const dir = tmp("bb-bundle-big-");
     const r = await runScript("scripts/bundle.ts", ["--only", "seed", "--out-dir", dir, "--max-bytes", "1000"]);
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     const seedBytes = summary.files.find((f) => f.entry === "scripts/seed.ts")!.bytes;
     expect(r.stderr).toContain(`${join(dir, "seed.js")} is ${seedBytes} bytes`);
     expect(r.stderr).toContain("over the limit: must be under 1000 bytes");
     // the limit is exclusive: a file of exactly --max-bytes does not fit either
     const exact = await runScript("scripts/bundle.ts", ["--only", "seed", "--out-dir", dir, "--max-bytes", String(seedBytes)]);
-    expect(exact.code).toBe(1);
+    expectExit(exact, 1);
     expect(readdirSync(dir)).toEqual([]); // failed runs leave nothing, not even their staging folder
-    expect((await runScript("scripts/bundle.ts", ["--only", "seed", "--out-dir", dir, "--max-bytes", String(seedBytes + 1)])).code).toBe(0);
+    expectExit(await runScript("scripts/bundle.ts", ["--only", "seed", "--out-dir", dir, "--max-bytes", String(seedBytes + 1)]), 0);
     expect(readdirSync(dir)).toEqual(["seed.js"]);
   });
 
   test("bad options are named: unknown entry, bad --max-bytes", async () => {
     const a = await runScript("scripts/bundle.ts", ["--only", "seed,nope", "--out-dir", tmp("bb-b-")]);
-    expect(a.code).toBe(1);
+    expectExit(a, 1);
     expect(a.stderr).toContain("--only: no entry named nope; entries are:");
     const b = await runScript("scripts/bundle.ts", ["--max-bytes", "1MB"]);
-    expect(b.code).toBe(1);
+    expectExit(b, 1);
     expect(b.stderr).toContain('--max-bytes: must be a positive whole number of bytes, got "1MB"');
   });
 });
@@ -125,12 +126,12 @@ describe("bundled Job scripts run alone (empty folder, no node_modules)", () => 
 
     const m = await runScript(join(jobDir, "migrate.js"), ["--dir", migrations], { env, cwd: jobDir, runtime: bun });
     expect(m.stderr).toBe("");
-    expect(m.code).toBe(0);
+    expectExit(m, 0);
     expect(m.stdout).toContain(`Applied ${(await loadMigrations()).length} migrations.`);
 
     const r = await runScript(join(jobDir, "seed.js"), [], { env, cwd: jobDir, runtime: bun });
     expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     const lines = logLines(r.stdout);
     expect(inOrder(lines.map((l) => l.event), expectedEvents())).toBe(true);
     expect(lines.find((l) => l.event === "Retrieved team members for project")).toMatchObject({ count: 4, project_id: "TEST-001" });
@@ -149,7 +150,7 @@ describe("bundled Job scripts run alone (empty folder, no node_modules)", () => 
     const jobDir = tmp("bb-job-");
     copyFileSync(join(out, "seed.js"), join(jobDir, "seed.js"));
     const r = await runScript(join(jobDir, "seed.js"), [], { env: jobEnv(d, svc.url), cwd: jobDir, runtime: [process.execPath] });
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain("run migrations first");
   });
 });

@@ -15,6 +15,7 @@ import { dispatch } from "../lib/tools/dispatch.ts";
 import { createToolRegistry } from "../lib/tools/index.ts";
 import { expectItemsMatchDigest, runChain, SAMPLE, SCHEDULER, WEEK } from "./chain-helpers.ts";
 import { REPO, runScript } from "./helpers/run.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 const dirs: string[] = [];
 let child: ChildProcess | undefined;
@@ -76,7 +77,7 @@ describe("chain on JSONL through the scripts", () => {
     const file = join(dir, "signals.jsonl");
     writeFileSync(file, [...lines, JSON.stringify({ env: "prod", service: "ledger", signals: { critical_vulnz: 1 } })].join("\n") + "\n");
     const bad = await runScript("scripts/risk.ts", ["--from-file", file], { env });
-    expect(bad.code).toBe(1);
+    expectExit(bad, 1);
     expect(bad.stderr).toContain("is invalid; nothing was recorded:");
     expect(bad.stderr).toContain('line 6: signals.critical_vulnz: unknown signal "critical_vulnz"');
     expect(existsSync(join(dir, "backlog", "risk_signals.jsonl"))).toBe(false);

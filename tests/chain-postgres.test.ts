@@ -17,6 +17,7 @@ import { startServer } from "../server.ts";
 import { expectItemsMatchDigest, NOW, runChain, SCHEDULER } from "./chain-helpers.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { runScript } from "./helpers/run.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 const dirs: string[] = [];
 const temp = () => {
@@ -108,7 +109,7 @@ describe("through the scripts with BACKLOG_BACKEND=postgres", () => {
     const dir = temp();
     const env = { BACKLOG_BACKEND: "postgres", BACKLOG_POSTGRES_DSN: d.dsn, BACKLOG_REPORTS_DIR: join(dir, "reports") };
     const missing = await runScript("scripts/tool.ts", ["architecture_pressure_tool", "digest", "--params-json", '{"env":"prod"}'], { env });
-    expect(missing.code).toBe(1);
+    expectExit(missing, 1);
     expect(missing.stderr).toContain("No risk history for prod between");
     expect(missing.stderr).toContain("No platform digest was written.");
     expect(existsSync(join(dir, "reports"))).toBe(false);

@@ -1,7 +1,6 @@
 /** bun run check and the cron file: registry ↔ cron file ↔ CronJobs ↔ tools/RBAC, and cron.d parsing. */
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import * as v from "valibot";
@@ -14,15 +13,17 @@ import { diffTools } from "../lib/scheduler/tools-check.ts";
 import { createRegistry } from "../lib/tools/dispatch.ts";
 import { defineAction } from "../lib/tools/types.ts";
 import { REPO, runScript } from "./helpers/run.ts";
+import { tempDir } from "./helpers/tmp.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 const REGISTRY = join(REPO, "ops/task_registry.yml");
 const CRON = join(REPO, "ops/cron/jobs.cron");
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+const tmp = tempDir;
 
 describe("registry ↔ cron file drift", () => {
   test("the shipped files are in sync (bun run check exits 0)", async () => {
     const r = await runScript("scripts/check.ts");
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).toContain(`ok   tools and access: ${loadRegistry().length} jobs name real tool actions the scheduler agent may run, with valid params`);
     expect(r.stdout).toContain(`ok   cron file ops/cron/jobs.cron: ${loadRegistry().length} jobs match the registry`);
     expect(r.stdout).toContain(`ok   Kubernetes CronJobs ops/k8s/governance-cronjobs.yml: ${loadRegistry().length} jobs match the registry`);
@@ -33,13 +34,13 @@ describe("registry ↔ cron file drift", () => {
     const dir = tmp("bb-render-");
     const outs = ["--out", join(dir, "jobs.cron"), "--cronjobs-out", join(dir, "cj.yml")];
     const r = await runScript("ops/scripts/render_cron.ts", outs);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(readFileSync(join(dir, "jobs.cron"), "utf8")).toBe(readFileSync(CRON, "utf8"));
     expect(readFileSync(join(dir, "cj.yml"), "utf8")).toBe(readFileSync(join(REPO, "ops/k8s/governance-cronjobs.yml"), "utf8"));
     expect((await runScript("ops/scripts/render_cron.ts", ["--stdout"])).stdout).toBe(readFileSync(CRON, "utf8"));
     writeFileSync(join(dir, "a-file"), "");
     const bad = await runScript("ops/scripts/render_cron.ts", ["--out", join(dir, "a-file", "jobs.cron")]);
-    expect(bad.code).toBe(1);
+    expectExit(bad, 1);
     expect(bad.stderr).toContain(`error: Cannot write ${join(dir, "a-file", "jobs.cron")}`);
     expect(bad.stderr).not.toContain("report");
   });
@@ -57,7 +58,7 @@ describe("registry ↔ cron file drift", () => {
       .concat(`\n5 5 * * * backlog bun run ops/scripts/run_governance_job.ts --job rogue_job --tool backlog_tool --action cleanup\n`);
     writeFileSync(join(dir, "jobs.cron"), edited);
     const r = await runScript("scripts/check.ts", ["--cron", join(dir, "jobs.cron")]);
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain('weekly_backlog_generate: schedule is "20 6 * * 1" in the registry but "25 6 * * 1" in the cron file');
     expect(r.stderr).toContain('daily_risk_digest: params is {"env":"prod"} in the registry but {"env":"dev"} in the cron file');
     expect(r.stderr).toContain("daily_backlog_cleanup: in the registry but missing from the cron file");
@@ -91,7 +92,7 @@ describe("registry ↔ cron file drift", () => {
     expect(edited).not.toBe(text);
     writeFileSync(join(dir, "cj.yml"), edited.split("---\n").slice(0, -1).join("---\n"));
     const r = await runScript("scripts/check.ts", ["--cronjobs", join(dir, "cj.yml")]);
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stdout + r.stderr).toContain("ok   cron file");
     expect(r.stderr).toContain('weekly_backlog_generate: schedule is "20 6 * * 1" in the registry but "30 6 * * 1" in CronJob governance-weekly-backlog-generate');
     expect(r.stderr).toContain('hourly_risk_snapshot: timeZone is "UTC" in the registry but "Europe/Kyiv"');
@@ -179,7 +180,7 @@ describe("registry ↔ tools ↔ config/access.yml", () => {
     const access = readFileSync(join(REPO, "config/access.yml"), "utf8").replace("[tools.backlog.admin, tools.pressure.write, tools.risk.write, tools.notify.write]", "[tools.backlog.admin, tools.risk.write, tools.notify.write]");
     writeFileSync(join(dir, "access.yml"), access);
     const r = await runScript("scripts/check.ts", ["--registry", join(dir, "registry.yml"), "--access", join(dir, "access.yml")]);
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain("FAIL tools and access disagree with ops/task_registry.yml:");
     expect(r.stderr).toContain("daily_backlog_cleanup: entitlement is tools.backlog.write in the registry but backlog_tool.cleanup requires tools.backlog.admin");
     expect(r.stderr).toMatch(/risk_history_cleanup: params rejected by risk_history_tool\.cleanup: .*keep_days/);

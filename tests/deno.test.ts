@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { stripComments } from "./helpers/env-names.ts";
@@ -17,6 +16,8 @@ import { REPO, runScript, type RunResult } from "./helpers/run.ts";
 import { pathWithoutBun } from "./helpers/fresh-clone.ts";
 import { denoPath } from "./helpers/preflight.ts";
 import { jobEnv, logLines } from "./helpers/seed-job.ts";
+import { tempDir } from "./helpers/tmp.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 const DENO = denoPath();
 const deno = [DENO, "run", "-A"];
@@ -29,7 +30,7 @@ const SCRIPTS = [
 
 let db: TestDb;
 let svc: ProjectService;
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+const tmp = tempDir;
 
 beforeAll(async () => {
   const fix = `Install the project's dev dependencies (\`npm ci\`, which brings the npm package "deno" and its platform binary), or set DENO_PATH to a Deno 2 binary.`;
@@ -92,10 +93,10 @@ describe("Deno 2", () => {
 
   test("migrate: --dry-run prints the same SQL; a real apply on Postgres", async () => {
     const [d, b] = await Promise.all([runScript("scripts/migrate.ts", ["--dry-run"], { runtime: deno }), runScript("scripts/migrate.ts", ["--dry-run"], { runtime: bun })]);
-    expect(d.code).toBe(0);
+    expectExit(d, 0);
     expect(d.stdout).toBe(b.stdout);
     const apply = await runScript("scripts/migrate.ts", ["--dsn", db.dsn], { runtime: deno });
-    expect(apply.code).toBe(0);
+    expectExit(apply, 0);
     expect(apply.stdout).toMatch(/Applied \d+ migrations\./);
     const again = await runScript("scripts/migrate.ts", ["--dsn", db.dsn], { runtime: bun });
     expect(again.stdout).toContain("Nothing to apply");
@@ -129,7 +130,7 @@ describe("Deno 2", () => {
     const args = ["--from-file", "ops/samples/risk_signals.sample.json"];
     const ids = (t: string) => t.replace(/rs_[0-9a-f-]{36}/g, "rs_…").replace(/"recorded_at": "[^"]+"/g, "\"recorded_at\": \"…\"");
     const [d, b] = await Promise.all([runScript("scripts/risk.ts", [...args, "--dry-run"], { runtime: deno, env }), runScript("scripts/risk.ts", [...args, "--dry-run"], { runtime: bun, env })]);
-    expect(d.code).toBe(0);
+    expectExit(d, 0);
     expect(ids(d.stdout)).toBe(ids(b.stdout));
     expect(json(d)).toMatchObject({ dry_run: true, would_record: 40 });
     const real = json(await runScript("scripts/risk.ts", args, { runtime: deno, env }));
@@ -158,7 +159,7 @@ describe("Deno 2", () => {
   test("render_cron writes the same cron file and CronJobs as the committed (Bun-generated) ones", async () => {
     const dir = tmp("bb-deno-cron-");
     const r = await runScript("ops/scripts/render_cron.ts", ["--out", join(dir, "jobs.cron"), "--cronjobs-out", join(dir, "cronjobs.yml")], { runtime: deno });
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(readFileSync(join(dir, "jobs.cron"), "utf8")).toBe(readFileSync(join(REPO, "ops/cron/jobs.cron"), "utf8"));
     expect(readFileSync(join(dir, "cronjobs.yml"), "utf8")).toBe(readFileSync(join(REPO, "ops/k8s/governance-cronjobs.yml"), "utf8"));
   });
@@ -173,14 +174,14 @@ describe("Deno 2", () => {
     };
     const d = await build(deno);
     const b = await build(bun);
-    expect(d.code).toBe(0);
+    expectExit(d, 0);
     expect(d.summary).toBe(b.summary);
     expect(readFileSync(join(d.dir, "migrate.js"))).toEqual(readFileSync(join(b.dir, "migrate.js")));
   }, 120_000);
 
   test("seed: the setup job under Deno seeds 8/4/8 with the seed's log events", async () => {
     const r = await runScript("scripts/seed.ts", [], { runtime: deno, env: jobEnv(db, svc.url) });
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     const events = logLines(r.stdout).map((l) => l.event);
     expect(events).toContain("Created 8 tasks, 4 stories, and 8 story-task mappings");
     const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from tasks where project_id = 'TEST-001'`;
@@ -188,9 +189,9 @@ describe("Deno 2", () => {
   }, 60_000);
 
   test("check and the runner", async () => {
-    expect((await runScript("scripts/check.ts", [], { runtime: deno })).code).toBe(0);
+    expectExit(await runScript("scripts/check.ts", [], { runtime: deno }), 0);
     const r = await runScript("ops/scripts/run_governance_job.ts", ["--tool", "backlog_tool", "--action", "cleanup", "--params-json", "{bad"], { runtime: deno });
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain("--params-json is not valid JSON");
   });
 

@@ -6,8 +6,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import process from "node:process";
 import { parseAllDocuments } from "yaml";
@@ -17,6 +16,8 @@ import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service } from "ku
 import { envNamesRead } from "./helpers/env-names.ts";
 import { REPO, runScript } from "./helpers/run.ts";
 import { loadRegistry } from "../lib/scheduler/registry.ts";
+import { tempDir } from "./helpers/tmp.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -242,10 +243,10 @@ describe("the server as the Deployment runs it", () => {
   afterAll(() => child?.kill("SIGKILL"));
 
   test("dist/server.js from an empty dir with /config and /data laid out like the pod", async () => {
-    const out = mkdtempSync(join(tmpdir(), "bb-srv-bundle-"));
+    const out = tempDir("bb-srv-bundle-");
     const b = await runScript("scripts/bundle.ts", ["--only", "server", "--out-dir", out]);
-    expect(b.code).toBe(0);
-    const pod = mkdtempSync(join(tmpdir(), "bb-pod-"));
+    expectExit(b, 0);
+    const pod = tempDir("bb-pod-");
     // every mount of the pod, plus the image's working directory (read-only there: nothing may land in it)
     const mounts = server().volumeMounts.map((m: Any) => m.mountPath.slice(1));
     for (const d of [...mounts, "workdir"]) mkdirSync(join(pod, d));

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, writeFileSync, appendFileSync } from "node:fs";
+import { cpSync, writeFileSync, appendFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadMigrations, migrate, migrationStatus } from "../lib/migrate.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
@@ -11,6 +10,8 @@ import { REPO, runScript } from "./helpers/run.ts";
 const FILES = (await loadMigrations()).map((m) => m.name);
 const N = FILES.length;
 import { TEST_PG_PASSWORD, freePort } from "./helpers/pg-cluster.ts";
+import { tempDir } from "./helpers/tmp.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 const dbs: TestDb[] = [];
 async function db() {
@@ -92,7 +93,7 @@ describe("scripts/migrate.ts", () => {
   test("--dry-run --dsn prints the pending SQL and changes nothing", async () => {
     const d = await db();
     const r = await runScript("scripts/migrate.ts", ["--dry-run", "--dsn", d.dsn]);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).toContain("-- 000001_backlog.sql (pending)");
     expect(r.stdout).toContain("create table backlog_items");
     const [row] = await d.sql<{ reg: string | null }[]>`select to_regclass('public.backlog_migrations')::text as reg`;
@@ -104,10 +105,10 @@ describe("scripts/migrate.ts", () => {
     const d = await db();
     const env = { BACKLOG_POSTGRES_DSN: d.dsn };
     const a = await runScript("scripts/migrate.ts", [], { env });
-    expect(a.code).toBe(0);
+    expectExit(a, 0);
     expect(a.stdout).toContain(`Applied ${N} migrations.`);
     const b = await runScript("scripts/migrate.ts", [], { env });
-    expect(b.code).toBe(0);
+    expectExit(b, 0);
     expect(b.stdout).toContain(`Nothing to apply: ${N} migrations already applied.`);
     expect((await ledger(d)).length).toBe(N);
     // passwords never printed
@@ -135,22 +136,22 @@ describe("scripts/migrate.ts", () => {
 
   test("an applied file that was edited is an error naming the file", async () => {
     const d = await db();
-    const dir = mkdtempSync(join(tmpdir(), "bb-mig-"));
+    const dir = tempDir("bb-mig-");
     cpSync(join(REPO, "migrations"), dir, { recursive: true });
-    expect((await runScript("scripts/migrate.ts", ["--dsn", d.dsn, "--dir", dir])).code).toBe(0);
+    expectExit(await runScript("scripts/migrate.ts", ["--dsn", d.dsn, "--dir", dir]), 0);
     appendFileSync(join(dir, "000001_backlog.sql"), "\n-- sneaky edit\n");
     const r = await runScript("scripts/migrate.ts", ["--dsn", d.dsn, "--dir", dir]);
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain("Migration 000001_backlog.sql was edited after it was applied");
   });
 
   test("a SQL error names the file and line, and rolls that file back", async () => {
     const d = await db();
-    const dir = mkdtempSync(join(tmpdir(), "bb-mig-"));
+    const dir = tempDir("bb-mig-");
     cpSync(join(REPO, "migrations"), dir, { recursive: true });
     writeFileSync(join(dir, "999999_broken.sql"), "create table ok_before (id int);\n\ncreate tabel broken (id int);\n");
     const r = await runScript("scripts/migrate.ts", ["--dsn", d.dsn, "--dir", dir]);
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain("Migration 999999_broken.sql failed at line 3 (create tabel broken (id int);)");
     const [row] = await d.sql<{ reg: string | null }[]>`select to_regclass('public.ok_before')::text as reg`;
     const reg = row!.reg;
@@ -162,7 +163,7 @@ describe("scripts/migrate.ts", () => {
     const d = await db();
     const bad = d.dsn.replace(TEST_PG_PASSWORD, "wrong-pass-123");
     const r = await runScript("scripts/migrate.ts", ["--dsn", bad]);
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain("rejected the credentials");
     expect(r.stdout + r.stderr).not.toContain("wrong-pass-123");
   });
@@ -170,7 +171,7 @@ describe("scripts/migrate.ts", () => {
   test("connection refused is reported at once with the redacted target", async () => {
     const port = await freePort();
     const r = await runScript("scripts/migrate.ts", ["--dsn", `postgresql://u:hunter2@127.0.0.1:${port}/db`]);
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain(`Cannot connect to Postgres at postgresql://u:***@127.0.0.1:${port}/db`);
     expect(r.stderr).toContain("connection refused");
     expect(r.stdout + r.stderr).not.toContain("hunter2");
@@ -191,7 +192,7 @@ describe("scripts/migrate.ts", () => {
         env: { BACKLOG_PG_CONNECT_TIMEOUT: "1" },
         timeoutMs: 30_000,
       });
-      expect(r.code).toBe(1);
+      expectExit(r, 1);
       expect(r.stderr).toContain("no answer within 1s");
       // bounded by the configured timeout, not the driver default of 30s+
       expect(r.ms).toBeLessThan(15_000);
@@ -200,7 +201,7 @@ describe("scripts/migrate.ts", () => {
 
   test("dry-run without any database prints every migration", async () => {
     const r = await runScript("scripts/migrate.ts", ["--dry-run"]);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).toContain("no database given");
     expect(r.stdout).toContain("-- 000002_setup_job.sql");
   });

@@ -15,6 +15,7 @@ describe("preflight", () => {
     expect(problems.map((p) => p.split(" (")[0])).toEqual([
       "missing PostgreSQL initdb",
       "missing PostgreSQL pg_ctl",
+      ...(process.getuid?.() === 0 ? ["missing runuser"] : []),
       "missing Chromium",
       "missing Deno 2",
       "missing systemd-analyze",
@@ -22,17 +23,18 @@ describe("preflight", () => {
       "missing Prometheus",
       "missing Alertmanager",
     ]);
-    for (const [p, install] of [
-      [problems[0], "apt-get install -y postgresql"],
-      [problems[2], "apt-get install -y chromium"],
-      [problems[3], "npm ci"],
-      [problems[4], "apt-get install -y systemd"],
-      [problems[5], "apt-get install -y prometheus"],
-      [problems[6], "apt-get install -y prometheus"],
-      [problems[7], "apt-get install -y prometheus-alertmanager"],
-    ] as const) expect(p).toContain(install);
-    expect(problems[2]).toContain("looked in /usr/bin/chromium");
-    expect(preflightReport(problems)).toStartWith("preflight: the test suite drives real programs and 8 are missing; no test ran.\n  - missing PostgreSQL");
+    const line = (name: string) => problems.find((p) => p.startsWith(`missing ${name} `))!;
+    for (const [name, install] of [
+      ["PostgreSQL initdb", "apt-get install -y postgresql"],
+      ["Chromium", "apt-get install -y chromium"],
+      ["Deno 2", "npm ci"],
+      ["systemd-analyze", "apt-get install -y systemd"],
+      ["promtool", "apt-get install -y prometheus"],
+      ["Prometheus", "apt-get install -y prometheus"],
+      ["Alertmanager", "apt-get install -y prometheus-alertmanager"],
+    ] as const) expect(line(name)).toContain(install);
+    expect(line("Chromium")).toContain("looked in /usr/bin/chromium");
+    expect(preflightReport(problems)).toStartWith(`preflight: the test suite drives real programs and ${problems.length} are missing; no test ran.\n  - missing PostgreSQL`);
   });
 
   test("an existing server (TEST_POSTGRES_DSN) needs no Postgres binaries; PG_BIN and CHROMIUM_PATH are where it looks", () => {

@@ -34,7 +34,7 @@ const base = (cmd: string) => cmd.replace(/\s+(\[|<|--|').*$/, "").trim();
 const DEMO = { BACKLOG_JSONL_DIR: "ops/demo/backlog", BACKLOG_REPORTS_DIR: "ops/demo/reports" };
 
 /** How each documented command runs here: shell lines, in order, each expected to exit 0. */
-const HOW: Record<string, { run: string[]; usage?: string; env?: Record<string, string> }> = {
+const HOW: Record<string, { run: string[]; usage?: string; env?: Record<string, string>; check?: (r: ShResult) => void }> = {
   "npm run demo": { run: ["npm run demo -- --no-serve"] },
   "npm start": { run: ["npm start -- --help"], usage: "Usage: npx bun run server.ts" },
   "npx bun run server.ts": { run: ["npx bun run server.ts --help"], usage: "Usage: npx bun run server.ts" },
@@ -48,6 +48,8 @@ const HOW: Record<string, { run: string[]; usage?: string; env?: Record<string, 
   "npx bun run check": { run: ["npx bun run check"] },
   "npx bun run ops/scripts/render_alerts.ts": { run: ["npx bun run ops/scripts/render_alerts.ts --help", "npx bun run ops/scripts/render_alerts.ts --stdout"] },
   "npm test": { run: ["npm test -- --help"], usage: "Usage: bun test" }, // the suite itself is what is running this file
+  // a real nested run of two files: the deploy suite (deno) is left out, the other runs
+  "npm run test:fast": { run: ["npm run test:fast -- tests/isoweek.test.ts tests/deno.test.ts"], check: (r) => expect([r.stderr.includes("tests/isoweek.test.ts:"), r.stderr.includes("tests/deno.test.ts:")]).toEqual([true, false]) },
   "npm run bench": { run: ["npm run bench -- --help"], usage: "Usage: npx bun run bench" },
 };
 
@@ -92,8 +94,9 @@ describe("README commands from a fresh clone, no bun on PATH", () => {
     const demo = await run("npm run demo -- --no-serve");
     expect(demo.stdout).toContain("backlog-bridge demo — SAMPLE data");
     const lines = [...new Set(table.map(base))].flatMap((b) => HOW[b]!.run.map((line) => ({ b, line, ...HOW[b]! })));
-    await pool(lines, 4, async ({ b, line, env, usage }) => {
+    await pool(lines, 4, async ({ b, line, env, usage, check }) => {
       const r = await run(line, env);
+      check?.(r);
       if (line.endsWith("--help")) expect({ line, usage: r.stdout.includes(usage ?? `Usage: ${b}`) }).toEqual({ line, usage: true });
     });
     expect(existsSync(join(clone.dir, ".dist-readme", "migrate.js"))).toBe(true);

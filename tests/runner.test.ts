@@ -1,8 +1,7 @@
 /** ops/scripts/run_governance_job.ts against the real server on loopback, as cron runs it. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildAccess } from "../lib/access-config.ts";
 import { silentLogger } from "../lib/log.ts";
@@ -12,6 +11,8 @@ import { MemoryBacklogStore } from "../lib/store/memory.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { freePort } from "./helpers/pg-cluster.ts";
 import { REPO, runScript } from "./helpers/run.ts";
+import { tempDir } from "./helpers/tmp.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 const KEY = "sched-key-4711-secret";
 const RUNNER = "ops/scripts/run_governance_job.ts";
@@ -21,7 +22,7 @@ let pinned: Date | null = null;
 
 beforeAll(async () => {
   const access = buildAccess({ agents: { scheduler: { key_env: "K", entitlements: ["tools.backlog.admin", "tools.pressure.write", "tools.risk.write"] } } }, { K: KEY });
-  const reports = mkdtempSync(join(tmpdir(), "bb-empty-reports-"));
+  const reports = tempDir("bb-empty-reports-");
   server = await startServer({ store: new MemoryBacklogStore(), access, port: 0, log: silentLogger, env: { BACKLOG_REPORTS_DIR: reports }, clock: () => pinned ?? new Date() });
 });
 afterAll(() => server.stop());
@@ -31,7 +32,7 @@ const run = (args: string[], env: Record<string, string> = {}) => runScript(RUNN
 describe("run_governance_job", () => {
   test("success prints the JSON result and exits 0", async () => {
     const r = await run(["--tool", "backlog_tool", "--action", "cleanup", "--params-json", '{"retention_days": 180}']);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(JSON.parse(r.stdout)).toMatchObject({ removed: 0, retention_days: 180 });
     expect(r.stdout + r.stderr).not.toContain(KEY);
   });
@@ -84,18 +85,18 @@ describe("run_governance_job", () => {
   });
 
   test("the key may come from SCHEDULER_API_KEY_FILE", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "bb-key-")), "key");
+    const file = join(tempDir("bb-key-"), "key");
     writeFileSync(file, KEY + "\n");
     const r = await runScript(RUNNER, ["--tool", "backlog_tool", "--action", "dashboard", "--params-json", '{"env":"prod"}'], {
       env: { ROUTER_URL: server.url, SCHEDULER_API_KEY_FILE: file },
     });
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(JSON.parse(r.stdout).total).toBe(0);
   });
 
   test("a wrong or missing key is the runbook's HTTP 401 message", async () => {
     const wrong = await run(["--tool", "backlog_tool", "--action", "dashboard"], { SCHEDULER_API_KEY: "nope-wrong" });
-    expect(wrong.code).toBe(1);
+    expectExit(wrong, 1);
     expect(wrong.stderr).toContain("HTTP 401 from /v1/tools/execute");
     expect(wrong.stderr).toContain("SCHEDULER_API_KEY");
     expect(wrong.stderr).not.toContain("nope-wrong");
@@ -106,7 +107,7 @@ describe("run_governance_job", () => {
   test("an unreachable router is `Cannot reach <url>`", async () => {
     const port = await freePort();
     const r = await run(["--tool", "backlog_tool", "--action", "dashboard"], { ROUTER_URL: `http://127.0.0.1:${port}` });
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain(`Cannot reach http://127.0.0.1:${port}`);
     const dflt = await runScript(RUNNER, ["--tool", "backlog_tool", "--action", "dashboard"], { env: { SCHEDULER_API_KEY: KEY, ROUTER_URL: `http://localhost:${port}` } });
     expect(dflt.stderr).toContain(`Cannot reach http://localhost:${port}`);
@@ -118,7 +119,7 @@ describe("run_governance_job", () => {
     const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
     try {
       const r = await run(["--tool", "backlog_tool", "--action", "dashboard"], { ROUTER_URL: url, RUNNER_TIMEOUT_SECONDS: "1" });
-      expect(r.code).toBe(1);
+      expectExit(r, 1);
       expect(r.stderr).toContain(`error: Cannot reach ${url} (no answer within 1s (RUNNER_TIMEOUT_SECONDS))`);
     } finally {
       silent.closeAllConnections();
@@ -128,7 +129,7 @@ describe("run_governance_job", () => {
 
   test("the tool's own error is printed (missing digest)", async () => {
     const r = await run(["--tool", "backlog_tool", "--action", "auto_generate_weekly", "--params-json", '{"env":"prod"}']);
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain("error: No platform digest found. Run architecture_pressure_tool.digest first. (HTTP 404 from /v1/tools/execute)");
   });
 
@@ -164,7 +165,7 @@ describe("run_governance_job", () => {
       const errors: string[] = [];
       for (const args of cases) {
         const r = await run(args, { ROUTER_URL: url });
-        expect(r.code).toBe(1);
+        expectExit(r, 1);
         expect(r.stderr).toMatch(/--params-json|tool|job/);
         errors.push(r.stderr);
       }
@@ -172,12 +173,12 @@ describe("run_governance_job", () => {
       expect(errors[5]).toContain("--scheduled-at needs --job");
       expect(hits).toBe(0);
       // the same server does count a valid call: the zero above is not a dead counter
-      expect((await run(["--tool", "backlog_tool", "--action", "cleanup"], { ROUTER_URL: url })).code).toBe(0);
+      expectExit(await run(["--tool", "backlog_tool", "--action", "cleanup"], { ROUTER_URL: url }), 0);
       expect(hits).toBe(1);
     });
 
     test("--job claims the scheduled fire it is late for from the registry, not the minute cron started it", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "bb-runner-reg-"));
+      const dir = tempDir("bb-runner-reg-");
       // fired 3 minutes ago, so the wall-clock minute would be wrong
       const fired = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 3 * 60_000);
       const schedule = `${fired.getUTCMinutes()} ${fired.getUTCHours()} * * *`;
@@ -187,12 +188,12 @@ describe("run_governance_job", () => {
       bodies.length = 0;
       const before = Date.now();
       const r = await run(args, { ROUTER_URL: url, BACKLOG_TASK_REGISTRY_FILE: join(dir, "reg.yml") });
-      expect(r.code).toBe(0);
+      expectExit(r, 0);
       expect(bodies[0]).toEqual({ tool: "backlog_tool", action: "cleanup", job: "daily_backlog_cleanup", scheduled_at: latestFire(schedule, new Date())!.toISOString() });
       expect(r.stderr).not.toContain("claiming the current minute");
       // a job the registry does not know: the current minute, and a warning saying so
       const unknown = await run(["--job", "adhoc_job", "--tool", "backlog_tool", "--action", "cleanup"], { ROUTER_URL: url });
-      expect(unknown.code).toBe(0);
+      expectExit(unknown, 0);
       expect(unknown.stderr).toContain("job adhoc_job is not in");
       const at = Date.parse(bodies[1]!.scheduled_at as string);
       expect(at).toBeGreaterThanOrEqual(Math.floor(before / 60_000) * 60_000);

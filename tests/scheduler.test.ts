@@ -1,7 +1,6 @@
 /** The in-process scheduler and the run ledgers: exactly once on Postgres and JSONL, catch-up, overrun. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger, silentLogger, type Logger } from "../lib/log.ts";
 import { parseCron } from "../lib/scheduler/cron-file.ts";
@@ -16,8 +15,9 @@ import { createToolContext, resolveToolPaths } from "../lib/tools/index.ts";
 import { countingTool } from "./helpers/counting-tool.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { REPO, runScript } from "./helpers/run.ts";
+import { tempDir } from "./helpers/tmp.ts";
 
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+const tmp = tempDir;
 
 
 const JOBS_TEXT = [

@@ -11,6 +11,7 @@ import { openStore } from "../lib/store/index.ts";
 import type { BacklogStore } from "../lib/store/types.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { runScript, type RunResult } from "./helpers/run.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 const FIXTURE = new URL("./fixtures/platform-2026-W47.json", import.meta.url).pathname;
 const MISSING = "No platform digest found. Run architecture_pressure_tool.digest first.";
@@ -135,7 +136,7 @@ describe.each(backends())("scripts on $name", (backend) => {
     mkdirSync(empty, { recursive: true });
     const before = await withStore((s) => s.list({ limit: 1 }));
     const r = await run("generate.ts", [], { BACKLOG_REPORTS_DIR: empty });
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain(`error: ${MISSING}\n`);
     expect((await withStore((s) => s.list({ limit: 1 }))).total).toBe(before.total);
@@ -147,16 +148,16 @@ describe("script errors (no store needed)", () => {
 
   test("unknown action and invalid params: exit 1, known actions / every bad field listed", async () => {
     const unknown = await runScript("scripts/tool.ts", ["backlog_tool", "purge"], { env });
-    expect(unknown.code).toBe(1);
+    expectExit(unknown, 1);
     expect(unknown.stderr).toContain('error: Unknown action "purge" for backlog_tool. Known actions: list, get, dashboard, upsert, set_status, add_comment, auto_generate_weekly, auto_generate_daily, cleanup.');
     const bad = await runScript("scripts/tool.ts", ["backlog_tool", "auto_generate_weekly", "--params-json", '{"env":"qa","week":"2026-W54","x":1}'], { env });
-    expect(bad.code).toBe(1);
+    expectExit(bad, 1);
     expect(bad.stderr).toContain('env: expected one of prod|staging|dev, got "qa"');
     expect(bad.stderr).toContain('week: must be an ISO week like 2026-W47 (W53 only in 53-week years), got "2026-W54"');
     expect(bad.stderr).toContain('x: unknown parameter "x" (allowed: env, week, dry_run)');
     expect(bad.stderr).not.toContain("backlog_store: using"); // refused before opening the store
     const flags = await runScript("scripts/generate.ts", ["--daily", "--week", "2026-W47"], { env });
-    expect(flags.code).toBe(1);
+    expectExit(flags, 1);
     expect(flags.stderr).toContain("--week is for weekly generation; with --daily use --date YYYY-MM-DD.");
     const days = await runScript("scripts/cleanup.ts", ["--retention-days", "ten"], { env });
     expect(days.stderr).toContain('--retention-days: expected a whole number of days (1-36500), got "ten".');
@@ -167,7 +168,7 @@ describe("script errors (no store needed)", () => {
     writeFileSync(bad, "categories:\n  security:\n    priority: P9\n");
     for (const script of ["generate.ts", "cleanup.ts"]) {
       const r = await runScript(`scripts/${script}`, [], { env: { ...env, BACKLOG_POLICY_FILE: bad } });
-      expect(r.code).toBe(1);
+      expectExit(r, 1);
       expect(r.stderr).toContain(`${bad} is invalid:`);
       expect(r.stderr).toContain('categories.security.priority: expected one of P0|P1|P2|P3, got "P9" (line 3)');
     }
@@ -176,7 +177,7 @@ describe("script errors (no store needed)", () => {
   test("--help answers on stdout with exit 0", async () => {
     for (const script of ["generate.ts", "cleanup.ts", "tool.ts"]) {
       const r = await runScript(`scripts/${script}`, ["--help"], { env });
-      expect(r.code).toBe(0);
+      expectExit(r, 0);
       expect(r.stdout).toStartWith(`Usage: npx bun run scripts/${script}`);
     }
   });

@@ -9,6 +9,7 @@ import { extractMemberIds, teamMembersUrl } from "../lib/seed/team-members.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { startProjectService, teamMembersBody } from "./helpers/project-service.ts";
 import { jobEnv, runSeed } from "./helpers/seed-job.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 const dbs: TestDb[] = [];
 afterAll(async () => {
@@ -96,7 +97,7 @@ describe("loadSeedConfig", () => {
 describe("scripts/seed.ts without writes", () => {
   test("--help lists every env var the config reads", async () => {
     const r = await runSeed({}, ["--help"]);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     for (const name of SEED_ENV_VARS) expect(r.stdout).toContain(name);
   });
 
@@ -104,7 +105,7 @@ describe("scripts/seed.ts without writes", () => {
     const svc = await startProjectService({ body: teamMembersBody(["M1", "M2", "M3"]) });
     try {
       const r = await runSeed({ PROJECT_SERVICE_URL: svc.url, SPRINT_ID: "SPR-5" }, ["--dry-run"]);
-      expect(r.code).toBe(0);
+      expectExit(r, 0);
       const plan = JSON.parse(r.stdout);
       expect(plan).toMatchObject({ dry_run: true, project_id: "TEST-001", sprint_id: "SPR-5", counts: { tasks: 8, stories: 4, mappings: 8 } });
       expect(plan.team).toEqual({ members: ["M1", "M2", "M3"], source: "project-service" });
@@ -122,7 +123,7 @@ describe("scripts/seed.ts without writes", () => {
     const d = await freshDatabase({ migrated: true });
     dbs.push(d);
     const r = await runSeed(jobEnv(d, "http://127.0.0.1:9"), ["--dry-run"]);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     const plan = JSON.parse(r.stdout);
     expect(plan.database).toMatchObject({ checked: true, ok: true, tables: ["tasks", "stories", "story_tasks"] });
     expect(plan.team.source).toBe("default");
@@ -131,14 +132,14 @@ describe("scripts/seed.ts without writes", () => {
     const empty = await freshDatabase();
     dbs.push(empty);
     const r2 = await runSeed(jobEnv(empty, "http://127.0.0.1:9"), ["--dry-run"]);
-    expect(r2.code).toBe(0);
+    expectExit(r2, 0);
     expect(JSON.parse(r2.stdout).database).toMatchObject({ checked: true, ok: false });
     expect(JSON.parse(r2.stdout).database.error).toContain("run migrations first");
   });
 
   test("config errors exit 1 naming the variable, before any connection", async () => {
     const r = await runSeed({ POSTGRES_HOST: "127.0.0.1", POSTGRES_USER: "u", POSTGRES_DB: "d", PROJECT_SERVICE_URL: "http://ps", PROJECT_SERVICE_TIMEOUT_MS: "soon" });
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain('PROJECT_SERVICE_TIMEOUT_MS: must be a whole number of milliseconds between 1 and 600000 (e.g. 5000), got "soon"');
     expect(r.stdout).not.toContain("Starting backlog setup job...");
   });

@@ -7,6 +7,7 @@ import { freePort } from "./helpers/pg-cluster.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { startProjectService, type Respond } from "./helpers/project-service.ts";
 import { assignments, jobEnv, logLines, pgPassword, runSeed } from "./helpers/seed-job.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 const dbs: TestDb[] = [];
 afterAll(async () => {
@@ -48,7 +49,7 @@ describe("seed: Project Service fallback", () => {
           30_000,
         );
         expect(r.stderr).toBe("");
-        expect(r.code).toBe(0);
+        expectExit(r, 0);
         const lines = logLines(r.stdout);
         const warn = lines.find((l) => l.event === WARNING);
         expect(warn).toMatchObject({ level: "warn", project_id: "TEST-001", count: 3, url: `${url}/projects/TEST-001/team-members` });
@@ -70,7 +71,7 @@ describe("seed: Project Service fallback", () => {
     const svc = await startProjectService({ status: 503, body: "unavailable" });
     try {
       const r = await runSeed(jobEnv(d, svc.url));
-      expect(r.code).toBe(0);
+      expectExit(r, 0);
       const four = ["EMP-001", "EMP-002", "EMP-003", "EMP-004"];
       expect(await assignments(d.sql)).toEqual([...four, ...four]);
     } finally {

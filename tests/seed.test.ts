@@ -9,6 +9,7 @@ import { freePort } from "./helpers/pg-cluster.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 import { startProjectService, teamMembersBody, type ProjectService } from "./helpers/project-service.ts";
 import { assignments, expectedEvents, inOrder, jobEnv, logLines, pgPassword, runSeed, snapshot } from "./helpers/seed-job.ts";
+import { expectExit } from "./helpers/exit.ts";
 
 const dbs: TestDb[] = [];
 async function db(migrated = true) {
@@ -43,7 +44,7 @@ describe("seed: happy path", () => {
     const before = svc4.requests.length;
     const r = await runSeed(jobEnv(d, svc4.url));
     expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     const lines = logLines(r.stdout);
     expect(inOrder(lines.map((l) => l.event), expectedEvents())).toBe(true);
     expect(lines.every((l) => l.level === "info")).toBe(true);
@@ -69,7 +70,7 @@ describe("seed: happy path", () => {
     const svc = await startProjectService({ body: ["A-1", "B-2", "C-3"] });
     try {
       const r = await runSeed(jobEnv(d, svc.url, { PROJECT_ID: "PRJ.7" }));
-      expect(r.code).toBe(0);
+      expectExit(r, 0);
       const lines = logLines(r.stdout);
       expect(inOrder(lines.map((l) => l.event), expectedEvents("PRJ.7"))).toBe(true);
       expect(lines.find((l) => l.event === "Retrieved team members for project")).toMatchObject({ count: 3, project_id: "PRJ.7" });
@@ -88,7 +89,7 @@ describe("seed: happy path", () => {
     try {
       const withAuth = svc.url.replace("http://", "http://svc-user:svc-pass-9@") + "/api/";
       const r = await runSeed(jobEnv(d, withAuth));
-      expect(r.code).toBe(0);
+      expectExit(r, 0);
       expect(svc.requests[0]).toEqual({
         method: "GET",
         path: "/api/projects/TEST-001/team-members",
@@ -106,12 +107,12 @@ describe("seed: happy path", () => {
 describe("seed: re-runs and other rows", () => {
   test("running twice leaves exactly one sample: same ids, same counts, new assignees", async () => {
     const d = await db();
-    expect((await runSeed(jobEnv(d, svc4.url))).code).toBe(0);
+    expectExit(await runSeed(jobEnv(d, svc4.url)), 0);
     const first = await snapshot(d.sql);
     const svc = await startProjectService({ body: { members: [{ employeeId: "X-1" }] } });
     try {
       const r = await runSeed(jobEnv(d, svc.url));
-      expect(r.code).toBe(0);
+      expectExit(r, 0);
       expect(logLines(r.stdout).find((l) => l.event === "Replaced the sample data of a previous run")).toMatchObject({
         tasks: 8,
         stories: 4,
@@ -130,7 +131,7 @@ describe("seed: re-runs and other rows", () => {
   test("rows that are not the sample survive: hand-made rows of TEST-001 and another project's sample", async () => {
     const d = await db();
     // another project's sample, seeded by the job itself
-    expect((await runSeed(jobEnv(d, svc4.url, { PROJECT_ID: "OTHER-001" }))).code).toBe(0);
+    expectExit(await runSeed(jobEnv(d, svc4.url, { PROJECT_ID: "OTHER-001" })), 0);
     await d.sql`insert into stories (story_id, project_id, title) values ('TEST-001-S-REAL', 'TEST-001', 'real story'),
       ('OTHER-001-S-REAL', 'OTHER-001', 'other real story')`;
     await d.sql`insert into tasks (task_id, project_id, title, assigned_to, status, progress_percentage)
@@ -148,7 +149,7 @@ describe("seed: re-runs and other rows", () => {
     const before = others(await snapshot(d.sql));
     expect(before.tasks.length).toBe(8 + 3);
 
-    for (let i = 0; i < 2; i++) expect((await runSeed(jobEnv(d, svc4.url))).code).toBe(0);
+    for (let i = 0; i < 2; i++) expectExit(await runSeed(jobEnv(d, svc4.url)), 0);
     expect(others(await snapshot(d.sql))).toEqual(before);
     expect(await counts(d)).toEqual({ tasks: 8, stories: 4, mappings: 8 });
     expect(await counts(d, "OTHER-001")).toEqual({ tasks: 8, stories: 4, mappings: 8 });
@@ -156,12 +157,12 @@ describe("seed: re-runs and other rows", () => {
 
   test("a failure between delete and insert rolls back to the previous sample, row for row", async () => {
     const d = await db();
-    expect((await runSeed(jobEnv(d, svc4.url))).code).toBe(0);
+    expectExit(await runSeed(jobEnv(d, svc4.url)), 0);
     const before = await snapshot(d.sql);
     const svc = await startProjectService({ body: ["Z-1"] });
     try {
       const r = await runSeed(jobEnv(d, svc.url, { SEED_FAIL_AFTER_DELETE: "1" }));
-      expect(r.code).toBe(1);
+      expectExit(r, 1);
       expect(r.stderr).toContain("injected failure between delete and insert");
       expect(r.stderr).toContain("rolled back");
       const events = logLines(r.stdout).map((l) => l.event);
@@ -178,7 +179,7 @@ describe("seed: database problems", () => {
   test("tables missing → exit 1, 'run migrations first' naming each table, nothing written", async () => {
     const d = await db(false);
     const r = await runSeed(jobEnv(d, svc4.url));
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain("run migrations first");
     expect(r.stderr).toContain("missing: tasks, stories, story_tasks");
     expect(r.stderr).toContain("bun run migrate");
@@ -192,7 +193,7 @@ describe("seed: database problems", () => {
     const d = await db();
     await d.sql`drop table story_tasks`;
     const r = await runSeed(jobEnv(d, svc4.url));
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain("missing: story_tasks.");
     expect(r.stderr).toContain("run migrations first");
     expect(await d.sql`select 1 from tasks union all select 1 from stories`).toHaveLength(0);
@@ -202,7 +203,7 @@ describe("seed: database problems", () => {
     const port = await freePort();
     const before = svc4.requests.length;
     const r = await runSeed(jobEnv({ name: "backlog" }, svc4.url, { POSTGRES_PORT: String(port), POSTGRES_PASSWORD: "hunter2-secret" }));
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain(`Cannot connect to Postgres at postgresql://`);
     expect(r.stderr).toContain(`:${port}/backlog`);
     expect(r.stderr).toContain("connection refused");
@@ -216,7 +217,7 @@ describe("seed: database problems", () => {
     try {
       const port = String((server.address() as { port: number }).port);
       const r = await runSeed(jobEnv({ name: "backlog" }, svc4.url, { POSTGRES_PORT: port, BACKLOG_PG_CONNECT_TIMEOUT: "1" }), [], 30_000);
-      expect(r.code).toBe(1);
+      expectExit(r, 1);
       expect(r.stderr).toContain("no answer within 1s (BACKLOG_PG_CONNECT_TIMEOUT)");
     } finally {
       server.close();
@@ -226,7 +227,7 @@ describe("seed: database problems", () => {
   test("wrong password → exit 1 naming the credentials, never the password", async () => {
     const d = await db();
     const r = await runSeed(jobEnv(d, svc4.url, { POSTGRES_PASSWORD: "not-the-password-77" }));
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain("rejected the credentials");
     expect(r.stdout + r.stderr).not.toContain("not-the-password-77");
   });

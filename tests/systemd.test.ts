@@ -1,12 +1,12 @@
 /** ops/systemd/backlog-bridge.service: accepted by systemd's own verifier, and it runs what we ship. */
 import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { envNamesRead } from "./helpers/env-names.ts";
 import { REPO } from "./helpers/run.ts";
+import { tempDir } from "./helpers/tmp.ts";
 
 const UNIT = readFileSync(join(REPO, "ops/systemd/backlog-bridge.service"), "utf8");
 const ANALYZE = "/usr/bin/systemd-analyze";
@@ -18,7 +18,7 @@ const keys = (section: string) => {
 
 test("systemd-analyze verify accepts the unit without a single warning", () => {
   if (!existsSync(ANALYZE)) throw new Error(`${ANALYZE} not found: install it with \`apt-get install -y systemd\`.`);
-  const dir = mkdtempSync(join(tmpdir(), "bb-unit-"));
+  const dir = tempDir("bb-unit-");
   // point the install paths at this checkout so the verifier can check that ExecStart is executable
   const unit = UNIT.replaceAll("/opt/backlog-bridge/node_modules/.bin/bun", join(REPO, "node_modules/.bin/bun"));
   writeFileSync(join(dir, "backlog-bridge.service"), unit);

@@ -14,6 +14,7 @@ import { ALERT_NAMES, alertRules, RUNBOOK_ANCHORS } from "../../lib/alerting/rul
 import { parsePolicyText } from "../../lib/policy.ts";
 import { REPO, runScript } from "../helpers/run.ts";
 import { promtool } from "./tools.ts";
+import { expectExit } from "../helpers/exit.ts";
 
 const TEST_FILE = join(REPO, "tests/alerting/backlog-bridge.rules.test.yml");
 const dir = mkdtempSync(join(tmpdir(), "bb-rules-"));
@@ -23,13 +24,13 @@ describe("rule files", () => {
   test("promtool check rules accepts the plain file and the PrometheusRule's groups", () => {
     const plain = promtool(["check", "rules", DEFAULT_RULES_FILE]);
     expect(plain.out).toContain(`SUCCESS: ${ALERT_NAMES.length} rules found`);
-    expect(plain.code).toBe(0);
+    expectExit(plain, 0);
     const pr = YAML.parse(readFileSync(DEFAULT_PROMETHEUSRULE_FILE, "utf8"));
     expect(pr).toMatchObject({ apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: "backlog-bridge" } });
     const extracted = join(dir, "from-prometheusrule.yml");
     writeFileSync(extracted, YAML.stringify({ groups: pr.spec.groups }));
     const k8s = promtool(["check", "rules", extracted]);
-    expect(k8s.code).toBe(0);
+    expectExit(k8s, 0);
     // one source: the same groups in both
     expect(pr.spec.groups).toEqual(YAML.parse(readFileSync(DEFAULT_RULES_FILE, "utf8")).groups);
   });
@@ -45,7 +46,7 @@ describe("promtool test rules", () => {
   test("every alert fires and stays quiet at its edges", () => {
     const r = promtool(["test", "rules", TEST_FILE]);
     expect(r.out).toContain("SUCCESS");
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
   });
 
   test("covers every alert of the rules file with a firing case and a quiet case", () => {
@@ -117,11 +118,11 @@ describe("drift check", () => {
     const policy = join(dir, "policy.yml");
     writeFileSync(policy, "alerts:\n  overdue_notify_above: 7\n");
     const r = await runScript("scripts/check.ts", ["--policy", policy]);
-    expect(r.code).toBe(1);
+    expectExit(r, 1);
     expect(r.stderr).toContain("FAIL alert rules");
     expect(r.stderr).toContain("fix: npx bun run ops/scripts/render_alerts.ts");
     const ok = await runScript("scripts/check.ts");
     expect(ok.stdout).toContain("ok   alert rules");
-    expect(ok.code).toBe(0);
+    expectExit(ok, 0);
   });
 });

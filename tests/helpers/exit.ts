@@ -6,6 +6,8 @@ export interface Exited {
   code: number | null;
   stdout?: string;
   stderr?: string;
+  /** Combined output, for helpers that capture one stream (promtool). */
+  out?: string;
   command?: string;
 }
 
@@ -14,6 +16,6 @@ const tail = (s: string, n = 4000) => (s.length > n ? `…${s.slice(-n)}` : s);
 export function expectExit(r: Exited, code = 0, what = r.command ?? "the process"): void {
   if (r.code === code) return;
   throw new Error(
-    `${what} exited with ${r.code}, expected ${code}\n--- stderr ---\n${tail(r.stderr ?? "") || "(empty)"}\n--- stdout ---\n${tail(r.stdout ?? "") || "(empty)"}`,
+    `${what} exited with ${r.code}, expected ${code}\n--- stderr ---\n${tail(r.stderr ?? r.out ?? "") || "(empty)"}\n--- stdout ---\n${tail(r.stdout ?? "") || "(empty)"}`,
   );
 }

@@ -36,7 +36,7 @@ const onPath = (name: string, path: string) =>
     }
   });
 
-/** PATH for the clone: the folders holding node and npm, and /usr/bin:/bin for sh and coreutils; never bun. */
+/** PATH for the clone: the folders holding node and npm, and the system dirs (sh, coreutils, runuser); never bun. */
 export function pathWithoutBun(): string {
   const dirs = new Set<string>();
   for (const tool of ["node", "npm", "npx"]) {
@@ -44,7 +44,7 @@ export function pathWithoutBun(): string {
     if (!found) throw new Error(`${tool} is not on PATH: the README's commands need Node.js and npm (apt-get install -y nodejs npm)`);
     dirs.add(found);
   }
-  dirs.add("/usr/bin").add("/bin");
+  for (const d of ["/usr/local/sbin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]) dirs.add(d); // a login shell's system dirs (runuser is in sbin)
   const path = [...dirs].join(delimiter);
   const bun = onPath("bun", path);
   if (bun.length) throw new Error(`bun is installed globally in ${bun.join(", ")}: this test needs a PATH without bun`);

@@ -73,10 +73,10 @@ function alive(pid: number): boolean {
 }
 
 /** Removes clusters whose owning test process died without cleaning up (kill -9, OOM, ...). */
-export function reapStaleClusters(bin: string): void {
-  for (const name of readdirSync(tmpdir())) {
+export function reapStaleClusters(bin: string, base = tmpdir()): void {
+  for (const name of readdirSync(base)) {
     if (!name.startsWith(PREFIX)) continue;
-    const dir = join(tmpdir(), name);
+    const dir = join(base, name);
     try {
       const owner = Number(readFileSync(join(dir, "owner.pid"), "utf8"));
       if (owner && alive(owner)) continue;

@@ -46,6 +46,13 @@ export const REQUIREMENTS: Requirement[] = [
     unless: (env) => !!env.TEST_POSTGRES_DSN,
   },
   {
+    name: "runuser",
+    for: "the throwaway Postgres when the tests run as root (initdb refuses root)",
+    paths: (env) => (env.PATH ?? "").split(":").filter(Boolean).map((d) => join(d, "runuser")),
+    install: "apt-get install -y util-linux (and /usr/sbin on PATH)",
+    unless: (env) => !!env.TEST_POSTGRES_DSN || !(typeof process.getuid === "function" && process.getuid() === 0),
+  },
+  {
     name: "Chromium",
     for: "the dashboard in a headless browser (tests/http)",
     paths: (env) => [chromiumPath(env)],

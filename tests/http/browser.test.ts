@@ -3,8 +3,7 @@
  * against the real server with seeded data. Asserts the visible numbers and keeps a screenshot.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { buildAccess } from "../../lib/access-config.ts";
@@ -12,12 +11,13 @@ import { silentLogger } from "../../lib/log.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
 import { startServer, type RunningServer } from "../../server.ts";
 import { item } from "../store/contract.ts";
+import { tempDir } from "../helpers/tmp.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const KEY = "browser-reader-key";
 let server: RunningServer;
 let browser: Browser;
-const shots = mkdtempSync(join(tmpdir(), "bb-dashboard-shot-"));
+const shots = tempDir("bb-dashboard-shot-");
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {

@@ -1,6 +1,5 @@
 /** Builds the real Hono app over a given store, with the shipped policy and known API keys. */
-import { cpSync, mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { buildAccess } from "../../lib/access-config.ts";
 import { createApp, type RunClaims, type SchedulerView } from "../../lib/http/app.ts";
@@ -16,6 +15,7 @@ import { servingBackend } from "../../lib/store/index.ts";
 import type { BacklogStore } from "../../lib/store/types.ts";
 import { createToolContext, createToolRegistry, resolveToolPaths } from "../../lib/tools/index.ts";
 import { REPO } from "../helpers/run.ts";
+import { tempDir } from "../helpers/tmp.ts";
 
 export const KEYS = {
   reader: "reader-key-0123456789",
@@ -33,7 +33,7 @@ export const ACCESS_ENV = {
 
 /** A reports dir holding the fixture platform digest for prod, week 2026-W47. */
 export function reportsWithFixture(): string {
-  const dir = mkdtempSync(join(tmpdir(), "bb-reports-"));
+  const dir = tempDir("bb-reports-");
   mkdirSync(join(dir, "platform"), { recursive: true });
   cpSync(join(REPO, "tests/fixtures/platform-2026-W47.json"), join(dir, "platform/2026-W47.json"));
   return dir;

@@ -2,11 +2,11 @@
 import { afterAll, expect, test } from "bun:test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { REPO } from "../helpers/run.ts";
 import { ACCESS_ENV, KEYS } from "./harness.ts";
+import { tempDir } from "../helpers/tmp.ts";
 
 let child: ChildProcess | undefined;
 afterAll(() => child?.kill("SIGKILL"));
@@ -33,7 +33,7 @@ function start(env: Record<string, string>): Promise<{ url: string; output: () =
 }
 
 test("server.ts on JSONL: healthz, readyz, authenticated dashboard, graceful SIGTERM", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "bb-srv-"));
+  const dir = tempDir("bb-srv-");
   const srv = await start({ ...ACCESS_ENV, PORT: "0", BACKLOG_BACKEND: "jsonl", BACKLOG_JSONL_DIR: dir });
   expect(await (await fetch(`${srv.url}/healthz`)).json()).toEqual({ status: "ok" });
   expect(await (await fetch(`${srv.url}/readyz`)).json()).toMatchObject({ ready: true, backend: "JsonlBacklogStore" });

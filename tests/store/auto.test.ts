@@ -14,6 +14,7 @@ import { openStore } from "../../lib/store/index.ts";
 import { REPO, runScript } from "../helpers/run.ts";
 import { autoHarness, capture, pgConfig, waitFor } from "./auto-harness.ts";
 import { item } from "./contract.ts";
+import { expectExit } from "../helpers/exit.ts";
 
 // Hooks too: starting the private cluster (initdb) can take longer than bun's default 5 s.
 setDefaultTimeout(60_000);
@@ -284,7 +285,7 @@ describe("AutoBacklogStore", () => {
       timeoutMs: 30_000,
       env: { BACKLOG_POSTGRES_DSN: "postgresql://u:pw@127.0.0.1:1/x", BACKLOG_JSONL_DIR: join(dir, "data"), BACKLOG_PG_RETRY_SECONDS: "1", BACKLOG_PG_CONNECT_TIMEOUT: "2" },
     });
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(res.stdout).toContain(`"event":"${USING_JSONL}"`);
     expect(res.stderr).toContain('"probe":"JsonlBacklogStore"');
     expect(res.stderr).toContain('"degraded":true');
