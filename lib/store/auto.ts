@@ -31,6 +31,7 @@ import type {
   Status,
   StoreBinding,
   StoreHealth,
+  Transition,
   UpsertInput,
   UpsertResult,
 } from "./types.ts";
@@ -157,6 +158,11 @@ export class AutoBacklogStore implements BacklogStore {
       (pg) => pg.addComment(id, message, { ...ctx, eventId }),
       () => this.refuseUnknown(id, () => this.jsonl.addComment(id, message, { ...ctx, eventId })),
     );
+  }
+
+  /** Like setStatus: Postgres when serving, else JSONL for an item JSONL knows (refused otherwise). */
+  transition(id: string, t: Transition, ctx: Actor): Promise<BacklogItem> {
+    return this.router.route((pg) => pg.transition(id, t, ctx), () => this.refuseUnknown(id, () => this.jsonl.transition(id, t, ctx)));
   }
 
   events(itemId: string): Promise<BacklogEvent[]> {

@@ -7,7 +7,7 @@
  * Items are never mutated in place by the stores, so the version passed to add() is the one passed
  * to remove() later.
  */
-import { compareOverdue, compareTopServices, emptyDashboard, isClosed, isOpen, todayUtc, toOverdueEntry } from "./logic.ts";
+import { compareOverdue, compareTopServices, emptyDashboard, isClosed, isOpen, isSnoozed, todayUtc, toOverdueEntry } from "./logic.ts";
 import { DASHBOARD_OVERDUE_LIMIT, DASHBOARD_TOP_SERVICES, PRIORITIES, STATUSES, type BacklogItem, type Dashboard, type Priority, type Status } from "./types.ts";
 
 /** Per env: items by status × priority, and unfinished items per due date up to a horizon (for lib/alerting). */
@@ -35,6 +35,8 @@ class Bucket {
   /** The last answer, for as long as nothing changes and the day is the same (a polled dashboard). */
   private last: { today: string; d: Dashboard } | null = null;
 
+  private readonly snoozed = new Map<string, BacklogItem>();
+
   apply(it: BacklogItem, sign: 1 | -1): void {
     this.last = null;
     this.total += sign;
@@ -47,6 +49,11 @@ class Bucket {
       else this.services.delete(it.service);
     }
     if (it.due_date === null || isClosed(it.status)) return;
+    // Snoozed items (meta.snoozed_until) are few: kept aside and taken out of overdue at compute time.
+    if (typeof it.meta.snoozed_until === "string") {
+      if (sign > 0) this.snoozed.set(it.id, it);
+      else this.snoozed.delete(it.id);
+    }
     let day = this.due.get(it.due_date);
     if (sign > 0) {
       if (!day) {
@@ -110,9 +117,11 @@ class Bucket {
       day.sorted ??= [...day.items.values()].sort((a, b) => compareOverdue(a as never, b as never));
       for (const it of day.sorted) {
         if (d.overdue.length >= DASHBOARD_OVERDUE_LIMIT) break;
+        if (isSnoozed(it, today)) continue;
         d.overdue.push(toOverdueEntry(it, today));
       }
     }
+    for (const it of this.snoozed.values()) if (it.due_date! < today && isSnoozed(it, today)) d.overdue_count--;
     d.top_services = [...this.services].map(([service, count]) => ({ service, count })).sort(compareTopServices).slice(0, DASHBOARD_TOP_SERVICES);
     return d;
   }

@@ -24,9 +24,11 @@ import {
   notFound,
   parseFilter,
   parseStatus,
+  parseTransition,
   parseUpsert,
   planComment,
   planStatus,
+  planTransition,
   planUpsert,
 } from "./logic.ts";
 import type {
@@ -41,6 +43,7 @@ import type {
   Status,
   StoreBinding,
   StoreHealth,
+  Transition,
   UpsertInput,
   UpsertResult,
 } from "./types.ts";
@@ -164,6 +167,21 @@ export class JsonlBacklogStore implements BacklogStore {
       await this.commit([], [ev]);
       await this.journaled({ kind: "comment", id, message, event_id: ev.id }, ctx.actor, now);
       return structuredClone(ev);
+    });
+  }
+
+  async transition(id: string, t: Transition, ctx: Actor): Promise<BacklogItem> {
+    const parsed = parseTransition(t); // bad input is 400 before any lookup, not 404
+    return this.writing(async () => {
+      const item = this.index.items.get(id);
+      if (!item) throw notFound(id);
+      const now = this.clock();
+      const plan = planTransition(item, parsed, ctx.actor, now);
+      await this.commit([plan.item], [plan.event]);
+      // The guard was checked here against the copy the caller read; Postgres replays the step as asked.
+      const { expect_updated_at: _e, ...step } = parsed;
+      await this.journaled({ kind: "transition", id, transition: step }, ctx.actor, now);
+      return structuredClone(plan.item);
     });
   }
 

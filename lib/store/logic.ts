@@ -3,9 +3,12 @@
  * retention cutoff. No I/O here, so the rules are tested with plain data and cannot drift per backend.
  */
 import { randomBytes } from "node:crypto";
+import * as v from "valibot";
 import { AppError, parseOrThrow } from "../errors.ts";
 import {
   CLOSED_STATUSES,
+  DateString,
+  LIFECYCLE_EVENT_TYPES,
   DASHBOARD_OVERDUE_LIMIT,
   DASHBOARD_TOP_SERVICES,
   ListFilterSchema,
@@ -19,6 +22,7 @@ import {
   type ListFilter,
   type ListResult,
   type Status,
+  type Transition,
   type UpsertInput,
   type UpsertInputParsed,
 } from "./types.ts";
@@ -63,9 +67,15 @@ export function daysBetween(from: string, to: string): number {
 export const isOpen = (status: Status) => (OPEN_STATUSES as readonly string[]).includes(status);
 export const isClosed = (status: Status) => (CLOSED_STATUSES as readonly string[]).includes(status);
 
-/** Not done/canceled and due before today (UTC). */
-export function isOverdue(item: Pick<BacklogItem, "status" | "due_date">, today: string): boolean {
-  return !isClosed(item.status) && item.due_date !== null && item.due_date < today;
+/** Snoozed (backlog_tool.snooze) while today is before meta.snoozed_until: out of overdue counts and alerts. */
+export function isSnoozed(item: Pick<BacklogItem, "meta">, today: string): boolean {
+  const until = item.meta?.snoozed_until;
+  return typeof until === "string" && until > today;
+}
+
+/** Not done/canceled, due before today (UTC), not snoozed. */
+export function isOverdue(item: Pick<BacklogItem, "status" | "due_date" | "meta">, today: string): boolean {
+  return !isClosed(item.status) && item.due_date !== null && item.due_date < today && !isSnoozed(item, today);
 }
 
 export function parseUpsert(input: UpsertInput): UpsertInputParsed {
@@ -185,6 +195,47 @@ export function planComment(item: BacklogItem, message: string, actor: string, n
   return event(item.id, "commented", actor, text, now.toISOString());
 }
 
+const TransitionSchema = v.object({
+  type: v.picklist(LIFECYCLE_EVENT_TYPES),
+  message: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(20_000, "must be at most 20000 characters")),
+  set: v.optional(
+    v.object({
+      status: v.optional(v.picklist(STATUSES)),
+      priority: v.optional(v.picklist(PRIORITIES)),
+      due_date: v.optional(v.nullable(DateString)),
+      meta: v.optional(v.record(v.string(), v.unknown())),
+    }),
+  ),
+  meta: v.optional(v.record(v.string(), v.unknown())),
+  expect_updated_at: v.optional(v.string()),
+});
+
+export function parseTransition(t: Transition): Transition {
+  return parseOrThrow(TransitionSchema, t, "Invalid transition") as Transition;
+}
+
+/** store.transition's rule: the new item (fields set, meta merged, updated_at now) and its one event. */
+export function planTransition(item: BacklogItem, t: Transition, actor: string, now: Date): { item: BacklogItem; event: BacklogEvent } {
+  if (t.expect_updated_at !== undefined && t.expect_updated_at !== item.updated_at) {
+    throw new AppError("conflict", `item ${item.id} changed since it was read (updated_at ${item.updated_at}, expected ${t.expect_updated_at}); ${t.type} not applied.`);
+  }
+  const ts = now.toISOString();
+  const s = t.set ?? {};
+  const next: BacklogItem = {
+    ...item,
+    ...(s.status !== undefined ? { status: s.status } : {}),
+    ...(s.priority !== undefined ? { priority: s.priority } : {}),
+    ...(s.due_date !== undefined ? { due_date: s.due_date } : {}),
+    meta: s.meta ? { ...item.meta, ...s.meta } : item.meta,
+    updated_at: ts,
+  };
+  const changes: Record<string, unknown> = {};
+  for (const k of ["status", "priority", "due_date"] as const) if (next[k] !== item[k]) changes[k] = { from: item[k], to: next[k] };
+  // `fields` names what the step set, like an `updated` event: the auto store's replay merge reads it.
+  const fields = [...Object.keys(changes), ...(s.meta ? ["meta"] : [])];
+  return { item: next, event: event(item.id, t.type, actor, t.message.trim(), ts, { ...(t.meta ?? {}), changes, fields }) };
+}
+
 export function notFound(id: string): AppError {
   return new AppError("not_found", `No backlog item with id ${JSON.stringify(id)}.`);
 }
@@ -208,7 +259,8 @@ export function matchesFilter(item: BacklogItem, f: ParsedFilter, today: string)
     if (!item.title.toLowerCase().includes(q) && !item.service.toLowerCase().includes(q) && !item.id.toLowerCase().includes(q)) return false;
   }
   if (f.due_within_days !== undefined) {
-    if (!isOpen(item.status) || item.due_date === null || item.due_date < today || item.due_date > addDays(today, f.due_within_days)) return false;
+    // A snoozed item is out of attention lists until its date (backlog_tool.snooze).
+    if (!isOpen(item.status) || item.due_date === null || item.due_date < today || item.due_date > addDays(today, f.due_within_days) || isSnoozed(item, today)) return false;
   }
   return true;
 }

@@ -6,9 +6,11 @@ import {
   listItems,
   notFound,
   parseStatus,
+  parseTransition,
   parseUpsert,
   planComment,
   planStatus,
+  planTransition,
   planUpsert,
 } from "./logic.ts";
 import type {
@@ -22,6 +24,7 @@ import type {
   ListResult,
   Status,
   StoreHealth,
+  Transition,
   UpsertInput,
   UpsertResult,
 } from "./types.ts";
@@ -96,6 +99,16 @@ export class MemoryBacklogStore implements BacklogStore {
     const ev = planComment(item, message, ctx.actor, this.clock());
     this.pushEvent(ev);
     return structuredClone(ev);
+  }
+
+  async transition(id: string, t: Transition, ctx: Actor): Promise<BacklogItem> {
+    const parsed = parseTransition(t);
+    const item = this.items.get(id);
+    if (!item) throw notFound(id);
+    const plan = planTransition(item, parsed, ctx.actor, this.clock());
+    this.items.set(id, plan.item);
+    this.pushEvent(plan.event);
+    return structuredClone(plan.item);
   }
 
   async events(itemId: string) {

@@ -5,7 +5,7 @@
  */
 import type { Sql } from "../db.ts";
 import { parseFilter, todayUtc } from "./logic.ts";
-import { rowToItem } from "./postgres-rows.ts";
+import { notSnoozedSql, rowToItem } from "./postgres-rows.ts";
 import type { ListFilter, ListResult } from "./types.ts";
 
 const ORDER = {
@@ -21,8 +21,8 @@ export async function queryList(sql: Sql, filter: ListFilter | undefined, now: D
   const today = todayUtc(now);
   const statuses = asList(f.status);
   const priorities = asList(f.priority);
-  // isOverdue() in logic.ts: not done/canceled, has a due date, due before today.
-  const overdue = sql`(status not in ('done', 'canceled') and due_date is not null and due_date < ${today}::date)`;
+  // isOverdue() in logic.ts: not done/canceled, has a due date, due before today, not snoozed.
+  const overdue = sql`(status not in ('done', 'canceled') and due_date is not null and due_date < ${today}::date and ${notSnoozedSql(sql, today)})`;
   const conds = [
     f.env !== undefined && sql`env = ${f.env}`,
     statuses && sql`status = any(${statuses}::text[])`,
@@ -36,7 +36,7 @@ export async function queryList(sql: Sql, filter: ListFilter | undefined, now: D
     f.q !== undefined && f.q !== "" &&
       sql`(strpos(lower(title), lower(${f.q})) > 0 or strpos(lower(service), lower(${f.q})) > 0 or strpos(lower(id), lower(${f.q})) > 0)`,
     f.due_within_days !== undefined &&
-      sql`(status not in ('done', 'canceled') and due_date is not null and due_date >= ${today}::date and due_date <= ${today}::date + ${f.due_within_days}::int)`,
+      sql`(status not in ('done', 'canceled') and due_date is not null and due_date >= ${today}::date and due_date <= ${today}::date + ${f.due_within_days}::int and ${notSnoozedSql(sql, today)})`,
   ].filter((c) => c !== false && c !== undefined);
   const where = conds.reduce((acc, c) => sql`${acc} and ${c}`, sql`true`);
   // The same orders as logic.ts LIST_ORDER (constants, never input), for the page and for its outer select.

@@ -4,6 +4,7 @@
  * expanded with jsonb_to_recordset, so a batch of any size is one statement with one parameter.
  */
 import type { TransactionSql } from "postgres";
+import type { Sql } from "../db.ts";
 import type { BacklogEvent, BacklogItem } from "./types.ts";
 
 /** The transaction handle every write path receives from `sql.begin`. */
@@ -78,10 +79,10 @@ export async function updateItems(tx: Tx, items: BacklogItem[]): Promise<void> {
   await tx`
     update backlog_items as b
        set title = r.title, description = r.description, tags = r.tags, meta = r.meta, owner = r.owner,
-           status = r.status, updated_at = r.updated_at
+           status = r.status, priority = r.priority, due_date = r.due_date, updated_at = r.updated_at
       from jsonb_to_recordset(${json(tx, items)}) as r(
         id text, title text, description text, tags text[], meta jsonb, owner text, status text,
-        updated_at timestamptz)
+        priority text, due_date date, updated_at timestamptz)
      where b.id = r.id`;
 }
 
@@ -105,3 +106,6 @@ export async function selectForUpdateByKey(tx: Tx, keys: string[]): Promise<Back
      order by dedupe_key collate "C" for update`;
   return rows.map(rowToItem);
 }
+
+/** isSnoozed() in logic.ts, negated, as SQL: meta.snoozed_until absent, null or not after today. */
+export const notSnoozedSql = (sql: Sql, today: string) => sql`not coalesce((meta->>'snoozed_until') > ${today}::text, false)`;

@@ -15,9 +15,11 @@ import {
   cleanupCutoff,
   notFound,
   parseStatus,
+  parseTransition,
   parseUpsert,
   planComment,
   planStatus,
+  planTransition,
   planUpsert,
 } from "./logic.ts";
 import { upsertManyTx } from "./postgres-batch.ts";
@@ -46,6 +48,7 @@ import type {
   Status,
   StoreBinding,
   StoreHealth,
+  Transition,
   UpsertInput,
   UpsertResult,
 } from "./types.ts";
@@ -206,6 +209,18 @@ export class PostgresBacklogStore implements BacklogStore {
       const [ev] = ctx.eventId ? [{ ...planned, id: ctx.eventId }] : [planned];
       await insertEvents(tx, [ev!]);
       return ev!;
+    });
+  }
+
+  async transition(id: string, t: Transition, ctx: Actor): Promise<BacklogItem> {
+    const parsed = parseTransition(t); // bad input is 400 before any lookup, not 404
+    const now = this.clock();
+    return this.tx(async (tx) => {
+      const item = await lockById(tx, id);
+      const plan = planTransition(item, parsed, ctx.actor, now);
+      await updateItems(tx, [plan.item]);
+      await insertEvents(tx, [plan.event]);
+      return plan.item;
     });
   }
 

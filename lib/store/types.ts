@@ -13,9 +13,12 @@ export { DateString, EnvName, PRIORITIES, STATUSES, type Priority, type Status }
 export const OPEN_STATUSES = ["open", "in_progress", "blocked"] as const;
 export const CLOSED_STATUSES = ["done", "canceled"] as const;
 export const LIST_SORTS = ["updated", "due", "priority"] as const;
-export const EVENT_TYPES = ["created", "updated", "status_changed", "commented", "owner_changed"] as const;
+/** Events written by store.transition (the item lifecycle, docs/generation.md). */
+export const LIFECYCLE_EVENT_TYPES = ["recurred", "auto_resolved", "signal_gone", "reopened", "snoozed", "snooze_expired", "escalated"] as const;
+export const EVENT_TYPES = ["created", "updated", "status_changed", "commented", "owner_changed", ...LIFECYCLE_EVENT_TYPES] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
+export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];
 
 const Tags = v.pipe(v.array(Name(64)), v.maxLength(50, "at most 50 tags"));
 
@@ -136,6 +139,21 @@ export interface Dashboard {
 export const DASHBOARD_OVERDUE_LIMIT = 50;
 export const DASHBOARD_TOP_SERVICES = 10;
 
+/**
+ * One lifecycle step on one item (store.transition): the fields to set and the one event that says why.
+ * `set.meta` is shallow-merged into the item's meta. The caller (lib/lifecycle) decides whether a step
+ * is due, so re-running it is its business; the store applies it atomically (item + event together).
+ */
+export interface Transition {
+  type: LifecycleEventType;
+  message: string;
+  set?: { status?: Status; priority?: Priority; due_date?: string | null; meta?: Record<string, unknown> };
+  /** The event's meta. */
+  meta?: Record<string, unknown>;
+  /** Applied only while the item's updated_at is still this (else `conflict`): a concurrent change wins. */
+  expect_updated_at?: string;
+}
+
 export interface StoreHealth {
   backend: string;
   /** Not running as configured (e.g. auto serving from the JSONL fallback because Postgres is down). */
@@ -171,6 +189,8 @@ export interface BacklogStore {
   list(filter?: ListFilter, now?: Date): Promise<ListResult>;
   setStatus(id: string, status: Status, ctx: Actor & { message?: string }): Promise<BacklogItem>;
   addComment(id: string, message: string, ctx: Actor): Promise<BacklogEvent>;
+  /** Applies one lifecycle step (fields + its event) atomically; returns the item after it. */
+  transition(id: string, t: Transition, ctx: Actor): Promise<BacklogItem>;
   events(itemId: string): Promise<BacklogEvent[]>;
   dashboard(filter?: { env?: string }, now?: Date): Promise<Dashboard>;
   /** Removes done/canceled items (and their events) whose updated_at is older than retentionDays. */

@@ -307,6 +307,66 @@ export function storeContract(label: string, factory: StoreFactory) {
       expect(again.created).toBe(true);
     });
 
+    test("transition sets fields, merges meta and writes one typed event atomically; guards and bad input", async () => {
+      const { item: it } = await store.upsert(item({ meta: { pressure_score: 71, keep: true } }), { actor: "gen" });
+      tick();
+      const after = await store.transition(
+        it.id,
+        { type: "escalated", message: "escalated from P1 to P0", set: { priority: "P0", due_date: "2026-12-05", status: "blocked", meta: { escalations: 1 } }, meta: { step: 1 } },
+        { actor: "scheduler" },
+      );
+      expect(after).toMatchObject({ priority: "P0", due_date: "2026-12-05", status: "blocked", meta: { pressure_score: 71, keep: true, escalations: 1 }, updated_at: "2026-11-23T10:00:01.000Z" });
+      expect(await store.get(it.id)).toEqual(after);
+      const evs = await store.events(it.id);
+      expect(evs.map((e) => e.type)).toEqual(["created", "escalated"]);
+      expect(evs[1]).toMatchObject({
+        actor: "scheduler",
+        message: "escalated from P1 to P0",
+        meta: { step: 1, fields: ["status", "priority", "due_date", "meta"], changes: { priority: { from: "P1", to: "P0" }, status: { from: "open", to: "blocked" }, due_date: { from: "2026-12-01", to: "2026-12-05" } } },
+      });
+      // A step planned against an older version is refused and writes nothing.
+      const stale = await store.transition(it.id, { type: "auto_resolved", message: "x", set: { status: "done" }, expect_updated_at: it.updated_at }, { actor: "s" }).catch((e) => e);
+      expect(stale).toBeInstanceOf(AppError);
+      expect(stale.code).toBe("conflict");
+      expect((await store.get(it.id))!.status).toBe("blocked");
+      await expect(store.transition("bl_nope", { type: "snoozed", message: "x" }, { actor: "s" })).rejects.toMatchObject({ code: "not_found" });
+      const bad = await store.transition(it.id, { type: "created" as never, message: "", set: { priority: "P9" as never } }, { actor: "s" }).catch((e) => e);
+      expect(bad.code).toBe("invalid_input");
+      expect(bad.details.join("\n")).toContain("type");
+      expect(bad.details.join("\n")).toContain("set.priority");
+      expect((await store.events(it.id)).length).toBe(2);
+    });
+
+    test("list filters by due date window (due_from/due_to inclusive; no due date never matches)", async () => {
+      for (const [k, due] of [["a", "2026-11-20"], ["b", "2026-11-23"], ["c", "2026-11-24"], ["d", null]] as const) {
+        await store.upsert(item({ dedupe_key: k, due_date: due }), { actor: "gen" });
+      }
+      const keys = async (f: object) => (await store.list(f)).items.map((i) => i.dedupe_key).sort();
+      expect(await keys({ due_from: "2026-11-20", due_to: "2026-11-23" })).toEqual(["a", "b"]);
+      expect(await keys({ due_from: "2026-11-21" })).toEqual(["b", "c"]);
+      expect(await keys({ due_to: "2026-11-20" })).toEqual(["a"]);
+      await expect(store.list({ due_from: "2026-13-01" })).rejects.toMatchObject({ code: "invalid_input" });
+    });
+
+    test("a snoozed item is out of overdue counts, the overdue list and the overdue filter until its date", async () => {
+      const mk = async (key: string, due: string) => (await store.upsert(item({ dedupe_key: key, due_date: due }), { actor: "gen" })).item;
+      const a = await mk("a", "2026-11-01");
+      const b = await mk("b", "2026-11-02");
+      await store.transition(a.id, { type: "snoozed", message: "snoozed until 2026-11-30: vendor fix", set: { meta: { snoozed_until: "2026-11-30" } } }, { actor: "alice" });
+      const d = await store.dashboard({ env: "prod" });
+      expect(d.overdue_count).toBe(1);
+      expect(d.overdue.map((o) => o.id)).toEqual([b.id]);
+      expect((await store.list({ overdue: true })).items.map((i) => i.id)).toEqual([b.id]);
+      expect((await store.list({ overdue: false })).items.map((i) => i.id)).toEqual([a.id]);
+      // On the date itself the snooze is over.
+      const later = new Date("2026-11-30T08:00:00.000Z");
+      expect((await store.dashboard({ env: "prod" }, later)).overdue_count).toBe(2);
+      expect((await store.list({ overdue: true }, later)).total).toBe(2);
+      // Expiry clears it for good (the daily job's snooze_expired).
+      await store.transition(a.id, { type: "snooze_expired", message: "snooze ended", set: { meta: { snoozed_until: null } } }, { actor: "scheduler" });
+      expect((await store.dashboard({ env: "prod" })).overdue_count).toBe(2);
+    });
+
     test("health names the backend", async () => {
       const h = await store.health();
       expect(h.backend).toBe(store.name);

@@ -5,7 +5,7 @@
  * docs/storage.md.
  */
 import { randomUUID } from "node:crypto";
-import type { Status, UpsertInputParsed } from "../types.ts";
+import type { Status, Transition, UpsertInputParsed } from "../types.ts";
 
 interface OpBase {
   /** Unique per operation; recorded in backlog_replayed_ops with the op's effect (once only). */
@@ -20,6 +20,8 @@ export type BacklogOp = OpBase &
     | { kind: "upsert"; input: UpsertInputParsed; /** The id the fallback answered with. */ local_id: string }
     | { kind: "set_status"; id: string; status: Status; message?: string }
     | { kind: "comment"; id: string; message: string; event_id: string }
+    /** A lifecycle step (store.transition), without its expect_updated_at guard (checked on the fallback). */
+    | { kind: "transition"; id: string; transition: Transition }
     | { kind: "cleanup"; retention_days: number; now: string }
   );
 

@@ -8,7 +8,7 @@
  */
 import { AppError, describeError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
-import { cleanupCutoff, parseStatus, parseUpsert, planComment, planStatus, planUpsert } from "../logic.ts";
+import { cleanupCutoff, parseStatus, parseTransition, parseUpsert, planComment, planStatus, planTransition, planUpsert } from "../logic.ts";
 import { fieldByCode, lockById, type PostgresBacklogStore } from "../postgres.ts";
 import { isConnectionError, pgInputError } from "../postgres-errors.ts";
 import { insertEvents, insertItems, selectForUpdateByKey, updateItems, type Tx } from "../postgres-rows.ts";
@@ -77,13 +77,20 @@ export async function applyOp(tx: Tx, op: BacklogOp, log: Logger): Promise<boole
       await insertEvents(tx, [{ ...planComment(item, op.message, op.actor, now), id: op.event_id }], "nothing");
       return true;
     }
+    case "transition": {
+      const item = await lockById(tx, op.id);
+      const plan = planTransition(item, parseTransition(op.transition), op.actor, now);
+      await updateItems(tx, [plan.item]);
+      await insertEvents(tx, [plan.event]);
+      return true;
+    }
     case "cleanup": {
       const cutoff = cleanupCutoff(op.retention_days, new Date(op.now));
       await tx`delete from backlog_items where status in ('done', 'canceled') and updated_at < ${cutoff}::timestamptz`;
       return true;
     }
     default:
-      throw new AppError("invalid_input", `kind: expected upsert|set_status|comment|cleanup, got ${JSON.stringify((op as { kind?: unknown }).kind)}.`);
+      throw new AppError("invalid_input", `kind: expected upsert|set_status|comment|transition|cleanup, got ${JSON.stringify((op as { kind?: unknown }).kind)}.`);
   }
 }
 
