@@ -91,6 +91,26 @@ export const parsePlatformDigest = (text: string, file: string, policy: Pick<Pol
   validate(PLATFORM, parseJson(text, file), file, policy);
 export const parseRiskDigest = (text: string, file: string, policy: Pick<PolicyData, "categories">) => validate(RISK, parseJson(text, file), file, policy);
 
+/**
+ * Every period with a digest of this env (env folder, plus shared files whose `env` is this env),
+ * ascending: the lifecycle counts consecutive digests with it (streaks, auto-resolve after N).
+ */
+export async function listDigestPeriods(kind: "platform" | "risk", o: Pick<FindOptions, "reportsDir" | "env">): Promise<string[]> {
+  const spec = kind === "platform" ? PLATFORM : RISK;
+  const base = join(o.reportsDir, spec.kind);
+  const periods = new Set(await listPeriods(spec, join(base, o.env)));
+  for (const p of await listPeriods(spec, base)) {
+    if (periods.has(p)) continue;
+    const text = await readIfExists(join(base, `${p}.json`));
+    try {
+      if (text !== null && (JSON.parse(text) as { env?: unknown } | null)?.env === o.env) periods.add(p);
+    } catch {
+      // A broken shared file is reported when it is read as a digest; here it just is not counted.
+    }
+  }
+  return [...periods].sort();
+}
+
 async function findDigest<T>(spec: KindSpec<T>, o: FindOptions, period: string | undefined): Promise<FoundDigest<T>> {
   const base = join(o.reportsDir, spec.kind);
   const envDir = join(base, o.env);

@@ -6,14 +6,19 @@
  * - one item per (service, recommended category), key `<key_prefix>:<period>:<env>:<service>:<category>`
  *   with period = the digest's ISO week (weekly) or date (daily);
  * - priority, due date (today UTC + due_days) and title template from the category;
- * - owner = ownership.overrides[service] ?? default_owner for NEW items only; an existing item gets no
- *   owner and no tags in its upsert, so what people set survives a re-run (runbook 7);
+ * - owner for NEW items only: ownership.overrides → the service catalog → default_owner (meta.owner_source
+ *   says which); an existing item gets no owner and no tags in its upsert, so what people set survives a
+ *   re-run (runbook 7);
  * - at most defaults.max_items_per_run, highest score first; ties: more urgent priority, then service,
  *   then category name; `capped` says how many were left out;
  * - generation switched off in the policy → `{ skipped: true, reason }`, never a silent empty result.
+ * What happens across periods (lineage, rolling mode, auto-resolve, reopen) is lib/lifecycle/plan.ts,
+ * applied on top of this plan by lib/tools/backlog-generate.ts.
  */
 import type { PlatformDigest, RiskDigest } from "./digest-schema.ts";
-import { bandRank, categoryOf, ownerFor, renderTitle } from "./policy.ts";
+import { lineageKey } from "./lifecycle/lineage.ts";
+import { resolveOwner } from "./lifecycle/owner.ts";
+import { bandRank, categoryOf, renderTitle } from "./policy.ts";
 import type { Band, PolicyData } from "./policy-schema.ts";
 import { addDays, parseUpsert, planUpsert, todayUtc } from "./store/logic.ts";
 import type { BacklogItem, Priority, UpsertInput } from "./store/types.ts";
@@ -43,6 +48,8 @@ export interface Selection {
   candidates: Candidate[];
   /** How many candidates were left out by max_items_per_run. */
   capped: number;
+  /** The lineage of every candidate, capped ones included: a capped lineage is still present. */
+  lineages: string[];
 }
 
 export interface PlannedItem {
@@ -60,7 +67,7 @@ export interface Skipped {
   reason: string;
 }
 
-export interface Plan extends Omit<Selection, "candidates"> {
+export interface Plan extends Omit<Selection, "candidates" | "lineages"> {
   skipped: false;
   items: PlannedItem[];
 }
@@ -86,7 +93,8 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 function select(kind: GenerationKind, env: string, period: string, all: Candidate[], policy: PolicyData): Selection {
   const max = policy.defaults.max_items_per_run;
   const sorted = [...all].sort(compareCandidates);
-  return { kind, env, period, candidates: sorted.slice(0, max), capped: Math.max(0, sorted.length - max) };
+  const lineages = [...new Set(all.map((c) => lineageKey(policy.dedupe.key_prefix, env, c.service, c.category)))];
+  return { kind, env, period, candidates: sorted.slice(0, max), capped: Math.max(0, sorted.length - max), lineages };
 }
 
 const bullets = (lines: string[]) => (lines.length ? lines.map((l) => `- ${l}`).join("\n") : "- (none given)");
@@ -158,12 +166,19 @@ const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
  * Turns a selection into upserts. `existing` maps dedupe keys to the stored items (only the selected
  * keys matter). `action` is what the store will do: computed with the store's own upsert rule.
  */
-export function planItems(selection: Selection, policy: PolicyData, existing: ReadonlyMap<string, BacklogItem>, now: Date): Plan {
+export function planItems(
+  selection: Selection,
+  policy: PolicyData,
+  existing: ReadonlyMap<string, BacklogItem>,
+  now: Date,
+  catalog: ReadonlyMap<string, string> = new Map(),
+): Plan {
   const today = todayUtc(now);
   const items = selection.candidates.map((c): PlannedItem => {
     const cat = categoryOf(policy, c.category);
     const title = renderTitle(cat.title, { service: c.service, env: selection.env, category: c.category, period: selection.period, band: c.band, score: String(c.score) });
     const found = existing.get(c.dedupe_key) ?? null;
+    const owner = found ? null : resolveOwner(policy, catalog, c.service);
     const input: UpsertInput = {
       env: selection.env,
       service: c.service,
@@ -174,14 +189,14 @@ export function planItems(selection: Selection, policy: PolicyData, existing: Re
       due_date: addDays(today, cat.due_days),
       source: SOURCES[selection.kind],
       dedupe_key: c.dedupe_key,
-      meta: c.meta,
+      meta: owner ? { ...c.meta, owner_source: owner.source } : c.meta,
       // Owner and tags only for new items: on an existing one they are what people made them.
-      ...(found ? {} : { owner: ownerFor(policy, c.service), tags: ["auto", selection.kind] }),
+      ...(owner ? { owner: owner.owner, tags: ["auto", selection.kind] } : {}),
     };
     const action = !found ? "create" : planUpsert(found, parseUpsert(input), "generator", now).changed ? "update" : "unchanged";
     return { dedupe_key: c.dedupe_key, action, existing_id: found?.id ?? null, input };
   });
-  const { candidates: _c, ...rest } = selection;
+  const { candidates: _c, lineages: _l, ...rest } = selection;
   return { ...rest, skipped: false, items };
 }
 

@@ -30,6 +30,9 @@ const Template = v.pipe(
   ),
 );
 
+export const LIFECYCLE_MODES = ["weekly", "rolling"] as const;
+const PathText = v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(1000, "must be at most 1000 characters"));
+
 export const DEFAULT_TITLE = "{service}: {category} ({period})";
 
 const CategorySchema = strictObject({
@@ -86,6 +89,37 @@ export const PolicySchema = strictObject({
     strictObject({
       default_owner: v.optional(Who, "oncall"),
       overrides: v.optional(v.record(v.pipe(v.string(), v.minLength(1, "service names must not be empty")), Who), {}),
+      /** Backstage catalog-info.yaml files (paths and/or one glob, relative to the repository root). Absent: no catalog. */
+      catalog: v.optional(
+        v.pipe(
+          strictObject({
+            files: v.optional(v.pipe(v.array(PathText), v.maxLength(1000, "must list at most 1000 files")), () => []),
+            glob: v.optional(v.nullable(PathText), null),
+          }),
+          v.check((c) => c.files.length > 0 || c.glob !== null, "must name files or a glob (or be left out)"),
+        ),
+      ),
+    }),
+    {},
+  ),
+  /** Item lifecycle (docs/generation.md). The defaults reproduce the behaviour before it existed. */
+  lifecycle: v.optional(
+    strictObject({
+      /** weekly: a new item per period (runbook); rolling: at most one open item per lineage. */
+      mode: v.optional(v.picklist(LIFECYCLE_MODES), "weekly"),
+      /** Open generated items are closed after this many consecutive digests without their lineage; 0 = never. */
+      auto_resolve_after: v.optional(Int(0, 520), 0),
+      /** A lineage returning within this many days of its auto-resolve reopens that item; 0 = never. */
+      reopen_within_days: v.optional(Int(0, 3650), 0),
+      /** backlog_tool.snooze: `until` at most this many days ahead. */
+      max_snooze_days: v.optional(Int(1, 3650), 90),
+    }),
+    {},
+  ),
+  sla: v.optional(
+    strictObject({
+      /** Every this many days overdue: one priority step up (never above P0), each step once; 0 = never. */
+      escalate_after_days_overdue: v.optional(Int(0, 3650), 0),
     }),
     {},
   ),

@@ -121,9 +121,6 @@ export function categoryOf(policy: PolicyData, name: string): CategoryPolicy {
   return c;
 }
 
-/** Owner for a NEW item of `service`: the override, else the default owner. Existing items keep theirs. */
-export const ownerFor = (policy: PolicyData, service: string): string => policy.ownership.overrides[service] ?? policy.ownership.default_owner;
-
 export const bandRank = (band: Band): number => BANDS.indexOf(band);
 
 /** Fills a category title template; unknown placeholders were refused when the policy loaded. */

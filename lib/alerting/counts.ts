@@ -10,6 +10,7 @@
  */
 import type { Sql } from "../db.ts";
 import { todayUtc } from "../store/logic.ts";
+import { notSnoozedSql } from "../store/postgres-rows.ts";
 import { PRIORITIES, STATUSES, type BacklogItem, type Priority, type Status } from "../store/types.ts";
 import { attentionClassifier, attentionHorizon } from "./due.ts";
 
@@ -63,10 +64,11 @@ interface Row {
 export async function queryCounts(sql: Sql, now: Date, warnDays: number, envs: readonly string[] = []): Promise<AlertCounts> {
   const today = todayUtc(now);
   const horizon = attentionHorizon(today, warnDays);
+  const notSnoozed = notSnoozedSql(sql, today); // snoozed items are out of alerts until their date
   const rows = (await sql`
     select env, status, priority, count(*)::int as n,
-           count(*) filter (where status not in ('done', 'canceled') and due_date < ${today}::date)::int as overdue,
-           count(*) filter (where status not in ('done', 'canceled') and due_date >= ${today}::date and due_date <= ${horizon}::date)::int as due_soon
+           count(*) filter (where status not in ('done', 'canceled') and due_date < ${today}::date and ${notSnoozed})::int as overdue,
+           count(*) filter (where status not in ('done', 'canceled') and due_date >= ${today}::date and due_date <= ${horizon}::date and ${notSnoozed})::int as due_soon
       from backlog_items
      group by env, status, priority`) as unknown as Row[];
   const out: AlertCounts = { today, warn_days: warnDays, envs: Object.fromEntries(envs.map((e) => [e, emptyEnvCounts()])) };

@@ -1,16 +1,17 @@
 /**
  * "Needs attention" for alerts and notifications, in ONE place: overdue is logic.ts isOverdue (unfinished,
- * due before today, UTC); due soon is unfinished and due today or within the next `warnDays` days. An
- * item is never both. Pure: no clock, no I/O.
+ * due before today, UTC, not snoozed); due soon is unfinished, not snoozed, and due today or within the
+ * next `warnDays` days. An item is never both. Pure: no clock, no I/O.
  */
-import { addDays, isClosed } from "../store/logic.ts";
+import { addDays, isClosed, isSnoozed } from "../store/logic.ts";
 import type { BacklogItem } from "../store/types.ts";
 
 export const DEFAULT_WARN_DAYS = 3;
 
 export type Attention = "overdue" | "due_soon" | null;
 
-type Dated = Pick<BacklogItem, "status" | "due_date">;
+/** `meta` only matters for a snooze (backlog_tool.snooze): without it an item is not snoozed. */
+type Dated = Pick<BacklogItem, "status" | "due_date"> & { meta?: BacklogItem["meta"] };
 
 /** The last due date that counts as due soon: items due on or before it (and unfinished) need attention. */
 export const attentionHorizon = (today: string, warnDays: number): string => addDays(today, warnDays);
@@ -18,14 +19,15 @@ export const attentionHorizon = (today: string, warnDays: number): string => add
 /** The rule for one day, with the date maths done once (aggregates call it for every item). */
 export function attentionClassifier(today: string, warnDays: number): (item: Dated) => Attention {
   const horizon = attentionHorizon(today, warnDays);
-  return (it) => (it.due_date === null || isClosed(it.status) ? null : it.due_date < today ? "overdue" : it.due_date <= horizon ? "due_soon" : null);
+  return (it) =>
+    it.due_date === null || isClosed(it.status) || isSnoozed(it, today) ? null : it.due_date < today ? "overdue" : it.due_date <= horizon ? "due_soon" : null;
 }
 
 export function attentionOf(item: Dated, today: string, warnDays: number): Attention {
   return attentionClassifier(today, warnDays)(item);
 }
 
-/** Unfinished and due in [today, today + warnDays] (UTC dates). */
+/** Unfinished, not snoozed and due in [today, today + warnDays] (UTC dates). */
 export function isDueSoon(item: Dated, today: string, warnDays: number): boolean {
   return attentionOf(item, today, warnDays) === "due_soon";
 }

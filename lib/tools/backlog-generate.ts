@@ -1,15 +1,22 @@
 /**
- * Runs a generation: find the digest, plan (lib/generate.ts, pure), then apply the plan to the store as
- * the calling agent. Dry run = the same plan, nothing written. On Postgres the whole plan is one
- * transaction (upsertMany); elsewhere items are upserted in order, and a re-run after a failure finishes
- * the job without duplicates (dedupe keys).
+ * Runs a generation: find the digest, plan (lib/generate.ts and lib/lifecycle/plan.ts, pure), then apply
+ * the steps to the store as the calling agent. Dry run = the same steps, nothing written.
+ * Order of writes: reopens first (they carry the period, so a re-run after a crash sees this period's
+ * item), then every upsert (on Postgres one transaction, upsertMany), then recurred / auto_resolved /
+ * signal_gone transitions (they need the ids just created). Each step is guarded by the state it leaves,
+ * so a re-run after a failure finishes the job and a re-run after success changes nothing.
  */
-import { findPlatformDigest, findRiskDigest } from "../digest.ts";
-import { planItems, selectDaily, selectWeekly, skipReason, type GenerationKind, type Plan, type Selection, type Skipped } from "../generate.ts";
+import { loadCatalog } from "../catalog/backstage.ts";
+import { findPlatformDigest, findRiskDigest, listDigestPeriods } from "../digest.ts";
+import { AppError } from "../errors.ts";
+import { planItems, selectDaily, selectWeekly, skipReason, SOURCES, type GenerationKind, type Selection, type Skipped } from "../generate.ts";
 import { isoWeekLabel } from "../isoweek.ts";
-import { displayPath, type Policy } from "../policy.ts";
-import { todayUtc } from "../store/logic.ts";
-import type { BacklogItem, BacklogStore, UpsertInput, UpsertResult } from "../store/types.ts";
+import { lineageOf } from "../lifecycle/lineage.ts";
+import { planLifecycle, type Step } from "../lifecycle/plan.ts";
+import { categoryOf, displayPath, type Policy } from "../policy.ts";
+import { parseUpsert, planUpsert, todayUtc } from "../store/logic.ts";
+import { OPEN_STATUSES, type BacklogEvent, type BacklogItem, type BacklogStore, type UpsertInput, type UpsertResult } from "../store/types.ts";
+import { listAll } from "./list-all.ts";
 import type { ToolContext } from "./types.ts";
 
 export interface GenerateParams {
@@ -32,6 +39,14 @@ export interface GeneratedItem {
   due_date: string | null;
 }
 
+/** One lifecycle step taken (or, in a dry run, that would be taken). */
+export interface LifecycleChange {
+  /** Null in a dry run for an item that would be created. */
+  item_id: string | null;
+  type: string;
+  message: string;
+}
+
 export interface GenerateResult {
   skipped: false;
   env: string;
@@ -44,6 +59,10 @@ export interface GenerateResult {
   unchanged: number;
   capped: number;
   items: GeneratedItem[];
+  /** recurred, reopened, auto_resolved, signal_gone steps, in order. */
+  lifecycle: LifecycleChange[];
+  /** Steps not applied because a person changed the item meanwhile (they stay as the person left them). */
+  conflicts: number;
   dry_run: boolean;
 }
 
@@ -76,15 +95,34 @@ export async function runGeneration(kind: GenerationKind, params: GenerateParams
     log.warn("generate: latest digest is not the current period", { digest_period: found.period, current_period: current, file: displayPath(found.file) });
   }
 
-  const existing = new Map<string, BacklogItem>();
-  for (const c of selection.candidates) {
-    const item = await ctx.store.getByDedupeKey(c.dedupe_key);
-    if (item) existing.set(c.dedupe_key, item);
+  const catalog = loadCatalog(policy.ownership.catalog);
+  // This env's items of this generation source, any status: the lineages the lifecycle works on.
+  const items = (await listAll(ctx.store, { env: params.env }, now)).filter((i) => i.source === SOURCES[kind]);
+  const byKey = new Map(items.map((i) => [i.dedupe_key, i]));
+  const plan = planItems(selection, policy, byKey, now, catalog.owners);
+  const periods = (await listDigestPeriods(kind === "weekly" ? "platform" : "risk", { reportsDir: ctx.paths.reportsDir, env: params.env })).filter((p) => p <= plan.period);
+  if (!periods.includes(plan.period)) periods.push(plan.period);
+  const present = new Set(selection.lineages);
+  const events = new Map<string, BacklogEvent[]>();
+  if (policy.lifecycle.auto_resolve_after > 0) {
+    for (const it of items) {
+      if ((OPEN_STATUSES as readonly string[]).includes(it.status) && !present.has(lineageOf(it, policy.dedupe.key_prefix))) events.set(it.id, await ctx.store.events(it.id));
+    }
   }
-  const plan = planItems(selection, policy, existing, now);
-  const items = params.dry_run ? dryRunItems(plan, existing) : await apply(plan, ctx.store, ctx.agent);
+  const steps = planLifecycle({
+    env: plan.env,
+    period: plan.period,
+    periods,
+    candidates: plan.items.map((p) => ({ dedupe_key: p.dedupe_key, service: p.input.service, category: p.input.category, input: p.input, due_days: categoryOf(policy, p.input.category).due_days })),
+    present,
+    items,
+    events,
+    policy,
+    now,
+  });
+  const applied = params.dry_run ? dryRun(steps, byKey, ctx.agent, now) : await apply(steps, ctx.store, ctx.agent, log);
 
-  const count = (a: GeneratedItem["action"]) => items.filter((i) => i.action === a).length;
+  const count = (a: GeneratedItem["action"]) => applied.items.filter((i) => i.action === a).length;
   const result: GenerateResult = {
     skipped: false,
     env: plan.env,
@@ -94,52 +132,84 @@ export async function runGeneration(kind: GenerationKind, params: GenerateParams
     updated: count("updated"),
     unchanged: count("unchanged"),
     capped: plan.capped,
-    items,
+    items: applied.items,
+    lifecycle: applied.lifecycle,
+    conflicts: applied.conflicts,
     dry_run: params.dry_run,
   };
   if (plan.capped > 0) log.warn("generate: capped", { capped: plan.capped, max_items_per_run: policy.defaults.max_items_per_run });
-  const { items: _i, ...summary } = result;
-  log.info(params.dry_run ? "generate: dry run" : "generate: done", summary);
+  const { items: _i, lifecycle: _l, ...summary } = result;
+  log.info(params.dry_run ? "generate: dry run" : "generate: done", { ...summary, lifecycle: applied.lifecycle.length });
   return result;
 }
 
-const ACTION = { create: "created", update: "updated", unchanged: "unchanged" } as const;
-
-/** What each item would look like: an existing item keeps its owner, priority and due date. */
-function dryRunItems(plan: Plan, existing: ReadonlyMap<string, BacklogItem>): GeneratedItem[] {
-  return plan.items.map((p) => {
-    const old = existing.get(p.dedupe_key);
-    return {
-      id: p.existing_id,
-      dedupe_key: p.dedupe_key,
-      created: p.action === "create",
-      action: ACTION[p.action],
-      service: p.input.service,
-      category: p.input.category,
-      priority: old?.priority ?? p.input.priority,
-      owner: old ? old.owner : (p.input.owner ?? null),
-      due_date: old ? old.due_date : (p.input.due_date ?? null),
-    };
-  });
+interface Applied {
+  items: GeneratedItem[];
+  lifecycle: LifecycleChange[];
+  conflicts: number;
 }
 
-async function apply(plan: Plan, store: BacklogStore, actor: string): Promise<GeneratedItem[]> {
-  const inputs = plan.items.map((p) => p.input);
+const toGenerated = (item: BacklogItem, created: boolean, changed: boolean, id: string | null = item.id): GeneratedItem => ({
+  id,
+  dedupe_key: item.dedupe_key,
+  created,
+  action: created ? "created" : changed ? "updated" : "unchanged",
+  service: item.service,
+  category: item.category,
+  priority: item.priority,
+  owner: item.owner,
+  due_date: item.due_date,
+});
+
+type UpsertStep = Extract<Step, { step: "upsert" }>;
+type TransitionStep = Extract<Step, { step: "transition" }>;
+
+function phases(steps: Step[]) {
+  const upserts = steps.filter((s): s is UpsertStep => s.step === "upsert");
+  const transitions = steps.filter((s): s is TransitionStep => s.step === "transition");
+  return { reopens: transitions.filter((t) => t.transition.type === "reopened"), upserts, after: transitions.filter((t) => t.transition.type !== "reopened") };
+}
+
+/** What the steps would do: an upsert planned with the store's own rule against the item as it is. */
+function dryRun(steps: Step[], byKey: ReadonlyMap<string, BacklogItem>, actor: string, now: Date): Applied {
+  const { reopens, upserts, after } = phases(steps);
+  const items = upserts.map((u) => {
+    const p = planUpsert(byKey.get(u.dedupe_key) ?? null, parseUpsert(u.input), actor, now);
+    return toGenerated(p.item, p.created, p.changed, p.created ? null : p.item.id);
+  });
+  const lifecycle = [...reopens, ...after].map((t) => ({ item_id: t.item_id, type: t.transition.type, message: t.transition.message }));
+  return { items, lifecycle, conflicts: 0 };
+}
+
+async function apply(steps: Step[], store: BacklogStore, actor: string, log: ToolContext["log"]): Promise<Applied> {
+  const { reopens, upserts, after } = phases(steps);
+  const lifecycle: LifecycleChange[] = [];
+  let conflicts = 0;
+  const transition = async (t: TransitionStep, ids: ReadonlyMap<string, string>) => {
+    let tr = t.transition;
+    if (t.next_ref !== undefined) {
+      const next = ids.get(t.next_ref) ?? (tr.set?.meta?.next_id as string | null | undefined) ?? null;
+      if (next === null) return; // the item it points at was not created (capped away or failed): nothing to link
+      tr = { ...tr, message: tr.message.replace(`(${t.next_ref})`, `(${next})`), set: { ...tr.set, meta: { ...tr.set?.meta, next_id: next } } };
+    }
+    try {
+      await store.transition(t.item_id, tr, { actor });
+      lifecycle.push({ item_id: t.item_id, type: tr.type, message: tr.message });
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === "conflict")) throw err;
+      conflicts++;
+      log.warn("generate: lifecycle step skipped, the item changed meanwhile", { item_id: t.item_id, type: tr.type });
+    }
+  };
+  for (const r of reopens) await transition(r, new Map());
+  const inputs = upserts.map((u) => u.input);
   let results: UpsertResult[];
   if (hasUpsertMany(store)) results = inputs.length ? await store.upsertMany(inputs, { actor }) : [];
   else {
     results = [];
     for (const input of inputs) results.push(await store.upsert(input, { actor }));
   }
-  return results.map(({ item, created, changed }) => ({
-    id: item.id,
-    dedupe_key: item.dedupe_key,
-    created,
-    action: created ? "created" : changed ? "updated" : "unchanged",
-    service: item.service,
-    category: item.category,
-    priority: item.priority,
-    owner: item.owner,
-    due_date: item.due_date,
-  }));
+  const ids = new Map(results.map((r) => [r.item.dedupe_key, r.item.id]));
+  for (const t of after) await transition(t, ids);
+  return { items: results.map((r) => toGenerated(r.item, r.created, r.changed)), lifecycle, conflicts };
 }

@@ -4,19 +4,24 @@
  * its envs); every writing action takes `dry_run: true` and then writes nothing and says what it would
  * do. Writes are recorded with actor = the calling agent.
  *   read  (tools.backlog.read):  list, get, dashboard
- *   write (tools.backlog.write): upsert, set_status, add_comment
+ *   write (tools.backlog.write): upsert, set_status, add_comment, snooze
  *   admin (tools.backlog.admin): auto_generate_weekly, auto_generate_daily, cleanup
  */
 import * as v from "valibot";
 import { evaluateAlerts } from "../alerts.ts";
 import { AppError } from "../errors.ts";
 import { IsoWeekString } from "../digest-schema.ts";
-import { DateString, IdParam as Id, Text } from "../domain/schemas.ts";
-import { ownerFor, type Policy } from "../policy.ts";
-import { addDays, cleanupCutoff, notFound, parseUpsert, planComment, planStatus, planUpsert, todayUtc } from "../store/logic.ts";
+import { DateString, IdParam as Id, Name, Text } from "../domain/schemas.ts";
+import { loadCatalog } from "../catalog/backstage.ts";
+import { resolveOwner } from "../lifecycle/owner.ts";
+import type { Policy } from "../policy.ts";
+import { addDays, cleanupCutoff, notFound, parseUpsert, planComment, planStatus, planTransition, planUpsert, todayUtc } from "../store/logic.ts";
 import { ListFilterSchema, PRIORITIES, STATUSES, UpsertInputSchema } from "../store/types.ts";
 import { strictObject } from "../strict.ts";
 import { runGeneration } from "./backlog-generate.ts";
+import { dueSoonOf, runSlaPass } from "./backlog-sla.ts";
+import { groupByLineage } from "../lifecycle/lineage.ts";
+import { planSnooze } from "../lifecycle/snooze.ts";
 import { defineAction, type Tool, type ToolContext } from "./types.ts";
 
 export const BACKLOG_TOOL = "backlog_tool";
@@ -40,10 +45,14 @@ export function createBacklogTool(policy: Policy): Tool {
     actions: {
       list: defineAction({
         description: "Items matching the filters, newest first: {items, total}.",
-        params: params({ ...ListFilterSchema.entries, env: v.optional(Env) }),
+        params: params({ ...ListFilterSchema.entries, env: v.optional(Env), group_by: v.optional(v.picklist(["lineage"])) }),
         entitlement: "tools.backlog.read",
         writes: false,
-        run: (p, ctx) => ctx.store.list(p, ctx.now()),
+        run: async ({ group_by, ...p }, ctx) => {
+          const r = await ctx.store.list(p, ctx.now());
+          // group_by=lineage: the page's items grouped by lineage ("gateway/security: open 4 weeks running, P1").
+          return group_by ? { ...r, lineages: groupByLineage(r.items, policy.dedupe.key_prefix) } : r;
+        },
       }),
 
       get: defineAction({
@@ -70,7 +79,7 @@ export function createBacklogTool(policy: Policy): Tool {
           if (dashboard.overdue_count > dashboard.overdue.length && !dashboard.overdue.some((o) => o.priority === "P0")) {
             p0 = (await ctx.store.list({ ...(p.env === undefined ? {} : { env: p.env }), priority: "P0", overdue: true, limit: 1 }, now)).total;
           }
-          return { ...dashboard, alerts: evaluateAlerts(dashboard, policy, p0) };
+          return { ...dashboard, ...(await dueSoonOf(ctx, policy, p.env, now)), alerts: evaluateAlerts(dashboard, policy, p0) };
         },
       }),
 
@@ -105,7 +114,7 @@ export function createBacklogTool(policy: Policy): Tool {
             ...(existing
               ? {}
               : {
-                  owner: p.owner === undefined ? ownerFor(policy, p.service) : p.owner,
+                  owner: p.owner === undefined ? resolveOwner(policy, loadCatalog(policy.ownership.catalog).owners, p.service).owner : p.owner,
                   due_date: p.due_date === undefined && category ? addDays(todayUtc(ctx.now()), category.due_days) : p.due_date,
                 }),
           };
@@ -144,6 +153,21 @@ export function createBacklogTool(policy: Policy): Tool {
         },
       }),
 
+      snooze: defineAction({
+        description:
+          `Accept an open item for now: out of overdue counts and alerts until \`until\` (after today, at most lifecycle.max_snooze_days = ` +
+          `${policy.lifecycle.max_snooze_days} days ahead), with a reason. A snoozed event now, a snooze_expired event from the daily cleanup job on that date.`,
+        params: params({ id: Id, until: DateString, reason: Name(2000), dry_run: DryRun }),
+        entitlement: "tools.backlog.write",
+        writes: true,
+        run: async (p, ctx) => {
+          const item = await mustGet(ctx, p.id);
+          const t = planSnooze(item, p.until, p.reason, todayUtc(ctx.now()), policy.lifecycle.max_snooze_days);
+          if (p.dry_run) return { item: planTransition(item, t, ctx.agent, ctx.now()).item, dry_run: true };
+          return { item: await ctx.store.transition(item.id, t, { actor: ctx.agent }), dry_run: false };
+        },
+      }),
+
       auto_generate_weekly: defineAction({
         description: `Items from the latest (or the given week's) platform digest: one per service and recommended category. Env defaults to ${policy.envs[0]}.`,
         params: params({ env: GenEnv, week: v.optional(IsoWeekString), dry_run: DryRun }),
@@ -161,7 +185,9 @@ export function createBacklogTool(policy: Policy): Tool {
       }),
 
       cleanup: defineAction({
-        description: `Remove done/canceled items not updated for retention_days (default ${policy.defaults.retention_days}); open work is never removed.`,
+        description:
+          `Remove done/canceled items not updated for retention_days (default ${policy.defaults.retention_days}); open work is never removed. ` +
+          "Then the SLA pass: ended snoozes get snooze_expired, overdue items escalate per sla.escalate_after_days_overdue.",
         params: params({
           retention_days: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36_500))),
           dry_run: DryRun,
@@ -172,7 +198,8 @@ export function createBacklogTool(policy: Policy): Tool {
           const retention_days = p.retention_days ?? policy.defaults.retention_days;
           const now = ctx.now();
           const removed = await ctx.store.cleanup(retention_days, now, { dryRun: p.dry_run });
-          const result = { removed, retention_days, cutoff: cleanupCutoff(retention_days, now), dry_run: p.dry_run };
+          const sla = await runSlaPass(ctx, policy, p.dry_run);
+          const result = { removed, retention_days, cutoff: cleanupCutoff(retention_days, now), sla, dry_run: p.dry_run };
           ctx.log.info(p.dry_run ? "cleanup: dry run" : "cleanup: done", result);
           return result;
         },

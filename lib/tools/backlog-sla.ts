@@ -1,0 +1,87 @@
+/**
+ * The daily SLA pass, run by backlog_tool.cleanup (the daily_backlog_cleanup job) after retention:
+ * snoozes that ended get their `snooze_expired` event, overdue items climb the escalation ladder
+ * (sla.escalate_after_days_overdue; rules in lib/lifecycle/sla.ts). Every step is a store.transition
+ * with actor = the caller; a re-run the same day takes no step twice. Dry run: the steps, nothing written.
+ */
+import { AppError } from "../errors.ts";
+import { isDueSoon } from "../alerting/due.ts";
+import { planEscalation } from "../lifecycle/sla.ts";
+import { planSnoozeExpiry } from "../lifecycle/snooze.ts";
+import type { Policy } from "../policy.ts";
+import { compareOverdue, daysBetween, planTransition, todayUtc } from "../store/logic.ts";
+import { DASHBOARD_OVERDUE_LIMIT, OPEN_STATUSES, type Transition } from "../store/types.ts";
+import { listAll } from "./list-all.ts";
+import type { ToolContext } from "./types.ts";
+
+export interface SlaStep {
+  item_id: string;
+  type: string;
+  message: string;
+}
+
+export interface SlaResult {
+  snooze_expired: number;
+  escalated: number;
+  steps: SlaStep[];
+}
+
+export async function runSlaPass(ctx: ToolContext, policy: Policy, dryRun: boolean): Promise<SlaResult> {
+  const now = ctx.now();
+  const today = todayUtc(now);
+  const steps: SlaStep[] = [];
+  for (const found of await listAll(ctx.store, { status: [...OPEN_STATUSES] }, now)) {
+    let item = found;
+    const todo: Transition[] = [];
+    const expiry = planSnoozeExpiry(item, today);
+    if (expiry) {
+      todo.push(expiry);
+      item = planTransition(item, expiry, ctx.agent, now).item;
+    }
+    todo.push(...planEscalation(item, today, policy.sla.escalate_after_days_overdue));
+    let expect = found.updated_at;
+    for (const t of todo) {
+      if (!dryRun) {
+        try {
+          expect = (await ctx.store.transition(found.id, { ...t, expect_updated_at: expect }, { actor: ctx.agent })).updated_at;
+        } catch (err) {
+          // Changed by someone meanwhile: the next run looks again.
+          if (err instanceof AppError && err.code === "conflict") break;
+          throw err;
+        }
+      }
+      steps.push({ item_id: found.id, type: t.type, message: t.message });
+    }
+  }
+  return { snooze_expired: steps.filter((s) => s.type === "snooze_expired").length, escalated: steps.filter((s) => s.type === "escalated").length, steps };
+}
+
+export interface DueSoonEntry {
+  id: string;
+  env: string;
+  service: string;
+  category: string;
+  title: string;
+  priority: string;
+  status: string;
+  owner: string | null;
+  due_date: string;
+  days_left: number;
+}
+
+/**
+ * The dashboard's due_soon: open, unsnoozed items due today or within notify.warn_days, soonest first
+ * (at most 50 listed, like overdue). Only the items due in that window are read.
+ */
+export async function dueSoonOf(ctx: ToolContext, policy: Policy, env: string | undefined, now: Date) {
+  const today = todayUtc(now);
+  const warn = policy.notify.warn_days;
+  const window = await listAll(ctx.store, { ...(env === undefined ? {} : { env }), due_within_days: warn }, now);
+  const soon = window.filter((i) => isDueSoon(i, today, warn));
+  soon.sort((a, b) => compareOverdue(a as never, b as never)); // the overdue list's order: due date, priority, id
+  const due_soon: DueSoonEntry[] = soon.slice(0, DASHBOARD_OVERDUE_LIMIT).map((i) => ({
+    id: i.id, env: i.env, service: i.service, category: i.category, title: i.title, priority: i.priority, status: i.status, owner: i.owner, due_date: i.due_date!,
+    days_left: daysBetween(today, i.due_date!),
+  }));
+  return { due_soon_count: soon.length, due_soon, warn_days: warn };
+}
