@@ -149,7 +149,7 @@ describe("script errors (no store needed)", () => {
   test("unknown action and invalid params: exit 1, known actions / every bad field listed", async () => {
     const unknown = await runScript("scripts/tool.ts", ["backlog_tool", "purge"], { env });
     expectExit(unknown, 1);
-    expect(unknown.stderr).toContain('error: Unknown action "purge" for backlog_tool. Known actions: list, get, dashboard, upsert, set_status, add_comment, auto_generate_weekly, auto_generate_daily, cleanup.');
+    expect(unknown.stderr).toContain('error: Unknown action "purge" for backlog_tool. Known actions: list, get, dashboard, upsert, set_status, add_comment, snooze, auto_generate_weekly, auto_generate_daily, cleanup.');
     const bad = await runScript("scripts/tool.ts", ["backlog_tool", "auto_generate_weekly", "--params-json", '{"env":"qa","week":"2026-W54","x":1}'], { env });
     expectExit(bad, 1);
     expect(bad.stderr).toContain('env: expected one of prod|staging|dev, got "qa"');

@@ -182,7 +182,9 @@ describe("item actions", () => {
     const { item: recent } = await call("upsert", { ...base, dedupe_key: "recent-done" });
     await call("set_status", { id: recent.id, status: "done" });
     at("2026-11-16T06:20:00Z");
-    expect(await call("cleanup", { dry_run: true })).toEqual({ removed: 2, retention_days: 180, cutoff: "2026-05-20T06:20:00.000Z", dry_run: true });
+    expect(await call("cleanup", { dry_run: true })).toEqual({
+      removed: 2, retention_days: 180, cutoff: "2026-05-20T06:20:00.000Z", sla: { snooze_expired: 0, escalated: 0, steps: [] }, dry_run: true,
+    });
     expect(await call("cleanup", {})).toMatchObject({ removed: 2, retention_days: 180, dry_run: false });
     const left = (await store.list({ limit: 100 })).items.map((i) => i.dedupe_key).sort();
     expect(left).toEqual(["old-blocked", "old-open", "old-progress", "recent-done"]);

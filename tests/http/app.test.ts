@@ -107,7 +107,7 @@ function suite(label: string, open: () => Promise<{ store: BacklogStore; dispose
       const res = await app.request("/v1/backlog/dashboard?env=prod", { headers: auth("reader") });
       const body = await res.json();
       expect(Object.keys(body).sort()).toEqual(
-        ["alerts", "backend", "degraded", "overdue", "overdue_count", "priority_counts", "status_counts", "top_services", "total"].sort(),
+        ["alerts", "backend", "degraded", "due_soon", "due_soon_count", "overdue", "overdue_count", "priority_counts", "status_counts", "top_services", "total", "warn_days"].sort(),
       );
       expect(body.backend).toBe(store.name);
       expect(Object.keys(body.status_counts)).toEqual(["open", "in_progress", "blocked", "done", "canceled"]);
