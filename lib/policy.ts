@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import * as v from "valibot";
 import YAML, { type LineCounter, isNode, type Document } from "yaml";
 import { AppError, formatIssue } from "./errors.ts";
+import { resolveOwner } from "./lifecycle/owner.ts";
 import { parseYamlText } from "./yaml-text.ts";
 import { BANDS, PolicySchema, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy, type PolicyData } from "./policy-schema.ts";
 import { processEnv } from "./config/index.ts";
@@ -120,6 +121,9 @@ export function categoryOf(policy: PolicyData, name: string): CategoryPolicy {
   if (!c) throw new AppError("invalid_input", `category: ${JSON.stringify(name)} is not in the policy (known: ${Object.keys(policy.categories).join(", ")})`);
   return c;
 }
+
+/** Owner for a NEW item from the policy alone (override, else default_owner); with a catalog: lifecycle/owner.ts. */
+export const ownerFor = (policy: PolicyData, service: string): string => resolveOwner(policy, new Map(), service).owner;
 
 export const bandRank = (band: Band): number => BANDS.indexOf(band);
 

@@ -2,7 +2,6 @@
 import { describe, expect, test } from "bun:test";
 import { lineageOf } from "../../lib/lifecycle/lineage.ts";
 import { planLifecycle, type LifecycleInput } from "../../lib/lifecycle/plan.ts";
-import { mergeReplayed } from "../../lib/store/auto-merge.ts";
 import { parsePolicyText } from "../../lib/policy.ts";
 import type { BacklogItem, UpsertInput } from "../../lib/store/types.ts";
 
@@ -58,16 +57,5 @@ describe("planLifecycle", () => {
     const closedByHand = item({ status: "done", meta: { week: "2026-W41" } });
     const steps = run({ policy: p, candidates: [{ dedupe_key: input("2026-W43").dedupe_key, service: "gateway", category: "security", input: input("2026-W43"), due_days: 7 }], items: [closedByHand] });
     expect(steps.map((s) => (s.step === "upsert" ? "upsert" : s.transition.type))).toEqual(["upsert", "recurred"]);
-  });
-});
-
-describe("auto replay merge and lifecycle events", () => {
-  test("an escalation or reopen made on the fallback carries priority, due date and status into Postgres", () => {
-    const pg = item({ meta: {}, updated_at: "2026-11-10T00:00:00.000Z" });
-    const replayed = { ...pg, id: "bl_j", priority: "P0" as const, due_date: "2026-12-09", status: "open" as const, meta: { escalations: 1 }, updated_at: "2026-11-20T00:00:00.000Z" };
-    const m = mergeReplayed({ ...pg, priority: "P1", status: "done" }, [{ ts: "2026-11-01T00:00:00.000Z", type: "created", meta: {} }], replayed, [
-      { ts: "2026-11-20T00:00:00.000Z", type: "reopened", meta: { fields: ["status", "priority", "due_date", "meta"] } },
-    ])!;
-    expect(m).toMatchObject({ priority: "P0", due_date: "2026-12-09", status: "open", meta: { escalations: 1 } });
   });
 });
