@@ -6,7 +6,7 @@
  */
 import type { Sql } from "../db.ts";
 import { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore } from "../store/index.ts";
-import { rowToItem } from "../store/postgres-rows.ts";
+import { notSnoozedSql, rowToItem } from "../store/postgres-rows.ts";
 import { todayUtc } from "../store/logic.ts";
 import { PRIORITIES, type BacklogItem, type BacklogStore } from "../store/types.ts";
 import { countItems, emptyEnvCounts, queryCounts, type AlertCounts } from "./counts.ts";
@@ -48,6 +48,11 @@ function jsonlSource(store: JsonlBacklogStore): AttentionSource {
           const a = attention({ status: "open", due_date: day.date });
           if (a) for (const p of PRIORITIES) c[a][p] += day.priorities[p];
         }
+        // …except snoozed ones (backlog_tool.snooze): out of alerts until their date.
+        for (const s of v.snoozed) {
+          const a = s.snoozed_until > today ? attention({ status: "open", due_date: s.due_date }) : null;
+          if (a) c[a][s.priority]--;
+        }
       }
       return out;
     },
@@ -64,10 +69,11 @@ function pgSource(sql: Sql): AttentionSource {
   return {
     counts: (now, warnDays, envs) => queryCounts(sql, now, warnDays, envs),
     async attentionItems(now, warnDays) {
-      const horizon = attentionHorizon(todayUtc(now), warnDays);
+      const today = todayUtc(now);
+      const horizon = attentionHorizon(today, warnDays);
       const rows = await sql`
         select * from backlog_items
-         where status not in ('done', 'canceled') and due_date is not null and due_date <= ${horizon}::date
+         where status not in ('done', 'canceled') and due_date is not null and due_date <= ${horizon}::date and ${notSnoozedSql(sql, today)}
          order by due_date, id collate "C"`;
       return rows.map((r) => rowToItem(r as Record<string, unknown>));
     },

@@ -15,6 +15,8 @@ export interface AttentionView {
   items: Record<Status, Record<Priority, number>>;
   /** Unfinished items by priority per due date on or before the horizon, earliest first. */
   days: { date: string; priorities: Record<Priority, number> }[];
+  /** Unfinished snoozed items due on or before the horizon (few): counted in `days`, for the caller to take out while snoozed. */
+  snoozed: { due_date: string; priority: Priority; snoozed_until: string }[];
 }
 
 interface DueDay {
@@ -86,7 +88,10 @@ class Bucket {
       if (date > horizon) break;
       days.push({ date, priorities: { ...this.due.get(date)!.priorities } });
     }
-    return { items, days };
+    const snoozed = [...this.snoozed.values()]
+      .filter((it) => it.due_date! <= horizon)
+      .map((it) => ({ due_date: it.due_date!, priority: it.priority, snoozed_until: String(it.meta.snoozed_until) }));
+    return { items, days, snoozed };
   }
 
   /** Unfinished items due on or before the horizon (the index's own objects: read-only). */

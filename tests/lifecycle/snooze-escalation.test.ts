@@ -5,6 +5,7 @@
  * each step once; re-running the job the same day takes no step.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { attentionSource } from "../../lib/alerting/source.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { parsePolicyText } from "../../lib/policy.ts";
 import { createToolContext, createToolRegistry, dispatch } from "../../lib/tools/index.ts";
@@ -36,6 +37,9 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const b = await mk("b", "P2", "2026-11-13"); // 7 days overdue
 
       expect((await call("dashboard", { env: "prod" })).overdue_count).toBe(2);
+      const alerts = attentionSource(store); // /metrics and the notifier read this
+      const overdueP2 = async () => (await alerts.counts(now, 3, ["prod"])).envs.prod!.overdue.P2;
+      expect(await overdueP2()).toBe(2);
       const bad = await call("snooze", { id: a.id, until: "2027-01-01", reason: "x" }).catch((e) => e);
       expect(bad.message).toContain("until: at most lifecycle.max_snooze_days (30) ahead, i.e. 2026-12-20 or earlier; got 2027-01-01.");
       const dry = await call("snooze", { id: a.id, until: "2026-11-27", reason: "vendor patch on the 26th", dry_run: true });
@@ -45,6 +49,8 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       let d = await call("dashboard", { env: "prod" });
       expect(d.overdue_count).toBe(1);
       expect(d.overdue.map((o: any) => o.id)).toEqual([b.id]);
+      expect(await overdueP2()).toBe(1);
+      expect((await alerts.attentionItems(now, 3)).map((i) => i.id)).toEqual([b.id]);
 
       // Day's job: b is 7 days overdue → P1 (one step); a is snoozed → untouched.
       now = new Date("2026-11-20T23:30:00Z");
@@ -62,6 +68,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       expect((await store.get(b.id))!.priority).toBe("P0");
       d = await call("dashboard", { env: "prod" });
       expect(d.overdue_count).toBe(2);
+      expect((await alerts.attentionItems(now, 3)).map((i) => i.id).sort()).toEqual([a.id, b.id].sort());
       // a: 8 days overdue now → one step as well.
       expect((await store.get(a.id))!.priority).toBe("P1");
       // 100 days later: b stays P0, a reaches P0, each step once.
