@@ -7,7 +7,6 @@
  */
 import type { Sql } from "../db.ts";
 import { emptyDashboard, todayUtc } from "./logic.ts";
-import { notSnoozedSql } from "./postgres-rows.ts";
 import { DASHBOARD_OVERDUE_LIMIT, DASHBOARD_TOP_SERVICES, type Dashboard, type OverdueEntry } from "./types.ts";
 
 interface DashboardRow {
@@ -35,7 +34,6 @@ interface DashboardRow {
 export async function queryDashboard(sql: Sql, env: string | undefined, now: Date): Promise<Dashboard> {
   const today = todayUtc(now);
   const inEnv = env === undefined ? sql`true` : sql`env = ${env}`;
-  const notSnoozed = notSnoozedSql(sql, today);
   const [row] = (await sql`
     with c as (select status, priority, sum(n)::int as n from backlog_counts where ${inEnv} group by status, priority)
     select
