@@ -5,12 +5,11 @@
  * per-service numbers stay on the dashboard's top_services, not in Prometheus (docs/alerting.md).
  *
  * Two implementations of one computation: `countItems` (pure, over items in memory: the memory and
- * JSONL stores) and `queryCounts` (one GROUP BY statement on Postgres). tests/alerting/counts.test.ts
+ * JSONL stores) and `queryCounts` (one statement over Postgres' summary tables). tests/alerting/counts.test.ts
  * runs both on the same items and expects the same answer.
  */
 import type { Sql } from "../db.ts";
 import { todayUtc } from "../store/logic.ts";
-import { notSnoozedSql } from "../store/postgres-rows.ts";
 import { PRIORITIES, STATUSES, type BacklogItem, type Priority, type Status } from "../store/types.ts";
 import { attentionClassifier, attentionHorizon } from "./due.ts";
 
@@ -60,17 +59,25 @@ interface Row {
   due_soon: number;
 }
 
-/** The same answer as countItems, from ONE statement (one pass over backlog_items). */
+/**
+ * The same answer as countItems, from ONE statement over the summary tables the triggers of migration
+ * 000010 keep exact (a few hundred rows whatever the item count): items per (env, status, priority),
+ * and open work per (env, due date, priority, snoozed_until) for overdue and due soon.
+ */
 export async function queryCounts(sql: Sql, now: Date, warnDays: number, envs: readonly string[] = []): Promise<AlertCounts> {
   const today = todayUtc(now);
   const horizon = attentionHorizon(today, warnDays);
-  const notSnoozed = notSnoozedSql(sql, today); // snoozed items are out of alerts until their date
+  // snoozed items (snoozed_until after today) are out of alerts until their date
   const rows = (await sql`
-    select env, status, priority, count(*)::int as n,
-           count(*) filter (where status not in ('done', 'canceled') and due_date < ${today}::date and ${notSnoozed})::int as overdue,
-           count(*) filter (where status not in ('done', 'canceled') and due_date >= ${today}::date and due_date <= ${horizon}::date and ${notSnoozed})::int as due_soon
-      from backlog_items
-     group by env, status, priority`) as unknown as Row[];
+    select env, status, priority, n::int as n, 0 as overdue, 0 as due_soon
+      from backlog_counts where n <> 0
+    union all
+    select env, 'open' as status, priority, 0 as n,
+           coalesce(sum(n) filter (where due_date < ${today}::date), 0)::int as overdue,
+           coalesce(sum(n) filter (where due_date >= ${today}::date), 0)::int as due_soon
+      from backlog_open_due
+     where n <> 0 and due_date <= ${horizon}::date and not (snoozed_until > ${today}::text)
+     group by env, priority`) as unknown as Row[];
   const out: AlertCounts = { today, warn_days: warnDays, envs: Object.fromEntries(envs.map((e) => [e, emptyEnvCounts()])) };
   for (const r of rows) {
     const c = (out.envs[r.env] ??= emptyEnvCounts());

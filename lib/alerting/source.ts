@@ -5,7 +5,7 @@
  * router.ts) sends each call to whichever backend serves at that moment.
  */
 import type { Sql } from "../db.ts";
-import { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore } from "../store/index.ts";
+import type { JsonlBacklogStore } from "../store/jsonl.ts";
 import { notSnoozedSql, rowToItem } from "../store/postgres-rows.ts";
 import { todayUtc } from "../store/logic.ts";
 import { PRIORITIES, type BacklogItem, type BacklogStore } from "../store/types.ts";
@@ -82,15 +82,19 @@ function pgSource(sql: Sql): AttentionSource {
 
 export function attentionSource(store: BacklogStore): AttentionSource {
   const b = store.binding;
-  if (b.kind === "postgres") return pgSource(b.sql);
-  if (b.kind === "auto" && store instanceof AutoBacklogStore) {
-    const fallback = jsonlSource(store.jsonl);
-    return {
-      counts: (now, w, envs) => b.router.route((pg) => pgSource(pg.sql).counts(now, w, envs), () => fallback.counts(now, w, envs)),
-      attentionItems: (now, w) => b.router.route((pg) => pgSource(pg.sql).attentionItems(now, w), () => fallback.attentionItems(now, w)),
-    };
+  switch (b.kind) {
+    case "postgres":
+      return pgSource(b.sql);
+    case "jsonl":
+      return jsonlSource(b.store);
+    case "memory":
+      return scanSource(b.store);
+    case "auto": {
+      const fallback = jsonlSource(b.fallback);
+      return {
+        counts: (now, w, envs) => b.router.route((pg) => pgSource(pg.sql).counts(now, w, envs), () => fallback.counts(now, w, envs)),
+        attentionItems: (now, w) => b.router.route((pg) => pgSource(pg.sql).attentionItems(now, w), () => fallback.attentionItems(now, w)),
+      };
+    }
   }
-  if (store instanceof JsonlBacklogStore) return jsonlSource(store);
-  if (store instanceof MemoryBacklogStore) return scanSource(store);
-  throw new Error(`${store.name}: no way to count items for alerts (expected a Postgres, JSONL, memory or auto store)`);
 }

@@ -75,7 +75,7 @@ export class AutoBacklogStore implements BacklogStore {
       ...(options.pg ? { journal: (op: BacklogOp) => journal.append([op]) } : {}),
     });
     this.router.register(new BacklogReplay(journal, this.jsonl, log, this.clock));
-    this.binding = { kind: "auto", router: this.router };
+    this.binding = { kind: "auto", router: this.router, fallback: this.jsonl };
   }
 
   static async open(options: AutoStoreOptions): Promise<AutoBacklogStore> {

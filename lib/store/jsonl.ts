@@ -92,7 +92,7 @@ export class JsonlBacklogStore implements BacklogStore {
     this.itemsFile = new JsonlFile(join(this.dir, "items.jsonl"), this.log);
     this.eventsFile = new JsonlFile(join(this.dir, "events.jsonl"), this.log);
     this.journal = options.journal ?? null;
-    this.binding = { kind: "jsonl", dir: this.dir };
+    this.binding = { kind: "jsonl", dir: this.dir, store: this };
   }
 
   /** Runs `fn` holding the directory lock every writer of this directory takes (journal pruning). */

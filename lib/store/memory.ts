@@ -23,6 +23,7 @@ import type {
   ListFilter,
   ListResult,
   Status,
+  StoreBinding,
   StoreHealth,
   Transition,
   UpsertInput,
@@ -31,7 +32,7 @@ import type {
 
 export class MemoryBacklogStore implements BacklogStore {
   readonly name = "MemoryBacklogStore";
-  readonly binding = { kind: "memory" } as const;
+  readonly binding: StoreBinding = { kind: "memory", store: this };
   private items = new Map<string, BacklogItem>();
   private byKey = new Map<string, string>();
   private evs = new Map<string, BacklogEvent[]>();

@@ -6,6 +6,8 @@ import * as v from "valibot";
 import { DateString, EnvName, ItemId, Limit, Meta, Name, Offset, PRIORITIES, STATUSES, Text, type Priority, type Status } from "../domain/schemas.ts";
 import type { Sql } from "../db.ts";
 import type { FallbackRouter } from "./auto/router.ts";
+import type { JsonlBacklogStore } from "./jsonl.ts";
+import type { MemoryBacklogStore } from "./memory.ts";
 
 // The vocabulary lives in lib/domain/schemas.ts; re-exported here for the store's many importers.
 export { DateString, EnvName, PRIORITIES, STATUSES, type Priority, type Status };
@@ -174,10 +176,11 @@ export interface CleanupOptions {
  * they register with the store's router, which alone decides which backend serves.
  */
 export type StoreBinding =
-  | { kind: "memory" }
-  | { kind: "jsonl"; dir: string }
+  | { kind: "memory"; store: MemoryBacklogStore }
+  | { kind: "jsonl"; dir: string; store: JsonlBacklogStore }
   | { kind: "postgres"; sql: Sql }
-  | { kind: "auto"; router: FallbackRouter };
+  /** `fallback`: the JSONL store the router serves from while Postgres is down. */
+  | { kind: "auto"; router: FallbackRouter; fallback: JsonlBacklogStore };
 
 export interface BacklogStore {
   /** The runbook's class name of the backend actually serving: MemoryBacklogStore, JsonlBacklogStore, ... */
