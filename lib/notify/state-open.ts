@@ -9,6 +9,7 @@
  *   memory   → memory, one per store instance
  * One instance per backlog store (cached), so the hook is registered once.
  */
+import { perStore } from "../store/per-store.ts";
 import type { Logger } from "../log.ts";
 import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
 import type { PostgresBacklogStore } from "../store/postgres.ts";
@@ -17,13 +18,7 @@ import { MemoryNotifyState, type NoticeRecord, type NotifyStateStore } from "./s
 import { JsonlNotifyState } from "./state-jsonl.ts";
 import { PostgresNotifyState } from "./state-postgres.ts";
 
-const cache = new WeakMap<object, NotifyStateStore>();
-
-function cached<T extends NotifyStateStore>(key: object, make: () => T): T {
-  let s = cache.get(key);
-  if (!s) cache.set(key, (s = make()));
-  return s as T;
-}
+const cached = perStore<NotifyStateStore>();
 
 const onPostgres = (pg: PostgresBacklogStore) => cached(pg, () => new PostgresNotifyState(pg.sql));
 

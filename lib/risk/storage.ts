@@ -10,6 +10,7 @@
  *   memory   → memory, one per store instance (tests)
  * One instance per backlog store (cached), so a long-lived server does not re-create it per call.
  */
+import { perStore } from "../store/per-store.ts";
 import type { Logger } from "../log.ts";
 import type { FallbackRouter } from "../store/auto/router.ts";
 import type { PostgresBacklogStore } from "../store/postgres.ts";
@@ -19,13 +20,7 @@ import { JsonlRiskHistory } from "./jsonl.ts";
 import { MemoryRiskHistory } from "./memory.ts";
 import { PostgresRiskHistory } from "./postgres.ts";
 
-const cache = new WeakMap<object, RiskHistoryStore>();
-
-function cached(key: object, make: () => RiskHistoryStore): RiskHistoryStore {
-  let h = cache.get(key);
-  if (!h) cache.set(key, (h = make()));
-  return h;
-}
+const cached = perStore<RiskHistoryStore>();
 
 /** Risk history on `auto`: each call routed by the router; the JSONL rows drained by its replay hook. */
 class AutoRiskHistory implements RiskHistoryStore {

@@ -11,6 +11,7 @@
  * So a (job, minute) claimed anywhere on this host is never claimed again, across switches and
  * restarts. Several hosts need BACKLOG_BACKEND=postgres (Postgres the only authority): docs/scheduler.md.
  */
+import { perStore } from "../store/per-store.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
@@ -133,7 +134,7 @@ export class AutoRunLedger implements RunLedger {
   async close(): Promise<void> {}
 }
 
-const cache = new WeakMap<object, RunLedger>();
+const cached = perStore<RunLedger>();
 
 export function openRunLedger(store: BacklogStore, log: Logger): RunLedger {
   const b = store.binding;
@@ -144,9 +145,7 @@ export function openRunLedger(store: BacklogStore, log: Logger): RunLedger {
       return new JsonlRunLedger(b.dir, log);
     case "auto": {
       // One per router: each registers a replay hook, and one is enough.
-      const l = cache.get(b.router) ?? new AutoRunLedger(b.router, log);
-      cache.set(b.router, l);
-      return l;
+      return cached(b.router, () => new AutoRunLedger(b.router, log));
     }
     case "memory":
       return new MemoryRunLedger();

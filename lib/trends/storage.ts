@@ -8,6 +8,7 @@
  *   memory   → memory, one per store instance
  * One instance per backlog store (cached), so the hook is registered once.
  */
+import { perStore } from "../store/per-store.ts";
 import type { Logger } from "../log.ts";
 import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
 import type { PostgresBacklogStore } from "../store/postgres.ts";
@@ -17,13 +18,7 @@ import { MemoryTrendStore } from "./memory.ts";
 import { PostgresTrendStore } from "./postgres.ts";
 import type { TrendStore } from "./types.ts";
 
-const cache = new WeakMap<object, TrendStore>();
-
-function cached(key: object, make: () => TrendStore): TrendStore {
-  let t = cache.get(key);
-  if (!t) cache.set(key, (t = make()));
-  return t;
-}
+const cached = perStore<TrendStore>();
 
 const onPostgres = (pg: PostgresBacklogStore) => cached(pg, () => new PostgresTrendStore(pg.sql));
 
