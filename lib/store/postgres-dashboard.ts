@@ -35,18 +35,17 @@ export async function queryDashboard(sql: Sql, env: string | undefined, now: Dat
   const today = todayUtc(now);
   const inEnv = env === undefined ? sql`true` : sql`env = ${env}`;
   const [row] = (await sql`
-    with c as (select status, priority, sum(n)::int as n from backlog_counts where ${inEnv} group by status, priority)
     select
-      (select coalesce(sum(n), 0)::int from c) as total,
-      (select coalesce(sum(n) filter (where status = 'open'), 0)::int from c) as s_open,
-      (select coalesce(sum(n) filter (where status = 'in_progress'), 0)::int from c) as s_in_progress,
-      (select coalesce(sum(n) filter (where status = 'blocked'), 0)::int from c) as s_blocked,
-      (select coalesce(sum(n) filter (where status = 'done'), 0)::int from c) as s_done,
-      (select coalesce(sum(n) filter (where status = 'canceled'), 0)::int from c) as s_canceled,
-      (select coalesce(sum(n) filter (where priority = 'P0'), 0)::int from c) as p0,
-      (select coalesce(sum(n) filter (where priority = 'P1'), 0)::int from c) as p1,
-      (select coalesce(sum(n) filter (where priority = 'P2'), 0)::int from c) as p2,
-      (select coalesce(sum(n) filter (where priority = 'P3'), 0)::int from c) as p3,
+      coalesce(sum(n), 0)::int as total,
+      coalesce(sum(n) filter (where status = 'open'), 0)::int as s_open,
+      coalesce(sum(n) filter (where status = 'in_progress'), 0)::int as s_in_progress,
+      coalesce(sum(n) filter (where status = 'blocked'), 0)::int as s_blocked,
+      coalesce(sum(n) filter (where status = 'done'), 0)::int as s_done,
+      coalesce(sum(n) filter (where status = 'canceled'), 0)::int as s_canceled,
+      coalesce(sum(n) filter (where priority = 'P0'), 0)::int as p0,
+      coalesce(sum(n) filter (where priority = 'P1'), 0)::int as p1,
+      coalesce(sum(n) filter (where priority = 'P2'), 0)::int as p2,
+      coalesce(sum(n) filter (where priority = 'P3'), 0)::int as p3,
       (select coalesce(sum(n), 0)::int from backlog_open_due
         where ${inEnv} and due_date < ${today}::date and not (snoozed_until > ${today}::text)) as overdue_count,
       (select coalesce(json_agg(json_build_object(
@@ -66,7 +65,9 @@ export async function queryDashboard(sql: Sql, env: string | undefined, now: Dat
          from (select service, sum(n)::int as n from backlog_open_services
                 where ${inEnv} group by service having sum(n) > 0
                 order by n desc, service collate "C"
-                limit ${DASHBOARD_TOP_SERVICES}) t) as top_services`) as unknown as DashboardRow[];
+                limit ${DASHBOARD_TOP_SERVICES}) t) as top_services
+      from backlog_counts
+     where ${inEnv}`) as unknown as DashboardRow[];
   const d = emptyDashboard();
   if (!row) return d;
   d.total = row.total;
