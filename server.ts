@@ -189,7 +189,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ledger,
     onScheduledRun: onRun,
     scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled, claimMinute: (job, at) => scheduler.claimMinute(job, at), claimable: (job, at, now) => scheduler.claimable(job, at, now) },
-    ui: { config: uiConfig, envs: policy.envs },
+    ui: { config: uiConfig, envs: policy.envs, warnDays: policy.notify.warn_days },
   });
 
   const served = serve((req) => app.fetch(withSafeUrl(req)), { port: cfg.port, hostname: cfg.host });

@@ -8,8 +8,6 @@ import { formatIssues } from "../../errors.ts";
 import { LIST_SORTS, PRIORITIES, STATUSES, type ListFilter } from "../../store/types.ts";
 
 export const PAGE_SIZE = 50;
-/** What "due soon" means in the UI: due today or within the next 7 days. */
-export const DUE_SOON_DAYS = 7;
 
 const Short = (max: number) => v.pipe(v.string(), v.trim(), v.maxLength(max, `must be at most ${max} characters`));
 const Checkbox = v.optional(v.pipe(v.picklist(["on", "true", "1", ""], "must be on or left out"), v.transform((x) => x !== "")), "");
@@ -65,8 +63,11 @@ export type ListQuery = v.InferOutput<ReturnType<typeof listQuerySchema>>;
 
 export const parseListQuery = (envs: readonly string[], form: Form) => parse(listQuerySchema(envs), form);
 
-/** The store filter for a list query (one page). */
-export function toFilter(q: ListQuery): ListFilter {
+/**
+ * The store filter for a list query (one page). Due soon is the policy's notify.warn_days, the horizon the
+ * API dashboard, /metrics and the notifier use (lib/alerting/due.ts), so every view counts the same items.
+ */
+export function toFilter(q: ListQuery, warnDays: number): ListFilter {
   const f: ListFilter = { env: q.env, sort: q.sort, limit: PAGE_SIZE, offset: (q.page - 1) * PAGE_SIZE };
   if (q.status.length) f.status = q.status;
   if (q.priority.length) f.priority = q.priority;
@@ -75,7 +76,7 @@ export function toFilter(q: ListQuery): ListFilter {
   if (q.category) f.category = q.category;
   if (q.q) f.q = q.q;
   if (q.overdue) f.overdue = true;
-  if (q.due_soon) f.due_within_days = DUE_SOON_DAYS;
+  if (q.due_soon) f.due_within_days = warnDays;
   return f;
 }
 

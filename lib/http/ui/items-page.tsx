@@ -2,9 +2,9 @@
 /** The items list: filters, sort and page live in the URL (a GET form), so a link shares the view. */
 import { todayUtc } from "../../store/logic.ts";
 import { LIST_SORTS, PRIORITIES, STATUSES, type ListResult } from "../../store/types.ts";
-import { DUE_SOON_DAYS, listHref, PAGE_SIZE, type ListQuery } from "./forms.ts";
+import { listHref, PAGE_SIZE, type ListQuery } from "./forms.ts";
 import { ItemsTable } from "./items-table.tsx";
-import { Layout, Messages, render, type View } from "./layout.tsx";
+import { dueSoonWords, Layout, Messages, render, type View } from "./layout.tsx";
 
 const SORT_LABELS: Record<(typeof LIST_SORTS)[number], string> = {
   updated: "recently updated first",
@@ -52,7 +52,7 @@ export function renderItemsPage(view: View, q: ListQuery, result: ListResult | n
         </div>
         <div>
           <label class="check"><input type="checkbox" name="overdue" value="on" checked={q.overdue} /> overdue only</label>
-          <label class="check"><input type="checkbox" name="due_soon" value="on" checked={q.due_soon} /> due in {DUE_SOON_DAYS} days</label>
+          <label class="check"><input type="checkbox" name="due_soon" value="on" checked={q.due_soon} /> {dueSoonWords(view.warnDays)}</label>
         </div>
         <div>
           <label for="f-sort">Sort</label>

@@ -18,7 +18,13 @@ export interface View {
   signOut: boolean;
   backend: { backend: string; degraded: boolean };
   now: Date;
+  /** notify.warn_days: what "due soon" means on every page (as in the API, /metrics and notifications). */
+  warnDays: number;
 }
+
+/** "due soon" in words: due today, or within the next N days. */
+export const dueSoonWords = (warnDays: number) => (warnDays === 0 ? "due today" : `due in the next ${warnDays} day${warnDays === 1 ? "" : "s"}`);
+export const dueSoonTitle = (warnDays: number) => "D" + dueSoonWords(warnDays).slice(1);
 
 export type NavKey = "overview" | "items" | "trends" | "owner" | "item" | "login";
 

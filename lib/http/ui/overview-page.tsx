@@ -3,9 +3,8 @@
 import { todayUtc } from "../../store/logic.ts";
 import { PRIORITIES, STATUSES, type Dashboard, type ListResult } from "../../store/types.ts";
 import type { Alert } from "../app.ts";
-import { DUE_SOON_DAYS } from "./forms.ts";
 import { ItemsTable, itemHref, ownerHref } from "./items-table.tsx";
-import { Layout, PriorityBadge, render, type View } from "./layout.tsx";
+import { dueSoonTitle, dueSoonWords, Layout, PriorityBadge, render, type View } from "./layout.tsx";
 
 export interface OverviewData {
   dashboard: Dashboard & { alerts: Alert[] };
@@ -39,7 +38,7 @@ export function renderOverviewPage(view: View, d: OverviewData) {
           <div>{db.overdue_count > 0 ? "past their due date" : "nothing past its due date"}</div>
         </section>
         <section class="card">
-          <h2>Due in the next {DUE_SOON_DAYS} days</h2>
+          <h2>{dueSoonTitle(view.warnDays)}</h2>
           <div class="big" data-testid="due-soon-count"><a href={items(view.env, "&due_soon=on&sort=due")}>{d.dueSoon.total}</a></div>
         </section>
       </div>
@@ -90,7 +89,7 @@ export function renderOverviewPage(view: View, d: OverviewData) {
       </div>
       <section class="card">
         <h2>Due soon</h2>
-        {d.dueSoon.items.length === 0 ? <p>Nothing due in the next {DUE_SOON_DAYS} days.</p> : <ItemsTable items={d.dueSoon.items} today={today} caption={`${d.dueSoon.total} unfinished items due by ${DUE_SOON_DAYS} days from today, soonest first`} />}
+        {d.dueSoon.items.length === 0 ? <p>Nothing {dueSoonWords(view.warnDays)}.</p> : <ItemsTable items={d.dueSoon.items} today={today} caption={`${d.dueSoon.total} unfinished items ${dueSoonWords(view.warnDays)}, soonest first`} />}
       </section>
       <section class="card">
         <h2>Overdue ({db.overdue_count})</h2>

@@ -2,9 +2,9 @@
 /** One owner's unfinished work in an env: the accountability view, overdue and due-soon counted first. */
 import { todayUtc } from "../../store/logic.ts";
 import type { ListResult } from "../../store/types.ts";
-import { DUE_SOON_DAYS, PAGE_SIZE } from "./forms.ts";
+import { PAGE_SIZE } from "./forms.ts";
 import { ItemsTable, ownerHref } from "./items-table.tsx";
-import { Layout, render, type View } from "./layout.tsx";
+import { dueSoonTitle, Layout, render, type View } from "./layout.tsx";
 
 export interface OwnerData {
   owner: string;
@@ -28,7 +28,7 @@ export function renderOwnerPage(view: View, d: OwnerData) {
           <div class={`big${d.overdue > 0 ? " bad" : ""}`} data-testid="owner-overdue"><a href={list("&overdue=on&sort=due")} class={d.overdue > 0 ? "bad" : undefined}>{d.overdue}</a></div>
         </section>
         <section class="card">
-          <h2>Due in {DUE_SOON_DAYS} days</h2>
+          <h2>{dueSoonTitle(view.warnDays)}</h2>
           <div class="big"><a href={list("&due_soon=on&sort=due")}>{d.dueSoon}</a></div>
         </section>
       </div>

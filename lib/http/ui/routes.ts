@@ -37,6 +37,8 @@ export interface UiDeps {
   config: UiConfig;
   /** The policy's envs; the first is the default. */
   envs: readonly string[];
+  /** The policy's notify.warn_days: "due soon" on every page. */
+  warnDays: number;
 }
 
 type Env = { Variables: { identity: Identity } };
@@ -103,6 +105,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     signOut: w.session !== null,
     backend: deps.backend(),
     now: deps.clock(),
+    warnDays: ui.warnDays,
   });
 
   const call = (w: Who, action: string, params: Record<string, unknown>) =>
@@ -230,7 +233,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     guarded(async (c, w) => {
       const env = envOf(c);
       const dashboard = (await call(w, "dashboard", { env })) as Dashboard & { alerts?: Alert[] };
-      const dueSoon = (await call(w, "list", { env, due_within_days: F.DUE_SOON_DAYS, sort: "due", limit: 10 })) as ListResult;
+      const dueSoon = (await call(w, "list", { env, due_within_days: ui.warnDays, sort: "due", limit: 10 })) as ListResult;
       return page(c, renderOverviewPage(viewFor(w, env), { dashboard: { ...dashboard, alerts: dashboard.alerts ?? deps.alerts(dashboard) }, dueSoon }));
     }),
   );
@@ -243,7 +246,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
         const fallback = F.parseListQuery(ui.envs, { env: ui.envs.includes(c.req.query("env") ?? "") ? c.req.query("env")! : ui.envs[0]! }).value!;
         return page(c, renderItemsPage(viewFor(w, fallback.env), fallback, null, parsed.errors), 400);
       }
-      const result = (await call(w, "list", F.toFilter(parsed.value) as Record<string, unknown>)) as ListResult;
+      const result = (await call(w, "list", F.toFilter(parsed.value, ui.warnDays) as Record<string, unknown>)) as ListResult;
       return page(c, renderItemsPage(viewFor(w, parsed.value.env), parsed.value, result));
     }),
   );
@@ -267,7 +270,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
       const base = { env, owner, status: ["open", "in_progress", "blocked"] };
       const open = (await call(w, "list", { ...base, sort: "priority", limit: F.PAGE_SIZE })) as ListResult;
       const overdue = ((await call(w, "list", { env, owner, overdue: true, limit: 1 })) as ListResult).total;
-      const dueSoon = ((await call(w, "list", { env, owner, due_within_days: F.DUE_SOON_DAYS, limit: 1 })) as ListResult).total;
+      const dueSoon = ((await call(w, "list", { env, owner, due_within_days: ui.warnDays, limit: 1 })) as ListResult).total;
       return page(c, renderOwnerPage(viewFor(w, env), { owner, open, overdue, dueSoon }));
     }),
   );

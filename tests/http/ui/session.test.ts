@@ -4,15 +4,10 @@
  */
 import { describe, expect, test } from "bun:test";
 import { buildAccess } from "../../../lib/access-config.ts";
-import { createApp } from "../../../lib/http/app.ts";
-import { createMetrics } from "../../../lib/http/metrics.ts";
 import { resolveUiConfig } from "../../../lib/http/ui/config.ts";
 import * as S from "../../../lib/http/ui/session.ts";
 import { silentLogger, type Logger } from "../../../lib/log.ts";
-import { evaluateAlerts, loadPolicy } from "../../../lib/policy.ts";
-import { MemoryBacklogStore } from "../../../lib/store/memory.ts";
-import { createToolContext, createToolRegistry, resolveToolPaths } from "../../../lib/tools/index.ts";
-import { item } from "../../store/contract.ts";
+import { FORM, login, uiApp, WRITER } from "./ui-app.ts";
 
 const secret = Buffer.from("s".repeat(32));
 const T = 1_800_000_000_000;
@@ -63,44 +58,6 @@ describe("session tokens", () => {
   });
 });
 
-const WRITER = "writer-key-0123456789";
-const now = new Date("2026-11-23T10:00:00Z");
-
-async function uiApp(env: Record<string, string> = {}, people: Record<string, string> = {}) {
-  const store = new MemoryBacklogStore({ clock: () => now });
-  const { item: it } = await store.upsert(item(), { actor: "seed" });
-  const policy = loadPolicy();
-  const access = buildAccess({ agents: { writer: { key_env: "W", entitlements: ["tools.backlog.write"] }, reader: { key_env: "R", entitlements: ["tools.backlog.read"] } }, people }, { W: WRITER });
-  const paths = resolveToolPaths({});
-  const app = createApp({
-    registry: createToolRegistry({ policy }),
-    access,
-    toolContext: (id) => createToolContext({ store, paths, agent: id.agent, entitlements: id.entitlements, now: () => now, log: silentLogger }),
-    health: () => store.health(),
-    backend: () => ({ backend: store.name, degraded: false }),
-    alerts: (d) => evaluateAlerts(d, policy),
-    metrics: createMetrics(() => Promise.reject(new Error("these tests do not scrape /metrics"))),
-    log: silentLogger,
-    clock: () => now,
-    ui: { config: resolveUiConfig({ BACKLOG_SESSION_SECRET: "x".repeat(32), ...env }), envs: policy.envs },
-  });
-  return { app, store, id: it.id };
-}
-
-const FORM = { "content-type": "application/x-www-form-urlencoded" };
-
-async function login(app: Awaited<ReturnType<typeof uiApp>>["app"], base = "http://localhost", headers: Record<string, string> = {}) {
-  const page = await app.request(`${base}/ui/login`, { headers });
-  const loginCookie = page.headers.getSetCookie()[0]!;
-  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!;
-  const res = await app.request(`${base}/ui/login`, {
-    method: "POST",
-    headers: { ...FORM, ...headers, cookie: loginCookie.split(";")[0]! },
-    body: new URLSearchParams({ csrf, api_key: WRITER, next: "/ui/items" }),
-  });
-  return { loginCookie, res };
-}
-
 describe("sign-in and forms through the app", () => {
   test("sign-in sets the session cookie (not Secure over http) and redirects to next; a wrong key is a 401 form without the key", async () => {
     const { app } = await uiApp();
@@ -127,11 +84,11 @@ describe("sign-in and forms through the app", () => {
 
   test("Secure only over https: X-Forwarded-Proto counts only when BACKLOG_TRUST_PROXY is on", async () => {
     const proxied = { "x-forwarded-proto": "https" };
-    const plain = await login((await uiApp()).app, "http://localhost", proxied);
+    const plain = await login((await uiApp()).app, { headers: proxied });
     expect(plain.res.headers.getSetCookie().find((c) => c.startsWith("bb_session="))).not.toContain("Secure");
-    const trusted = await login((await uiApp({ BACKLOG_TRUST_PROXY: "true" })).app, "http://localhost", proxied);
+    const trusted = await login((await uiApp({ env: { BACKLOG_TRUST_PROXY: "true" } })).app, { headers: proxied });
     expect(trusted.res.headers.getSetCookie().find((c) => c.startsWith("bb_session="))).toContain("; Secure");
-    const tls = await login((await uiApp()).app, "https://localhost");
+    const tls = await login((await uiApp()).app, { base: "https://localhost" });
     expect(tls.res.headers.getSetCookie().find((c) => c.startsWith("bb_session="))).toContain("; Secure");
   });
 
@@ -140,7 +97,7 @@ describe("sign-in and forms through the app", () => {
     const noToken = await app.request("/ui/login", { method: "POST", headers: FORM, body: new URLSearchParams({ api_key: WRITER }) });
     expect(noToken.status).toBe(403);
     expect(noToken.headers.getSetCookie().some((c) => c.startsWith("bb_session="))).toBe(false);
-    const cross = await login(app, "http://localhost", { origin: "https://evil.example" });
+    const cross = await login(app, { headers: { origin: "https://evil.example" } });
     expect(cross.res.status).toBe(403);
   });
 
@@ -196,14 +153,14 @@ describe("identity from a trusted reverse proxy (off by default)", () => {
   const proxy = { BACKLOG_PROXY_IDENTITY_HEADER: "X-Forwarded-Email" };
 
   test("off: the header is ignored and the browser must sign in", async () => {
-    const { app } = await uiApp({}, people);
+    const { app } = await uiApp({ people });
     const r = await app.request("/ui", { headers: { "x-forwarded-email": "alice@example.com" } });
     expect(r.status).toBe(303);
     expect(r.headers.get("location")).toStartWith("/ui/login");
   });
 
   test("on: a mapped person gets the agent's rights and is the actor of their writes; unmapped people are refused", async () => {
-    const { app, store, id } = await uiApp(proxy, people);
+    const { app, store, id } = await uiApp({ env: proxy, people });
     const as = (who: string) => ({ "x-forwarded-email": who });
     const page = await app.request(`/ui/items/${id}`, { headers: as("Alice@Example.com") });
     expect(page.status).toBe(200);
