@@ -192,7 +192,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ui: { config: uiConfig, envs: policy.envs, warnDays: policy.notify.warn_days },
   });
 
-  const served = serve((req) => app.fetch(withSafeUrl(req)), { port: cfg.port, hostname: cfg.host });
+  const served = serve((req, conn) => app.fetch(withSafeUrl(req), conn), { port: cfg.port, hostname: cfg.host });
   const url = `http://${cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host}:${served.port}`;
   log.info("server listening", { url, backend: store.name, scheduler: cfg.schedulerEnabled, demo: Boolean(options.demo) });
   if (cfg.schedulerEnabled) scheduler.start();

@@ -4,8 +4,13 @@
  */
 declare const Bun: { serve(o: unknown): { port: number; hostname: string; stop(force?: boolean): Promise<void> } } | undefined;
 declare const Deno:
-  | { serve(o: unknown, h: (r: Request) => Response | Promise<Response>): { addr: { port: number; hostname: string }; shutdown(): Promise<void> } }
+  | { serve(o: unknown, h: (r: Request, info: { remoteAddr?: { hostname?: string } }) => Response | Promise<Response>): { addr: { port: number; hostname: string }; shutdown(): Promise<void> } }
   | undefined;
+
+/** What the server knows of a request's connection (the UI's sign-in budget is per peer address). */
+export interface Conn {
+  remoteAddr?: string;
+}
 
 export const runtime: "bun" | "deno" | "node" =
   typeof Bun !== "undefined" ? "bun" : typeof Deno !== "undefined" ? "deno" : "node";
@@ -22,9 +27,12 @@ export interface Served {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
 
-export function serve(fetch: (req: Request) => Response | Promise<Response>, opts: { port: number; hostname: string }): Served {
+type Handler = (req: Request, conn: Conn) => Response | Promise<Response>;
+
+export function serve(fetch: Handler, opts: { port: number; hostname: string }): Served {
   if (typeof Bun !== "undefined") {
-    const s = Bun.serve({ port: opts.port, hostname: opts.hostname, fetch, idleTimeout: 30 });
+    const handler = (req: Request, server: { requestIP(r: Request): { address: string } | null }) => fetch(req, { remoteAddr: server.requestIP(req)?.address });
+    const s = Bun.serve({ port: opts.port, hostname: opts.hostname, fetch: handler, idleTimeout: 30 });
     return {
       port: s.port,
       hostname: opts.hostname,
@@ -35,7 +43,7 @@ export function serve(fetch: (req: Request) => Response | Promise<Response>, opt
     };
   }
   if (typeof Deno !== "undefined") {
-    const s = Deno.serve({ port: opts.port, hostname: opts.hostname, onListen() {} }, fetch);
+    const s = Deno.serve({ port: opts.port, hostname: opts.hostname, onListen() {} }, (req, info) => fetch(req, { remoteAddr: info?.remoteAddr?.hostname }));
     // Deno has no forced close: after the drain the caller exits, which closes what is left.
     return { port: s.addr.port, hostname: opts.hostname, stop: (drainMs) => Promise.race([s.shutdown(), sleep(drainMs)]) };
   }

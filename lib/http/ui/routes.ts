@@ -18,6 +18,7 @@ import type { Identity } from "../../access-config.ts";
 import { AppError } from "../../errors.ts";
 import type { BacklogEvent, BacklogItem, Dashboard, ListResult } from "../../store/types.ts";
 import { dispatch } from "../../tools/dispatch.ts";
+import type { Conn } from "../../runtime.ts";
 import type { Alert, AppDeps } from "../app.ts";
 import { APP_CSS, CSS_PATH } from "./assets.ts";
 import type { UiConfig } from "./config.ts";
@@ -27,6 +28,7 @@ import { renderItemPage } from "./item-page.tsx";
 import { itemHref } from "./items-table.tsx";
 import { renderItemsPage } from "./items-page.tsx";
 import type { View } from "./layout.tsx";
+import { LoginLimiter } from "./login-limit.ts";
 import { renderLoginPage } from "./login-page.tsx";
 import { renderOverviewPage } from "./overview-page.tsx";
 import { renderOwnerPage } from "./owner-page.tsx";
@@ -62,6 +64,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
   const { config } = ui;
   /** Signed-out sessions, until they would have expired anyway (per process; see docs/dashboard.md). */
   const revoked = new Map<string, number>();
+  const attempts = new LoginLimiter();
 
   // Never new URL(c.req.url): it is built from the Host header, which may be absent or junk.
   const https = (c: C) => c.req.url.startsWith("https:") || (config.trustProxy && c.req.header("x-forwarded-proto")?.split(",")[0]?.trim() === "https");
@@ -72,6 +75,11 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
   const search = (c: C) => {
     const q = c.req.url.indexOf("?");
     return q < 0 ? "" : c.req.url.slice(q).split("#")[0]!;
+  };
+  /** Who is signing in, for the attempt budget: the peer address, or the address a trusted proxy appended last. */
+  const client = (c: C) => {
+    const forwarded = config.trustProxy ? c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim() : undefined;
+    return (forwarded || (c.env as Conn | undefined)?.remoteAddr || "unknown").slice(0, 64);
   };
   const sameOrigin = (c: C) => {
     const o = c.req.header("origin");
@@ -198,9 +206,19 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     }
     const parsed = F.parseForm(F.LoginFormSchema, form);
     if (!parsed.value) return loginPage(c, next, 400, parsed.errors);
+    const from = client(c);
+    const now = deps.clock().getTime();
+    const verdict = attempts.check(from, now);
+    if (!verdict.ok) {
+      c.header("retry-after", String(verdict.retryAfterS));
+      const whose = verdict.scope === "client" ? "from this address" : "on this server";
+      return loginPage(c, next, 429, [`Too many refused sign-ins ${whose}: try again in ${verdict.retryAfterS} seconds (the wait protects API keys from guessing).`]);
+    }
     const identity = deps.access.authenticate(parsed.value.api_key.trim());
     if (!identity) {
-      deps.log.info("ui sign-in refused", { reason: "unknown key" });
+      // One line per refusal until the budget runs out, then one saying so: a flood does not flood the log.
+      if (attempts.fail(from, now)) deps.log.warn("ui sign-in budget exhausted", { client: from, hint: "many refused API keys from one address: someone may be guessing keys" });
+      else deps.log.info("ui sign-in refused", { reason: "unknown key", client: from });
       return loginPage(c, next, 401, ["api_key: this key is not recognised (check for a typo, or ask your operator which key to use)."]);
     }
     const session = { agent: identity.agent, expiresAt: deps.clock().getTime() + config.sessionMs, nonce: S.newNonce() };

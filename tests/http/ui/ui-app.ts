@@ -7,6 +7,7 @@ import { createApp } from "../../../lib/http/app.ts";
 import { createMetrics } from "../../../lib/http/metrics.ts";
 import { resolveUiConfig } from "../../../lib/http/ui/config.ts";
 import { silentLogger, type Logger } from "../../../lib/log.ts";
+import type { Conn } from "../../../lib/runtime.ts";
 import { evaluateAlerts, loadPolicy } from "../../../lib/policy.ts";
 import { MemoryBacklogStore } from "../../../lib/store/memory.ts";
 import { createToolContext, createToolRegistry, resolveToolPaths } from "../../../lib/tools/index.ts";
@@ -57,16 +58,16 @@ export type UiApp = Awaited<ReturnType<typeof uiApp>>["app"];
 export const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1]!;
 
 /** Signs in through the login form; `key` defaults to the writer's. */
-export async function login(app: UiApp, o: { base?: string; headers?: Record<string, string>; key?: string; next?: string } = {}) {
+export async function login(app: UiApp, o: { base?: string; headers?: Record<string, string>; key?: string; next?: string; conn?: Conn } = {}) {
   const base = o.base ?? "http://localhost";
-  const page = await app.request(`${base}/ui/login`, { headers: o.headers ?? {} });
+  const page = await app.request(`${base}/ui/login`, { headers: o.headers ?? {} }, o.conn);
   const loginCookie = page.headers.getSetCookie()[0]!;
   const csrf = csrfOf(await page.text());
   const res = await app.request(`${base}/ui/login`, {
     method: "POST",
     headers: { ...FORM, ...o.headers, cookie: loginCookie.split(";")[0]! },
     body: new URLSearchParams({ csrf, api_key: o.key ?? WRITER, next: o.next ?? "/ui/items" }),
-  });
+  }, o.conn);
   const session = res.headers.getSetCookie().find((c) => c.startsWith("bb_session="))?.split(";")[0];
   return { loginCookie, res, session };
 }
