@@ -183,7 +183,7 @@ describe("item actions", () => {
     await call("set_status", { id: recent.id, status: "done" });
     at("2026-11-16T06:20:00Z");
     expect(await call("cleanup", { dry_run: true })).toEqual({
-      removed: 2, retention_days: 180, cutoff: "2026-05-20T06:20:00.000Z", sla: { snooze_expired: 0, escalated: 0, steps: [] }, dry_run: true,
+      removed: 2, retention_days: 180, cutoff: "2026-05-20T06:20:00.000Z", sla: { snooze_expired: 0, escalated: 0, steps: [] }, notify_sent: { removed: 0, kept: 0 }, dry_run: true,
     });
     expect(await call("cleanup", {})).toMatchObject({ removed: 2, retention_days: 180, dry_run: false });
     const left = (await store.list({ limit: 100 })).items.map((i) => i.dedupe_key).sort();

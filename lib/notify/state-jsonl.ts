@@ -2,15 +2,17 @@
  * JSONL sent state: `<dir>/notify_sent.jsonl` next to the store's files, one full record per line, the
  * last line of a key wins; a line {"key", "deleted": true} forgets a released claim. Claims read, decide
  * and append under the directory lock the JSONL store and run ledger use, so processes on one host agree;
- * a torn last line left by a crashed writer is cut off first (the store's JsonlFile).
+ * a torn last line left by a crashed writer is cut off first (the store's JsonlFile). The daily cleanup
+ * prunes it (prune.ts) and rewrites it compacted.
  */
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as v from "valibot";
 import { DirLock } from "../file-lock.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { BLANK, JsonlFile, type LineSink } from "../store/jsonl-file.ts";
-import { decideClaims, firingOf, NOTICE_KINDS, type NoticeRecord, type NotifyStateStore } from "./state.ts";
+import { decideClaims, firingOf, NOTICE_KINDS, unchanged, type Decide, type NoticeRecord, type NotifyStateStore } from "./state.ts";
 
 export const NOTIFY_FILE = "notify_sent.jsonl";
 
@@ -115,6 +117,25 @@ export class JsonlNotifyState implements NotifyStateStore {
 
   firing(webhook: string): Promise<NoticeRecord[]> {
     return this.read(async (records) => firingOf(records.values(), webhook));
+  }
+
+  /**
+   * Decides outside the lock (it may ask the backlog store), then under it drops what is unchanged and
+   * rewrites the file with one line per record left: superseded lines (claim then sent) and release markers
+   * go too, so the file stays as small as its records.
+   */
+  async prune(decide: Decide, dryRun = false): Promise<number> {
+    if (!existsSync(this.file)) return (await decide([])).length; // never created: nothing to do, nothing to create
+    const drop = await decide(await this.all());
+    if (dryRun) return drop.length;
+    return this.lock.run(() =>
+      this.read(async (records, file) => {
+        let n = 0;
+        for (const r of drop) if (unchanged(records.get(r.key), r) && records.delete(r.key)) n++;
+        if (n > 0 || file.lines > records.size) await file.rewrite([...records.values()].map((r) => JSON.stringify(r) + "\n"), records.size);
+        return n;
+      }),
+    );
   }
 
   async close(): Promise<void> {}

@@ -14,7 +14,7 @@ import type { Logger } from "../log.ts";
 import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
 import type { PostgresBacklogStore } from "../store/postgres.ts";
 import type { BacklogStore } from "../store/types.ts";
-import { MemoryNotifyState, type NoticeRecord, type NotifyStateStore } from "./state.ts";
+import { MemoryNotifyState, type Decide, type NoticeRecord, type NotifyStateStore } from "./state.ts";
 import { JsonlNotifyState } from "./state-jsonl.ts";
 import { PostgresNotifyState } from "./state-postgres.ts";
 
@@ -53,6 +53,8 @@ class AutoNotifyState implements NotifyStateStore {
   complete = (keys: string[], runId: string, now: Date) => this.route((s) => s.complete(keys, runId, now));
   release = (keys: string[], runId: string) => this.route((s) => s.release(keys, runId));
   firing = (webhook: string) => this.route((s) => s.firing(webhook));
+  /** The serving side, and the JSONL fallback file too when Postgres serves (its records were replayed; it must not grow forever). */
+  prune = async (decide: Decide, dryRun?: boolean) => (await this.route((s) => s.prune(decide, dryRun))) + (this.router.serving ? await this.jsonl.prune(decide, dryRun) : 0);
   close = async () => {};
 }
 

@@ -1,7 +1,7 @@
 /** Postgres sent state (table notify_sent, migration 000008): claim = ONE insert … on conflict … returning. */
 import type { Sql } from "../db.ts";
 import { AppError } from "../errors.ts";
-import type { NoticeRecord, NotifyStateStore } from "./state.ts";
+import type { Decide, NoticeRecord, NotifyStateStore } from "./state.ts";
 
 interface Row {
   key: string;
@@ -97,6 +97,19 @@ export class PostgresNotifyState implements NotifyStateStore {
          and not exists (select 1 from notify_sent r where r.webhook = s.webhook and r.fingerprint = s.fingerprint and r.kind = 'resolved')
        order by fingerprint, sent_at desc`);
     return rows.map(toRecord).sort((a, b) => a.fingerprint.localeCompare(b.fingerprint));
+  }
+
+  /** One delete for the whole decision; a row claimed, completed or released since it was read stays. */
+  async prune(decide: Decide, dryRun = false): Promise<number> {
+    const all = await hinted("read notices", () => this.sql<Row[]>`select * from notify_sent`);
+    const drop = await decide(all.map(toRecord));
+    if (dryRun || !drop.length) return drop.length;
+    const rows = await hinted("prune notices", () => this.sql<{ key: string }[]>`
+      delete from notify_sent s
+       using unnest(${drop.map((r) => r.key)}::text[], ${drop.map((r) => r.run_id)}::text[], ${drop.map((r) => r.status)}::text[]) as d(key, run_id, status)
+       where s.key = d.key and s.run_id = d.run_id and s.status = d.status
+      returning s.key`);
+    return rows.length;
   }
 
   async close(): Promise<void> {}

@@ -44,8 +44,19 @@ export interface NotifyStateStore {
   release(keys: string[], runId: string): Promise<void>;
   /** Per fingerprint of this webhook: the latest sent warn/overdue notice, when no resolved notice exists. */
   firing(webhook: string): Promise<NoticeRecord[]>;
+  /**
+   * Removes the records `decide` picks out of all of them (prune.ts), each only if unchanged since
+   * (same run and status); JSONL also compacts its file. Returns how many went. Dry run: how many
+   * `decide` picked; nothing is written.
+   */
+  prune(decide: Decide, dryRun?: boolean): Promise<number>;
   close(): Promise<void>;
 }
+
+export type Decide = (records: NoticeRecord[]) => Promise<NoticeRecord[]>;
+
+/** A record read for pruning is still the one stored: nobody claimed, completed or released it since. */
+export const unchanged = (stored: NoticeRecord | undefined, read: NoticeRecord): boolean => stored !== undefined && stored.run_id === read.run_id && stored.status === read.status;
 
 export const noticeKey = (webhook: string, fingerprint: string, kind: NoticeKind, slot: number): string => `${webhook}|${fingerprint}|${kind}|${slot}`;
 
@@ -97,6 +108,13 @@ export class MemoryNotifyState implements NotifyStateStore {
   }
   async firing(webhook: string): Promise<NoticeRecord[]> {
     return firingOf(this.records.values(), webhook);
+  }
+  async prune(decide: Decide, dryRun = false): Promise<number> {
+    const drop = await decide([...this.records.values()]);
+    if (dryRun) return drop.length;
+    let n = 0;
+    for (const r of drop) if (unchanged(this.records.get(r.key), r) && this.records.delete(r.key)) n++;
+    return n;
   }
   async close(): Promise<void> {}
 }

@@ -18,6 +18,9 @@ import type { Policy } from "../policy.ts";
 import { addDays, cleanupCutoff, notFound, parseUpsert, planComment, planStatus, planTransition, planUpsert, todayUtc } from "../store/logic.ts";
 import { ListFilterSchema, PRIORITIES, STATUSES, UpsertInputSchema } from "../store/types.ts";
 import { strictObject } from "../strict.ts";
+import { CLAIM_LEASE_MS } from "../notify/dispatch.ts";
+import { pruneNotices } from "../notify/prune.ts";
+import { openNotifyState } from "../notify/state-open.ts";
 import { runGeneration } from "./backlog-generate.ts";
 import { dueSoonOf, runSlaPass } from "./backlog-sla.ts";
 import { groupByLineage } from "../lifecycle/lineage.ts";
@@ -187,7 +190,8 @@ export function createBacklogTool(policy: Policy): Tool {
       cleanup: defineAction({
         description:
           `Remove done/canceled items not updated for retention_days (default ${policy.defaults.retention_days}); open work is never removed. ` +
-          "Then the SLA pass: ended snoozes get snooze_expired, overdue items escalate per sla.escalate_after_days_overdue.",
+          "Then the SLA pass: ended snoozes get snooze_expired, overdue items escalate per sla.escalate_after_days_overdue. " +
+          "Then the notifier's sent state drops what can never be sent again (lib/notify/prune.ts).",
         params: params({
           retention_days: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36_500))),
           dry_run: DryRun,
@@ -199,7 +203,9 @@ export function createBacklogTool(policy: Policy): Tool {
           const now = ctx.now();
           const removed = await ctx.store.cleanup(retention_days, now, { dryRun: p.dry_run });
           const sla = await runSlaPass(ctx, policy, p.dry_run);
-          const result = { removed, retention_days, cutoff: cleanupCutoff(retention_days, now), sla, dry_run: p.dry_run };
+          const rule = { now, remindDays: policy.notify.remind_days, retentionDays: retention_days, leaseMs: CLAIM_LEASE_MS };
+          const notify_sent = await pruneNotices(openNotifyState(ctx.store, ctx.log), ctx.store, rule, p.dry_run);
+          const result = { removed, retention_days, cutoff: cleanupCutoff(retention_days, now), sla, notify_sent, dry_run: p.dry_run };
           ctx.log.info(p.dry_run ? "cleanup: dry run" : "cleanup: done", result);
           return result;
         },

@@ -51,6 +51,11 @@ test("sent during an outage on JSONL, replayed into Postgres on recovery: the ne
     const second = await runNotify({ store, state, policy, env, now: () => new Date(NOW.getTime() + 60_000), log: silentLogger });
     expect(second.webhooks[0]!.messages).toBe(0);
     expect(r.delivered()).toHaveLength(2);
+
+    // pruning reaches both sides: the Postgres table and the JSONL fallback file it was replayed from
+    expect(await state.prune(async (all) => all)).toBe(4);
+    expect(await sql`select 1 from notify_sent`).toHaveLength(0);
+    expect(await state.prune(async (all) => all)).toBe(0);
   } finally {
     await store.close();
   }

@@ -89,5 +89,22 @@ export function stateContract(label: string, factory: StateFactory) {
       await b.complete([noticeKey("hook", "i1", "overdue", 0)], "r3", later(62_000));
       expect((await a.firing("hook")).map((r) => r.fingerprint)).toEqual(["i1", "i2"]);
     });
+
+    test("prune removes what decide picks unless it changed since it was read; a dry run removes nothing", async () => {
+      const [a, b] = await factory.open();
+      const [k1, k2] = [noticeKey("hook", "p1", "warn", 0), noticeKey("hook", "p2", "warn", 0)];
+      await a.claim([rec("p1", "warn", "r1"), rec("p2", "warn", "r1")], NOW, 60_000);
+      await a.complete([k1], "r1", NOW);
+      expect(await b.prune(async (all) => all, true)).toBe(2);
+      expect(await b.claim([rec("p1", "warn", "r2")], NOW, 60_000)).toEqual([]);
+      // p2 is completed by the other instance between the read and the delete: it stays
+      const removed = await b.prune(async (all) => {
+        await a.complete([k2], "r1", later(1000));
+        return all;
+      });
+      expect(removed).toBe(1);
+      expect((await a.firing("hook")).map((r) => r.key)).toEqual([k2]);
+      expect(await a.claim([rec("p1", "warn", "r3")], later(2000), 60_000)).toEqual([k1]);
+    });
   });
 }
