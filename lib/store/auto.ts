@@ -72,7 +72,7 @@ export class AutoBacklogStore implements BacklogStore {
       clock: this.clock,
       log,
       lockStaleMs: options.lockStaleMs,
-      ...(options.pg ? { journal: (op: BacklogOp) => journal.append([op]) } : {}),
+      ...(options.pg ? { journal: (ops: BacklogOp[]) => journal.append(ops) } : {}),
     });
     this.router.register(new BacklogReplay(journal, this.jsonl, log, this.clock));
     this.binding = { kind: "auto", router: this.router, fallback: this.jsonl };
@@ -117,16 +117,9 @@ export class AutoBacklogStore implements BacklogStore {
     return this.router.route((pg) => pg.upsert(input, ctx), () => this.jsonl.upsert(input, ctx));
   }
 
-  /** Postgres' batch path; on JSONL the same inputs one by one (each journaled). */
+  /** One transaction on Postgres; on the fallback one JSONL batch, journaled as one upsert op per input. */
   upsertMany(inputs: UpsertInput[], ctx: Actor): Promise<UpsertResult[]> {
-    return this.router.route(
-      (pg) => pg.upsertMany(inputs, ctx),
-      async () => {
-        const out: UpsertResult[] = [];
-        for (const input of inputs) out.push(await this.jsonl.upsert(input, ctx));
-        return out;
-      },
-    );
+    return this.router.route((pg) => pg.upsertMany(inputs, ctx), () => this.jsonl.upsertMany(inputs, ctx));
   }
 
   get(id: string): Promise<BacklogItem | null> {

@@ -31,6 +31,7 @@ import {
   planTransition,
   planUpsert,
 } from "./logic.ts";
+import { parseUpsertMany, planUpsertMany } from "./plan-upsert-many.ts";
 import type {
   Actor,
   BacklogEvent,
@@ -101,8 +102,8 @@ export class JsonlBacklogStore implements BacklogStore {
   }
 
   /** Inside the lock, after the JSONL commit, before the ack: the journal's copy of the operation. */
-  private async journaled(body: BacklogOpBody, actor: string, at: Date): Promise<void> {
-    if (this.journal) await this.journal(makeOp(body, actor, at));
+  private async journaled(body: BacklogOpBody | BacklogOpBody[], actor: string, at: Date): Promise<void> {
+    if (this.journal) await this.journal((Array.isArray(body) ? body : [body]).map((b) => makeOp(b, actor, at)));
   }
 
   async upsert(input: UpsertInput, ctx: Actor): Promise<UpsertResult> {
@@ -120,6 +121,29 @@ export class JsonlBacklogStore implements BacklogStore {
       if (plan.changed) await this.commit([plan.item], plan.events);
       await this.journaled({ kind: "upsert", input: parsed, local_id: plan.item.id }, ctx.actor, now);
       return { item: structuredClone(plan.item), created: plan.created, changed: plan.changed };
+    });
+  }
+
+  /**
+   * One lock, one append per file and (on auto) one journal append for the whole batch. A run that
+   * changes nothing (the weekly re-run) takes no lock, like upsert. What a kill mid-batch leaves: commit().
+   */
+  async upsertMany(inputs: UpsertInput[], ctx: Actor): Promise<UpsertResult[]> {
+    const parsed = parseUpsertMany(inputs);
+    if (!parsed.length) return [];
+    const plan = (now: Date) => planUpsertMany(parsed, (key) => this.index.getByKey(key), ctx.actor, now);
+    const copies = (results: UpsertResult[]) => results.map((r) => ({ ...r, item: structuredClone(r.item) }));
+    const quick = this.journal ? null : await this.reading("items", () => {
+      const p = plan(this.clock());
+      return p.items.length ? null : copies(p.results);
+    });
+    if (quick) return quick;
+    return this.writing(async () => {
+      const now = this.clock();
+      const p = plan(now);
+      await this.commit(p.items, p.events);
+      await this.journaled(parsed.map((input, i) => ({ kind: "upsert" as const, input, local_id: p.results[i]!.item.id })), ctx.actor, now);
+      return copies(p.results);
     });
   }
 
@@ -337,16 +361,29 @@ export class JsonlBacklogStore implements BacklogStore {
     });
   }
 
-  /** Items first: a crash between the two appends loses an event line, never leaves an event without its item. */
+  /**
+   * Three appends at most, in an order that leaves no item without its `created` event and no event for a
+   * change that is not there, whatever moment a crash picks (a batch is a multi-page write, which even a
+   * kill -9 can cut between pages, docs/storage-jsonl.md): `created` events first — cut off before their
+   * item they are orphans no read returns and the next rewrite drops, and a re-run creates the item
+   * afresh; then the items; then every other event — a crash before it loses that event line only, the
+   * change itself stays (as for a single write). Nothing is acknowledged before all of it is written.
+   */
   private async commit(items: BacklogItem[], events: BacklogEvent[]): Promise<void> {
+    const created = events.filter((e) => e.type === "created");
+    const after = created.length ? events.filter((e) => e.type !== "created") : events;
+    await this.appendEvents(created);
     if (items.length) {
       await this.itemsFile.append(toLines(items), items.length);
       for (const it of items) this.index.putItem(it);
     }
-    if (events.length) {
-      await this.eventsFile.append(toLines(events), events.length);
-      for (const e of events) this.index.putEvent(e);
-    }
+    await this.appendEvents(after);
+  }
+
+  private async appendEvents(events: BacklogEvent[]): Promise<void> {
+    if (!events.length) return;
+    await this.eventsFile.append(toLines(events), events.length);
+    for (const e of events) this.index.putEvent(e);
   }
 
   /** Under the lock: removes `ids` (and their events) and rewrites each file that has lines to drop. */

@@ -13,6 +13,7 @@ import {
   planTransition,
   planUpsert,
 } from "./logic.ts";
+import { parseUpsertMany, planUpsertMany } from "./plan-upsert-many.ts";
 import type {
   Actor,
   BacklogEvent,
@@ -52,6 +53,17 @@ export class MemoryBacklogStore implements BacklogStore {
       for (const e of plan.events) this.pushEvent(e);
     }
     return { item: structuredClone(plan.item), created: plan.created, changed: plan.changed };
+  }
+
+  async upsertMany(inputs: UpsertInput[], ctx: Actor): Promise<UpsertResult[]> {
+    const parsed = parseUpsertMany(inputs);
+    const plan = planUpsertMany(parsed, (key) => this.items.get(this.byKey.get(key) ?? ""), ctx.actor, this.clock());
+    for (const it of plan.items) {
+      this.items.set(it.id, it);
+      this.byKey.set(it.dedupe_key, it.id);
+    }
+    for (const e of plan.events) this.pushEvent(e);
+    return plan.results.map((r) => ({ ...r, item: structuredClone(r.item) }));
   }
 
   /** Every write adds an event (or, for cleanup, removes items): counting those is the version. */

@@ -23,6 +23,7 @@ import {
   planUpsert,
 } from "./logic.ts";
 import { upsertManyTx } from "./postgres-batch.ts";
+import { parseUpsertMany } from "./plan-upsert-many.ts";
 import { ChangeFeed } from "./postgres-changes.ts";
 import { queryDashboard } from "./postgres-dashboard.ts";
 import { isConnectionError, pgInputError } from "./postgres-errors.ts";
@@ -155,13 +156,7 @@ export class PostgresBacklogStore implements BacklogStore {
    * as calling upsert for each input in order; results are returned in input order.
    */
   async upsertMany(inputs: UpsertInput[], ctx: Actor): Promise<UpsertResult[]> {
-    const parsed = inputs.map((input, i) => {
-      try {
-        return parseUpsert(input);
-      } catch (err) {
-        throw new AppError("invalid_input", `inputs[${i}]: ${(err as Error).message}`, { cause: err, details: (err as AppError).details });
-      }
-    });
+    const parsed = parseUpsertMany(inputs);
     if (!parsed.length) return [];
     const now = this.clock();
     return this.tx((tx) => upsertManyTx(tx, parsed, ctx.actor, now));

@@ -187,6 +187,12 @@ export interface BacklogStore {
   readonly name: string;
   readonly binding: StoreBinding;
   upsert(input: UpsertInput, ctx: Actor): Promise<UpsertResult>;
+  /**
+   * The outcome of upserting each input in order (results in input order), written as one batch: every
+   * input is checked first (a bad one names its position and nothing is written), then one transaction
+   * (Postgres) or one lock and one append per file (JSONL). For generation runs of thousands of items.
+   */
+  upsertMany(inputs: UpsertInput[], ctx: Actor): Promise<UpsertResult[]>;
   get(id: string): Promise<BacklogItem | null>;
   getByDedupeKey(key: string): Promise<BacklogItem | null>;
   list(filter?: ListFilter, now?: Date): Promise<ListResult>;

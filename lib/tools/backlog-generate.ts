@@ -2,9 +2,10 @@
  * Runs a generation: find the digest, plan (lib/generate.ts and lib/lifecycle/plan.ts, pure), then apply
  * the steps to the store as the calling agent. Dry run = the same steps, nothing written.
  * Order of writes: reopens first (they carry the period, so a re-run after a crash sees this period's
- * item), then every upsert (on Postgres one transaction, upsertMany), then recurred / auto_resolved /
- * signal_gone transitions (they need the ids just created). Each step is guarded by the state it leaves,
- * so a re-run after a failure finishes the job and a re-run after success changes nothing.
+ * item), then every upsert as one store.upsertMany batch (one transaction on Postgres, one lock and one
+ * append per file on JSONL), then recurred / auto_resolved / signal_gone transitions (they need the ids
+ * just created). Each step is guarded by the state it leaves, so a re-run after a failure finishes the
+ * job and a re-run after success changes nothing.
  */
 import { loadCatalog } from "../catalog/backstage.ts";
 import { findPlatformDigest, findRiskDigest, listDigestPeriods } from "../digest.ts";
@@ -15,7 +16,7 @@ import { lineageOf } from "../lifecycle/lineage.ts";
 import { planLifecycle, type Step } from "../lifecycle/plan.ts";
 import { categoryOf, displayPath, type Policy } from "../policy.ts";
 import { parseUpsert, planUpsert, todayUtc } from "../store/logic.ts";
-import { OPEN_STATUSES, type BacklogEvent, type BacklogItem, type BacklogStore, type UpsertInput, type UpsertResult } from "../store/types.ts";
+import { OPEN_STATUSES, type BacklogEvent, type BacklogItem, type BacklogStore } from "../store/types.ts";
 import { listAll } from "./list-all.ts";
 import type { ToolContext } from "./types.ts";
 
@@ -67,9 +68,6 @@ export interface GenerateResult {
 }
 
 export type SkippedResult = Skipped & { dry_run: boolean };
-
-type WithUpsertMany = BacklogStore & { upsertMany(inputs: UpsertInput[], ctx: { actor: string }): Promise<UpsertResult[]> };
-const hasUpsertMany = (s: BacklogStore): s is WithUpsertMany => typeof (s as Partial<WithUpsertMany>).upsertMany === "function";
 
 export async function runGeneration(kind: GenerationKind, params: GenerateParams, ctx: ToolContext, policy: Policy): Promise<GenerateResult | SkippedResult> {
   const log = ctx.log.child({ kind, env: params.env });
@@ -203,12 +201,7 @@ async function apply(steps: Step[], store: BacklogStore, actor: string, log: Too
   };
   for (const r of reopens) await transition(r, new Map());
   const inputs = upserts.map((u) => u.input);
-  let results: UpsertResult[];
-  if (hasUpsertMany(store)) results = inputs.length ? await store.upsertMany(inputs, { actor }) : [];
-  else {
-    results = [];
-    for (const input of inputs) results.push(await store.upsert(input, { actor }));
-  }
+  const results = inputs.length ? await store.upsertMany(inputs, { actor }) : [];
   const ids = new Map(results.map((r) => [r.item.dedupe_key, r.item.id]));
   for (const t of after) await transition(t, ids);
   return { items: results.map((r) => toGenerated(r.item, r.created, r.changed)), lifecycle, conflicts };

@@ -85,6 +85,7 @@ function flapping(store: AutoBacklogStore, every: number): BacklogStore {
 }
 
 storeContract("auto, Postgres stopped and started between operations", {
+  propertyRuns: 3, // each restart costs about a second
   async open(clock) {
     const { dsn } = await database();
     const store = await AutoBacklogStore.open({ pg: pgConfig(dsn), dir: tempDir(), retrySeconds: 3600, clock, log: silentLogger });

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { AppError } from "../../lib/errors.ts";
 import type { BacklogStore, UpsertInput } from "../../lib/store/types.ts";
+import { upsertManyContract } from "./contract-upsert-many.ts";
 
 export interface StoreFactory {
   /** A fresh, empty store whose notion of "now" is `clock()`. */
@@ -16,6 +17,8 @@ export interface StoreFactory {
    * `degraded` error (503) instead of null / not_found, and health reports degraded.
    */
   degraded?: boolean;
+  /** Runs of the upsertMany property test (default 12): fewer where every few calls restart Postgres. */
+  propertyRuns?: number;
 }
 
 export const item = (over: Partial<UpsertInput> = {}): UpsertInput => ({
@@ -362,6 +365,8 @@ export function storeContract(label: string, factory: StoreFactory) {
       expect((await store.dashboard({ env: "prod" })).overdue_count).toBe(2);
       expect((await store.list({ overdue: true })).total).toBe(2);
     });
+
+    upsertManyContract(() => store, tick, factory.propertyRuns ?? 12);
 
     test("health names the backend", async () => {
       const h = await store.health();

@@ -35,5 +35,8 @@ export function makeOp(body: BacklogOpBody, actor: string, at: Date): BacklogOp 
   return { op_id: `op_${randomUUID()}`, ts: at.toISOString(), actor, ...body } as BacklogOp;
 }
 
-/** Receives each write the JSONL store acknowledges, inside its file lock, before the ack. */
-export type OpSink = (op: BacklogOp) => Promise<void>;
+/**
+ * Receives the writes the JSONL store acknowledges, inside its file lock, before the ack: one op per
+ * write, or one per input of a batch upsert (durable together: one journal append and fsync).
+ */
+export type OpSink = (ops: BacklogOp[]) => Promise<void>;
