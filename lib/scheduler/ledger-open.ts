@@ -140,7 +140,8 @@ export function openRunLedger(store: BacklogStore, log: Logger): RunLedger {
   const b = store.binding;
   switch (b.kind) {
     case "postgres":
-      return new PostgresRunLedger(b.sql);
+      // One per connection pool: the claims given up on with their outcome unknown are remembered there.
+      return cached(b.sql, () => new PostgresRunLedger(b.sql));
     case "jsonl":
       return new JsonlRunLedger(b.dir, log);
     case "auto": {

@@ -1,7 +1,37 @@
-/** Postgres run ledger: claim = ONE `INSERT … ON CONFLICT (job, scheduled_at) DO NOTHING RETURNING`. */
+/**
+ * Postgres run ledger: claim = ONE `INSERT … ON CONFLICT (job, scheduled_at) DO NOTHING RETURNING`.
+ *
+ * The run id is made here, before the INSERT, so a claimer recognises its own claim: a row for
+ * (job, minute) carrying ITS run id means it won, whoever wrote the row (its own INSERT whose answer
+ * was lost with the connection, or the auto router's replay of its local claim). A run id is granted
+ * by the one claim call that made it, so exactly once still rests on the unique key alone.
+ * Lost answer: the claim asks again with the same run (a fresh connection) until Postgres answers or
+ * RESOLVE_MS passes; then it is a 503 (ClaimOutcomeUnknown) and the run is kept so this process's next
+ * claim of that minute asks with it again. The cases: docs/scheduler.md "A lost claim answer".
+ */
 import type { Sql } from "../db.ts";
 import { AppError } from "../errors.ts";
-import { newRun, scheduledMinute, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { isConnectionError } from "../store/postgres-errors.ts";
+import { ClaimOutcomeUnknown, newRun, scheduledMinute, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+
+/** How long a claim whose answer was lost keeps asking: a Postgres restart or a short failover. */
+export const RESOLVE_MS = 30_000;
+
+/**
+ * Failures before the statement could reach the server (no connection was made): nothing was
+ * recorded, so the claim fails at once as before. Any other connection failure may have lost an answer.
+ */
+const NEVER_SENT = new Set(["ECONNREFUSED", "CONNECT_TIMEOUT", "ENOTFOUND", "EAI_AGAIN", "57P03", "53300"]);
+
+function neverSent(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && NEVER_SENT.has(code);
+}
+
+export interface PostgresRunLedgerOptions {
+  /** How long a claim whose answer was lost keeps asking Postgres (default RESOLVE_MS). */
+  resolveMs?: number;
+}
 
 interface Row {
   run_id: string;
@@ -41,10 +71,41 @@ async function hinted<T>(what: string, query: () => Promise<T>): Promise<T> {
 
 export class PostgresRunLedger implements RunLedger {
   readonly name = "PostgresRunLedger";
-  constructor(private readonly sql: Sql) {}
+  private readonly resolveMs: number;
+  /** Claims given up on with their outcome unknown, by job and minute: asked again with the same run. */
+  private readonly unresolved = new Map<string, RunRecord>();
 
-  claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
-    return this.claimRun(newRun(job, scheduledMinute(new Date(scheduledAt)), source, now));
+  constructor(private readonly sql: Sql, options: PostgresRunLedgerOptions = {}) {
+    this.resolveMs = options.resolveMs ?? RESOLVE_MS;
+  }
+
+  async claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
+    const minute = scheduledMinute(new Date(scheduledAt));
+    const key = `${job} ${minute}`;
+    // Taken out synchronously: two concurrent claims of this minute cannot both ask with the same run.
+    const run = this.unresolved.get(key) ?? newRun(job, minute, source, now);
+    this.unresolved.delete(key);
+    let sent = false;
+    const deadline = Date.now() + this.resolveMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await this.claimRun(run);
+      } catch (err) {
+        sent ||= !neverSent(err);
+        if (!sent) throw err;
+        if (!isConnectionError(err) || Date.now() + delay > deadline) {
+          this.remember(key, run);
+          throw isConnectionError(err) ? new ClaimOutcomeUnknown(run, this.resolveMs, err) : err;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** Bounded: a long outage must not grow it without end; the oldest given-up claims go first. */
+  private remember(key: string, run: RunRecord): void {
+    this.unresolved.set(key, run);
+    if (this.unresolved.size > 1000) this.unresolved.delete(this.unresolved.keys().next().value!);
   }
 
   /** Claims with a run record made elsewhere (the auto ledger claims locally first, same run_id). */
@@ -83,6 +144,8 @@ export class PostgresRunLedger implements RunLedger {
       returning *`;
     if (won) return { claimed: true, run: toRecord(won) };
     const [existing] = await this.sql<Row[]>`select * from scheduler_runs where job = ${run.job} and scheduled_at = ${run.scheduled_at}`;
+    // Our own run: our earlier INSERT whose answer was lost, or the replay of our local claim (auto).
+    if (existing!.run_id === run.run_id) return { claimed: true, run: toRecord(existing!) };
     return { claimed: false, existing: toRecord(existing!) };
   }
 

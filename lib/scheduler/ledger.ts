@@ -5,6 +5,7 @@
  * (memory, and the choice by store backend).
  */
 import { randomUUID } from "node:crypto";
+import { AppError } from "../errors.ts";
 
 export interface RunRecord {
   run_id: string;
@@ -63,6 +64,23 @@ export const ENVELOPE_KEYS = ["tool", "action", "params", "job", "scheduled_at"]
 
 export function envelopeKeysIn(params: Record<string, unknown>): string[] {
   return ENVELOPE_KEYS.filter((k) => Object.hasOwn(params, k));
+}
+
+/**
+ * A claim whose answer was lost with the connection, and Postgres did not answer again in time: the run
+ * may or may not be recorded. Nothing ran. A 503 whose message says what the operator can do.
+ */
+export class ClaimOutcomeUnknown extends AppError {
+  constructor(readonly run: RunRecord, waitedMs: number, cause: unknown) {
+    super(
+      "unavailable",
+      `Cannot claim ${run.job} for ${run.scheduled_at}: the connection to Postgres died before the answer to the claim (run ${run.run_id}) arrived, ` +
+        `and Postgres did not answer again within ${Math.round(waitedMs / 1000)} s, so whether the claim was recorded is unknown. Nothing ran. ` +
+        `The next claim of this minute by this process asks again with the same run id and runs the job if Postgres recorded it; ` +
+        `if this process is gone and scheduler_runs shows ${run.run_id} as running, nobody will run it: run the job by hand (the runner without --job).`,
+      { cause },
+    );
+  }
 }
 
 /** Floors to the minute, ISO: the unit of exactly-once. */

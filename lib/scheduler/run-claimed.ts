@@ -9,7 +9,7 @@
  */
 import { AppError, describeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { scheduledMinute } from "./ledger.ts";
+import { ClaimOutcomeUnknown, scheduledMinute } from "./ledger.ts";
 import { fireFor, LATE_TOLERANCE_MS } from "./schedule.ts";
 
 /** What runClaimed needs of a run ledger (lib/scheduler/ledger.ts RunLedger has it). */
@@ -36,7 +36,8 @@ export async function runClaimed<T>(deps: ClaimDeps, job: string, minute: string
     claim = await deps.ledger.claim(job, minute, source, deps.clock());
   } catch (err) {
     deps.onRun?.(job, "error", deps.clock());
-    if (err instanceof AppError && err.status < 500) throw err;
+    // ClaimOutcomeUnknown already says what happened and what to do (the run may be recorded).
+    if ((err instanceof AppError && err.status < 500) || err instanceof ClaimOutcomeUnknown) throw err;
     throw new AppError("unavailable", `Cannot claim ${job} for ${minute} in the run ledger: ${describeError(err)}. Nothing ran; the next attempt may claim it.`, { cause: err });
   }
   if (!claim.claimed) {

@@ -1,0 +1,148 @@
+/**
+ * A claim whose answer was lost must still run, exactly once (issue 14 follow-up). The connection dies at
+ * an exact point through a real TCP proxy in front of the real Postgres (tests/helpers/lossy-proxy.ts):
+ * after the claim's INSERT committed but before its answer arrived, or before the INSERT reached Postgres.
+ * The cases are the ones docs/scheduler.md "A lost claim answer" lists.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import type { Sql } from "../lib/db.ts";
+import { silentLogger } from "../lib/log.ts";
+import { ClaimOutcomeUnknown } from "../lib/scheduler/ledger.ts";
+import { JsonlRunLedger } from "../lib/scheduler/ledger-jsonl.ts";
+import { PostgresRunLedger } from "../lib/scheduler/ledger-postgres.ts";
+import { runClaimed } from "../lib/scheduler/run-claimed.ts";
+import { lossyProxy, type LossyProxy } from "./helpers/lossy-proxy.ts";
+import { freshDatabase, type TestDb } from "./helpers/pg.ts";
+
+const INSERT = "insert into scheduler_runs";
+let db: TestDb;
+let proxy: LossyProxy;
+const conns: Sql[] = [];
+const dirs: string[] = [];
+let minuteNo = 0;
+
+beforeAll(async () => {
+  db = await freshDatabase({ migrated: true });
+  proxy = await lossyProxy(db.dsn);
+});
+afterAll(async () => {
+  for (const c of conns) await c.end({ timeout: 1 });
+  await proxy.close();
+  await db.drop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A ledger whose one connection goes through the proxy (A), or straight to Postgres (B). */
+function ledger(via: "proxy" | "direct", resolveMs?: number): PostgresRunLedger {
+  const sql = postgres(via === "proxy" ? proxy.dsn : db.dsn, { max: 1, onnotice: () => {} }) as unknown as Sql;
+  conns.push(sql);
+  return new PostgresRunLedger(sql, { resolveMs });
+}
+
+const nextMinute = () => new Date(Date.UTC(2026, 10, 30, 3, minuteNo++)).toISOString();
+
+function claimer(l: PostgresRunLedger, calls: string[], name: string, minute: string) {
+  return runClaimed({ ledger: l, log: silentLogger, clock: () => new Date() }, "lost_job", minute, name, async () => {
+    calls.push(name);
+    return { ok: true };
+  });
+}
+
+async function rows(minute: string) {
+  return db.sql<{ run_id: string; status: string; source: string }[]>`select run_id, status, source from scheduler_runs where job = 'lost_job' and scheduled_at = ${minute}`;
+}
+
+describe("a claim whose answer was lost", () => {
+  test("the INSERT committed, its answer was lost: the claimer recognises its run id and runs it once", async () => {
+    const minute = nextMinute();
+    const calls: string[] = [];
+    const lost = proxy.loseAnswer(INSERT);
+    const a = claimer(ledger("proxy"), calls, "A", minute);
+    await lost.happened;
+    lost.cut();
+    const out = await a;
+    expect(out).toMatchObject({ status: "success" });
+    expect(calls).toEqual(["A"]);
+    expect([...(await rows(minute))]).toEqual([{ run_id: (out as { run_id: string }).run_id, status: "success", source: "A" }]);
+  });
+
+  test("two instances: the other one is told `already ran` while the answer is missing; the claimer runs it once", async () => {
+    const minute = nextMinute();
+    const calls: string[] = [];
+    const lost = proxy.loseAnswer(INSERT);
+    const a = claimer(ledger("proxy"), calls, "A", minute);
+    await lost.happened;
+    expect(await claimer(ledger("direct"), calls, "B", minute)).toMatchObject({ skipped: "already ran" });
+    lost.cut();
+    expect(await a).toMatchObject({ status: "success" });
+    expect(calls).toEqual(["A"]);
+  });
+
+  test("the INSERT never reached Postgres: the other instance wins, the claimer asks again and is told `already ran`", async () => {
+    const minute = nextMinute();
+    const calls: string[] = [];
+    const lost = proxy.loseRequest(INSERT);
+    const a = claimer(ledger("proxy"), calls, "A", minute);
+    await lost.happened;
+    expect(await claimer(ledger("direct"), calls, "B", minute)).toMatchObject({ status: "success" });
+    lost.cut();
+    expect(await a).toMatchObject({ skipped: "already ran" });
+    expect(calls).toEqual(["B"]);
+  });
+
+  test("Postgres stays away past the resolve window: a 503 naming the run, nothing runs; this process's next claim of the minute runs it once", async () => {
+    const minute = nextMinute();
+    const calls: string[] = [];
+    const a = ledger("proxy", 600);
+    const lost = proxy.loseAnswer(INSERT);
+    const first = claimer(a, calls, "A", minute).catch((e: unknown) => e);
+    await lost.happened;
+    await proxy.refuse(true);
+    lost.cut();
+    const err = await first;
+    await proxy.refuse(false);
+    expect(err).toBeInstanceOf(ClaimOutcomeUnknown);
+    const [row] = await rows(minute);
+    expect(row).toMatchObject({ status: "running", source: "A" });
+    expect((err as Error).message).toContain(`run ${row!.run_id}`);
+    expect((err as Error).message).toContain("Nothing ran");
+    expect(calls).toEqual([]);
+    // Another instance sees a recorded claim; this process asks again with the same run id and runs it,
+    // once even when two of its claims of that minute come at the same time.
+    expect(await claimer(ledger("direct"), calls, "B", minute)).toMatchObject({ skipped: "already ran" });
+    const again = await Promise.all([claimer(a, calls, "A", minute), claimer(a, calls, "A2", minute)]);
+    expect(again.filter((r) => "status" in r)).toEqual([expect.objectContaining({ status: "success", run_id: row!.run_id })]);
+    expect(again.filter((r) => "skipped" in r)).toHaveLength(1);
+    expect(calls.length).toBe(1);
+    expect(await claimer(a, calls, "A", minute)).toMatchObject({ skipped: "already ran" });
+  });
+
+  test("no connection could be opened (nothing was sent): the claim fails at once with the connection error, not after the window", async () => {
+    await proxy.refuse(true);
+    try {
+      const err = await ledger("proxy", 600_000).claim("lost_job", nextMinute(), "A", new Date()).catch((e: unknown) => e);
+      expect(err).not.toBeInstanceOf(ClaimOutcomeUnknown);
+      expect(err).toMatchObject({ code: "ECONNREFUSED" });
+    } finally {
+      await proxy.refuse(false);
+    }
+  });
+
+  test("auto: another process' replay pushed this claim's local run before its Postgres claim: still this claim's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bb-claim-lost-"));
+    dirs.push(dir);
+    const minute = nextMinute();
+    // The auto ledger's two steps with another process' replay between them (lib/scheduler/ledger-open.ts).
+    const local = await new JsonlRunLedger(dir).claim("lost_job", minute, "A", new Date());
+    if (!local.claimed) throw new Error("the local claim must win on an empty ledger");
+    await ledger("direct").pushRuns(await new JsonlRunLedger(dir).allRuns());
+    const remote = await ledger("direct").claimRun(local.run);
+    expect(remote).toMatchObject({ claimed: true, run: { run_id: local.run.run_id } });
+    // and nobody else's claim is mistaken for it
+    expect(await ledger("direct").claim("lost_job", minute, "B", new Date())).toMatchObject({ claimed: false, existing: { run_id: local.run.run_id } });
+  });
+});
