@@ -284,4 +284,21 @@ describe("catch-up and overrun", () => {
       ["weekly_count", "2026-11-23T06:20:00.000Z", null],
     ]);
   });
+
+  test("jobs() marks a run still `running` 30 min after it started as stuck (its owner is gone), not one younger", async () => {
+    let now = new Date("2026-11-23T03:40:00Z");
+    const ledger = new MemoryRunLedger();
+    const s = scheduler(ledger, [], { now: () => now });
+    const c = await ledger.claim("daily_count", now.toISOString(), "in-process", now); // never finished
+    if (!c.claimed) throw new Error("first claim must win");
+    now = new Date("2026-11-23T04:10:00Z");
+    expect((await s.jobs()).find((j) => j.id === "daily_count")?.last_run).not.toHaveProperty("stuck");
+    now = new Date("2026-11-23T04:11:00Z");
+    const last = (await s.jobs()).find((j) => j.id === "daily_count")?.last_run;
+    expect(last).toMatchObject({ status: "running" });
+    expect(last?.stuck).toContain(`run ${c.run.run_id} has been running for 31 min`);
+    expect(last?.stuck).toContain("run the job by hand");
+    await ledger.finish(c.run.run_id, { status: "success" }, now);
+    expect((await s.jobs()).find((j) => j.id === "daily_count")?.last_run).not.toHaveProperty("stuck");
+  });
 });

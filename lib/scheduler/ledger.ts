@@ -83,6 +83,24 @@ export class ClaimOutcomeUnknown extends AppError {
   }
 }
 
+/**
+ * A run still `running` this long after it started has no owner left, as far as anyone can tell: the
+ * runner gives up after RUNNER_TIMEOUT_SECONDS (300 s), shutdown waits 30 s, the jobs take seconds. Its
+ * process died mid-run, or gave up on a lost claim answer (ClaimOutcomeUnknown); nobody runs that minute.
+ */
+export const STUCK_AFTER_MS = 30 * 60_000;
+
+/** Why `run` counts as stuck at `now`, or null. For GET /v1/scheduler/jobs. */
+export function stuckNote(run: RunRecord, now: Date): string | null {
+  if (run.status !== "running") return null;
+  const ms = now.getTime() - new Date(run.started_at).getTime();
+  if (!(ms > STUCK_AFTER_MS)) return null;
+  return (
+    `run ${run.run_id} has been running for ${Math.round(ms / 60_000)} min (more than ${STUCK_AFTER_MS / 60_000}): its process probably died mid-run or gave up on a lost claim answer, ` +
+    `and nobody will run this minute. Check the logs of ${run.source} for ${run.job}; run the job by hand if it did not finish (the runner without --job).`
+  );
+}
+
 /** Floors to the minute, ISO: the unit of exactly-once. */
 export function scheduledMinute(d: Date): string {
   const t = new Date(d.getTime());

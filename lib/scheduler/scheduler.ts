@@ -10,7 +10,7 @@ import type { Logger } from "../log.ts";
 import { dispatch, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import type { CronJob } from "./cron-file.ts";
-import { scheduledMinute, type RunLedger } from "./ledger.ts";
+import { scheduledMinute, stuckNote, type RunLedger } from "./ledger.ts";
 import { claimableFire, runClaimed } from "./run-claimed.ts";
 import { fireFor, firesAt, latestFire, nextFire } from "./schedule.ts";
 
@@ -48,7 +48,7 @@ export interface JobView {
   action: string;
   params: Record<string, unknown>;
   next_run: string | null;
-  last_run: { scheduled_at: string; status: string; started_at: string; ended_at: string | null; source: string; error?: string } | null;
+  last_run: { scheduled_at: string; status: string; started_at: string; ended_at: string | null; source: string; error?: string; stuck?: string } | null;
 }
 
 export function createScheduler(deps: SchedulerDeps) {
@@ -163,6 +163,7 @@ export function createScheduler(deps: SchedulerDeps) {
       const now = clock();
       return deps.jobs.map((j) => {
         const l = last.get(j.id);
+        const stuck = l && stuckNote(l, now);
         return {
           id: j.id,
           schedule: j.schedule,
@@ -171,7 +172,7 @@ export function createScheduler(deps: SchedulerDeps) {
           action: j.action,
           params: j.params,
           next_run: nextFire(j.schedule, now)?.toISOString() ?? null,
-          last_run: l ? { scheduled_at: l.scheduled_at, status: l.status, started_at: l.started_at, ended_at: l.ended_at, source: l.source, ...(l.error ? { error: l.error } : {}) } : null,
+          last_run: l ? { scheduled_at: l.scheduled_at, status: l.status, started_at: l.started_at, ended_at: l.ended_at, source: l.source, ...(l.error ? { error: l.error } : {}), ...(stuck ? { stuck } : {}) } : null,
         };
       });
     },
