@@ -10,18 +10,18 @@
  * and ops/systemd TimeoutStopSec (15 s) leave room above that.
  */
 import process from "node:process";
-import { loadAccess, type AccessControl, type Identity } from "./lib/access-config.ts";
+import { loadAccess, type AccessControl, type Identity } from "./lib/access/config.ts";
 import { loadConfig, readVar } from "./lib/config/index.ts";
-import { AppError, describeError } from "./lib/errors.ts";
-import { redactText } from "./lib/redact.ts";
+import { AppError, describeError } from "./lib/core/errors.ts";
+import { redactText } from "./lib/core/redact.ts";
 import { createApp, withSafeUrl } from "./lib/http/app.ts";
 import { attentionSource } from "./lib/alerting/source.ts";
 import { quarantineOf, takeSnapshot } from "./lib/alerting/snapshot.ts";
 import { createMetrics } from "./lib/http/metrics.ts";
 import { resolveUiConfig } from "./lib/http/ui/config.ts";
-import { log as defaultLog, type Logger } from "./lib/log.ts";
-import { evaluateAlerts } from "./lib/policy.ts";
-import { serve } from "./lib/runtime.ts";
+import { log as defaultLog, type Logger } from "./lib/core/log.ts";
+import { evaluateAlerts } from "./lib/generation/policy.ts";
+import { serve } from "./lib/core/runtime.ts";
 import { openStore, servingBackend } from "./lib/store/index.ts";
 import type { BacklogStore } from "./lib/store/types.ts";
 import { resolveAction } from "./lib/tools/dispatch.ts";

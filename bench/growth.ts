@@ -13,11 +13,11 @@
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Sql } from "../lib/db.ts";
-import { loadPolicy } from "../lib/policy.ts";
-import { silentLogger } from "../lib/log.ts";
-import { JsonlBacklogStore } from "../lib/store/jsonl.ts";
-import { PostgresBacklogStore } from "../lib/store/postgres.ts";
+import type { Sql } from "../lib/pg/db.ts";
+import { loadPolicy } from "../lib/generation/policy.ts";
+import { silentLogger } from "../lib/core/log.ts";
+import { JsonlBacklogStore } from "../lib/store/jsonl/store.ts";
+import { PostgresBacklogStore } from "../lib/store/postgres/store.ts";
 import type { BacklogEvent, BacklogItem, BacklogStore } from "../lib/store/types.ts";
 import { createToolContext, createToolRegistry, dispatch, resolveToolPaths } from "../lib/tools/index.ts";
 import { BENCH_NOW, createdEvent, itemVersion } from "./lib/data.ts";

@@ -10,8 +10,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "../lib/log.ts";
-import { PostgresBacklogStore } from "../lib/store/postgres.ts";
+import { silentLogger } from "../lib/core/log.ts";
+import { PostgresBacklogStore } from "../lib/store/postgres/store.ts";
 import { createdEvent, itemVersion, upsertInput, versionRounds, writeJsonl } from "./lib/data.ts";
 import { load, type LoadResult } from "./lib/loadgen.ts";
 import { benchMain, progress, type Bench, type BenchOptions } from "./lib/main.ts";

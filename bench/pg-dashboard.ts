@@ -7,10 +7,10 @@
  *   npx bun run bench/pg-dashboard.ts           # 10,000 and 100,000 items
  *   npx bun run bench/pg-dashboard.ts --full    # 10,000, 100,000 and 1,000,000 items (the cost growth table)
  */
-import type { Sql } from "../lib/db.ts";
-import { silentLogger } from "../lib/log.ts";
+import type { Sql } from "../lib/pg/db.ts";
+import { silentLogger } from "../lib/core/log.ts";
 import { todayUtc } from "../lib/store/logic.ts";
-import { PostgresBacklogStore } from "../lib/store/postgres.ts";
+import { PostgresBacklogStore } from "../lib/store/postgres/store.ts";
 import type { Dashboard } from "../lib/store/types.ts";
 import { BENCH_NOW, itemVersion } from "./lib/data.ts";
 import { benchMain, progress, type Bench, type BenchOptions } from "./lib/main.ts";

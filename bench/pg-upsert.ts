@@ -10,9 +10,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "../lib/log.ts";
+import { silentLogger } from "../lib/core/log.ts";
 import { parseUpsert, planUpsert } from "../lib/store/logic.ts";
-import { PostgresBacklogStore } from "../lib/store/postgres.ts";
+import { PostgresBacklogStore } from "../lib/store/postgres/store.ts";
 import type { BacklogItem, UpsertInput } from "../lib/store/types.ts";
 import { BENCH_NOW, upsertInput } from "./lib/data.ts";
 import { benchMain, progress, type Bench, type BenchOptions } from "./lib/main.ts";

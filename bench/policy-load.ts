@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
-import { parsePolicyText } from "../lib/policy.ts";
+import { parsePolicyText } from "../lib/generation/policy.ts";
 import { benchMain, progress, type Bench, type BenchOptions } from "./lib/main.ts";
 import { fmtInt, type BenchResult } from "./lib/report.ts";
 import { median } from "./lib/stats.ts";

@@ -7,11 +7,11 @@
  *   npx bun run bench/ui.ts           # 10,000 items, memory and Postgres
  *   npx bun run bench/ui.ts --full    # the same, more runs
  */
-import { buildAccess } from "../lib/access-config.ts";
-import { silentLogger } from "../lib/log.ts";
+import { buildAccess } from "../lib/access/config.ts";
+import { silentLogger } from "../lib/core/log.ts";
 import { addDays, todayUtc } from "../lib/store/logic.ts";
 import { MemoryBacklogStore } from "../lib/store/memory.ts";
-import { PostgresBacklogStore } from "../lib/store/postgres.ts";
+import { PostgresBacklogStore } from "../lib/store/postgres/store.ts";
 import type { BacklogStore } from "../lib/store/types.ts";
 import { trendsFor } from "../lib/trends/storage.ts";
 import { startServer } from "../server.ts";

@@ -1,5 +1,5 @@
 -- Every write statement on the backlog tables notifies `backlog_changed` at commit, so replicas can
--- keep read answers (dashboard, items) until something changed (lib/store/postgres-changes.ts).
+-- keep read answers (dashboard, items) until something changed (lib/store/postgres/changes.ts).
 -- Statement-level: one notification per statement, and Postgres folds identical ones per transaction.
 
 create function backlog_notify_change() returns trigger

@@ -1,5 +1,5 @@
 -- Exact dashboard numbers kept up to date by statement triggers, so the dashboard reads a few hundred
--- summary rows instead of every item (lib/store/postgres-dashboard.ts; bench/pg-dashboard.ts).
+-- summary rows instead of every item (lib/store/postgres/dashboard.ts; bench/pg-dashboard.ts).
 --
 --   backlog_counts        items per (env, status, priority): total, status and priority counts
 --   backlog_open_services open work (open, in_progress, blocked) per (env, service): top services

@@ -10,9 +10,9 @@ import { basename, join, relative, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as v from "valibot";
-import { parseCli, printJson, runMain } from "../lib/cli.ts";
-import { AppError, parseOrThrow } from "../lib/errors.ts";
-import { log, logToStderr } from "../lib/log.ts";
+import { parseCli, printJson, runMain } from "../lib/core/cli.ts";
+import { AppError, parseOrThrow } from "../lib/core/errors.ts";
+import { log, logToStderr } from "../lib/core/log.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 /** A ConfigMap holds at most 1 MiB in total (etcd's object size limit). */

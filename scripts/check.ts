@@ -8,7 +8,7 @@
  */
 import process from "node:process";
 import { alertRulesCheck } from "../lib/alerting/files.ts";
-import { type ParsedCli, runCli } from "../lib/cli.ts";
+import { type ParsedCli, runCli } from "../lib/core/cli.ts";
 import { cronFileCheck, cronJobsCheck, runChecks, type Check } from "../lib/scheduler/checks.ts";
 import { toolsCheck } from "../lib/scheduler/tools-check.ts";
 

@@ -9,10 +9,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
-import { parseCli, runMain } from "../lib/cli.ts";
-import { AppError } from "../lib/errors.ts";
-import { log, logToStderr } from "../lib/log.ts";
-import { displayPath, fromRepoRoot } from "../lib/policy.ts";
+import { parseCli, runMain } from "../lib/core/cli.ts";
+import { AppError } from "../lib/core/errors.ts";
+import { log, logToStderr } from "../lib/core/log.ts";
+import { displayPath, fromRepoRoot } from "../lib/generation/policy.ts";
 import { hourStart } from "../lib/risk/score.ts";
 import { parseBatchText, shiftToNow } from "../lib/risk/record.ts";
 import { openStore } from "../lib/store/index.ts";

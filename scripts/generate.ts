@@ -4,9 +4,9 @@
  *   npx bun run scripts/generate.ts [--env prod] [--week 2026-W47] [--daily] [--date 2026-11-23] [--dry-run]
  */
 import process from "node:process";
-import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
-import { AppError } from "../lib/errors.ts";
-import { logToStderr } from "../lib/log.ts";
+import { type ParsedCli, printJson, runCli } from "../lib/core/cli.ts";
+import { AppError } from "../lib/core/errors.ts";
+import { logToStderr } from "../lib/core/log.ts";
 import { runLocalTool } from "../lib/tools/local.ts";
 
 const spec = {

@@ -4,11 +4,11 @@
  *   npx bun run scripts/migrate.ts [--dsn DSN] [--dry-run] [--status] [--dir migrations/]
  */
 import process from "node:process";
-import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
-import { connectPg, describePg, pgConnectError, resolvePgConfig } from "../lib/db.ts";
-import { AppError } from "../lib/errors.ts";
-import { log, logToStderr } from "../lib/log.ts";
-import { DEFAULT_MIGRATIONS_DIR, checkDrift, loadMigrations, migrate, migrationStatus } from "../lib/migrate.ts";
+import { type ParsedCli, printJson, runCli } from "../lib/core/cli.ts";
+import { connectPg, describePg, pgConnectError, resolvePgConfig } from "../lib/pg/db.ts";
+import { AppError } from "../lib/core/errors.ts";
+import { log, logToStderr } from "../lib/core/log.ts";
+import { DEFAULT_MIGRATIONS_DIR, checkDrift, loadMigrations, migrate, migrationStatus } from "../lib/pg/migrate.ts";
 
 const spec = {
   name: "migrate",

@@ -6,9 +6,9 @@
  */
 import { readFile } from "node:fs/promises";
 import process from "node:process";
-import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
-import { AppError } from "../lib/errors.ts";
-import { logToStderr } from "../lib/log.ts";
+import { type ParsedCli, printJson, runCli } from "../lib/core/cli.ts";
+import { AppError } from "../lib/core/errors.ts";
+import { logToStderr } from "../lib/core/log.ts";
 import { MAX_BATCH, parseBatch, parseBatchText, shiftToNow } from "../lib/risk/record.ts";
 import { CLI_AGENT, loadToolConfig } from "../lib/tools/context.ts";
 import { runLocalTool } from "../lib/tools/local.ts";

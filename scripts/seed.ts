@@ -6,10 +6,10 @@
  *   npx bun run scripts/seed.ts [--dry-run] [--dsn DSN]     (env and details: --help, docs/setup-job.md)
  */
 import process from "node:process";
-import { printJson, runMain } from "../lib/cli.ts";
-import { connectPg, describePg, ping, type PgConfig } from "../lib/db.ts";
-import { describeError } from "../lib/errors.ts";
-import { log, logToStderr } from "../lib/log.ts";
+import { printJson, runMain } from "../lib/core/cli.ts";
+import { connectPg, describePg, ping, type PgConfig } from "../lib/pg/db.ts";
+import { describeError } from "../lib/core/errors.ts";
+import { log, logToStderr } from "../lib/core/log.ts";
 import { loadSeedConfig, type SeedConfig } from "../lib/seed/config.ts";
 import { planSample } from "../lib/seed/sample.ts";
 import { fetchTeamMembers, splitServiceUrl, teamMembersUrl } from "../lib/seed/team-members.ts";

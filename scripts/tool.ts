@@ -6,10 +6,10 @@
  *   npx bun run scripts/tool.ts --call-json '{ "tool": "backlog_tool", "action": "cleanup", "retention_days": 180 }'
  */
 import process from "node:process";
-import { type ParsedCli, printJson, runCli } from "../lib/cli.ts";
+import { type ParsedCli, printJson, runCli } from "../lib/core/cli.ts";
 import { parseJsonBounded } from "../lib/domain/schemas.ts";
-import { AppError } from "../lib/errors.ts";
-import { logToStderr } from "../lib/log.ts";
+import { AppError } from "../lib/core/errors.ts";
+import { logToStderr } from "../lib/core/log.ts";
 import { runLocalTool } from "../lib/tools/local.ts";
 
 const spec = {

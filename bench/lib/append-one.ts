@@ -4,8 +4,8 @@
  *   bun bench/lib/append-one.ts <dir> <item index> <revision>
  */
 import process from "node:process";
-import { silentLogger } from "../../lib/log.ts";
-import { JsonlBacklogStore } from "../../lib/store/jsonl.ts";
+import { silentLogger } from "../../lib/core/log.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import { BENCH_NOW, upsertInput } from "./data.ts";
 
 const [dir, index, revision] = process.argv.slice(2);

@@ -6,16 +6,16 @@
  */
 import process from "node:process";
 import postgres from "postgres";
-import { connectPg, type Sql } from "../../lib/db.ts";
-import { loadMigrations, migrate } from "../../lib/migrate.ts";
-import { redactDsn } from "../../lib/redact.ts";
+import { connectPg, type Sql } from "../../lib/pg/db.ts";
+import { loadMigrations, migrate } from "../../lib/pg/migrate.ts";
+import { redactDsn } from "../../lib/core/redact.ts";
 import { startCluster, type Cluster } from "../../tests/helpers/pg-cluster.ts";
 import { progress } from "./main.ts";
 
 export interface BenchDb {
   /** DSN of the fresh database (password included: keep it out of output). */
   dsn: string;
-  /** A pool with the app's own settings (lib/db.ts connectPg: dates as strings, …). */
+  /** A pool with the app's own settings (lib/pg/db.ts connectPg: dates as strings, …). */
   sql: Sql;
   /** Where it runs, without the password. */
   where: string;

@@ -8,7 +8,7 @@
  * JSONL stores) and `queryCounts` (one statement over Postgres' summary tables). tests/alerting/counts.test.ts
  * runs both on the same items and expects the same answer.
  */
-import type { Sql } from "../db.ts";
+import type { Sql } from "../pg/db.ts";
 import { todayUtc } from "../store/logic.ts";
 import { PRIORITIES, STATUSES, type BacklogItem, type Priority, type Status } from "../store/types.ts";
 import { attentionClassifier, attentionHorizon } from "./due.ts";

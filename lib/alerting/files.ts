@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { loadPolicy } from "../policy.ts";
+import { loadPolicy } from "../generation/policy.ts";
 import type { Check } from "../scheduler/checks.ts";
 import { DEFAULT_RETRY_SECONDS } from "../store/index.ts";
 import { alertRules, renderPrometheusRule, renderRulesFile } from "./rules.ts";

@@ -10,7 +10,7 @@
  * what it is: docs/alerting.md.
  */
 import YAML from "yaml";
-import type { PolicyData } from "../policy-schema.ts";
+import type { PolicyData } from "../generation/policy-schema.ts";
 import { LATE_TOLERANCE_MS } from "../scheduler/schedule.ts";
 
 export const ALERT_NAMES = ["BacklogOverdueItems", "BacklogOverdueP0", "BacklogJobMissedSchedule", "BacklogStoreDegraded"] as const;

@@ -4,9 +4,9 @@
  * a walk over the items); memory folds its items. On the auto store the store's router (lib/store/auto/
  * router.ts) sends each call to whichever backend serves at that moment.
  */
-import type { Sql } from "../db.ts";
-import type { JsonlBacklogStore } from "../store/jsonl.ts";
-import { notSnoozedSql, rowToItem } from "../store/postgres-rows.ts";
+import type { Sql } from "../pg/db.ts";
+import type { JsonlBacklogStore } from "../store/jsonl/store.ts";
+import { notSnoozedSql, rowToItem } from "../store/postgres/rows.ts";
 import { todayUtc } from "../store/logic.ts";
 import { PRIORITIES, type BacklogItem, type BacklogStore } from "../store/types.ts";
 import { countItems, emptyEnvCounts, queryCounts, type AlertCounts } from "./counts.ts";

@@ -8,9 +8,9 @@
  */
 import { globSync, readFileSync } from "node:fs";
 import YAML from "yaml";
-import { AppError } from "../errors.ts";
-import { displayPath, fromRepoRoot, REPO_ROOT } from "../policy.ts";
-import type { PolicyData } from "../policy-schema.ts";
+import { AppError } from "../core/errors.ts";
+import { displayPath, fromRepoRoot, REPO_ROOT } from "../generation/policy.ts";
+import type { PolicyData } from "../generation/policy-schema.ts";
 
 export type CatalogConfig = NonNullable<PolicyData["ownership"]["catalog"]>;
 

@@ -8,7 +8,7 @@ import { isAbsolute, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as v from "valibot";
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 import { type Group, namesReadBy, PROGRAMS, VARS, type VarSpec } from "./vars.ts";
 
 export { namesReadBy, PROGRAMS, VARS, type Group, type VarSpec };

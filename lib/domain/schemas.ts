@@ -4,7 +4,7 @@
  * 400 naming the field; nothing reaches a backend that one would store and the other refuse.
  */
 import * as v from "valibot";
-import { isValidDate } from "../isoweek.ts";
+import { isValidDate } from "../core/isoweek.ts";
 import { isSafeText, jsonValueProblem, MAX_META_DEPTH, SAFE_TEXT_RULE } from "./text.ts";
 
 export { isSafeText, MAX_META_DEPTH, MAX_BODY_DEPTH, SAFE_TEXT_RULE, jsonValueProblem, parseJsonBounded } from "./text.ts";

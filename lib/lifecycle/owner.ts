@@ -2,7 +2,7 @@
  * Owner of a NEW generated item: ownership.overrides → the service catalog → ownership.default_owner.
  * The source goes into the item's meta (owner_source). Existing items keep their owner (runbook 7). Pure.
  */
-import type { PolicyData } from "../policy-schema.ts";
+import type { PolicyData } from "../generation/policy-schema.ts";
 
 export type OwnerSource = "override" | "catalog" | "default";
 

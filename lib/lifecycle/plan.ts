@@ -9,12 +9,12 @@
  *   absent lineage    after auto_resolve_after consecutive digests without it: untouched open items →
  *                     done (`auto_resolved`), items a person changed → one `signal_gone` event
  */
-import type { PolicyData } from "../policy-schema.ts";
+import type { PolicyData } from "../generation/policy-schema.ts";
 import { addDays, daysBetween, todayUtc } from "../store/logic.ts";
 import { OPEN_STATUSES, type BacklogEvent, type BacklogItem, type Transition, type UpsertInput } from "../store/types.ts";
 import { compareInLineage, lastPeriodOf, lineageKey, lineageOf, periodsOf, streakOf } from "./lineage.ts";
 
-/** What the generator asks for, per (service, category): see lib/generate.ts. */
+/** What the generator asks for, per (service, category): see lib/generation/generate.ts. */
 export interface LifecycleCandidate {
   dedupe_key: string;
   service: string;

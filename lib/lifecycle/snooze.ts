@@ -3,7 +3,7 @@
  * overdue counts and alerts while today < until (isSnoozed in lib/store/logic.ts); on `until` it is
  * back, and the daily cleanup job writes its `snooze_expired` event.
  */
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 import { addDays, isClosed } from "../store/logic.ts";
 import type { BacklogItem, Transition } from "../store/types.ts";
 

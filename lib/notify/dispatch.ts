@@ -7,9 +7,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { attentionSource } from "../alerting/source.ts";
-import { AppError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { PolicyData } from "../policy-schema.ts";
+import { AppError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import type { PolicyData } from "../generation/policy-schema.ts";
 import type { BacklogStore } from "../store/types.ts";
 import { WebhookSender, type SenderDeps } from "./deliver.ts";
 import { messageFor } from "./payload.ts";

@@ -4,7 +4,7 @@
  * holds each one (url_env), never the URL.
  */
 import * as v from "valibot";
-import { strictObject } from "../strict.ts";
+import { strictObject } from "../core/strict.ts";
 import { DEFAULT_WARN_DAYS } from "../alerting/due.ts";
 
 const Int = (min: number, max: number) =>

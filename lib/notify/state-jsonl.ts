@@ -9,9 +9,9 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as v from "valibot";
-import { DirLock } from "../file-lock.ts";
-import { silentLogger, type Logger } from "../log.ts";
-import { BLANK, JsonlFile, type LineSink } from "../store/jsonl-file.ts";
+import { DirLock } from "../fs/file-lock.ts";
+import { silentLogger, type Logger } from "../core/log.ts";
+import { BLANK, JsonlFile, type LineSink } from "../fs/jsonl-file.ts";
 import { decideClaims, firingOf, NOTICE_KINDS, unchanged, type Decide, type NoticeRecord, type NotifyStateStore } from "./state.ts";
 
 export const NOTIFY_FILE = "notify_sent.jsonl";

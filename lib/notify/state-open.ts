@@ -10,9 +10,9 @@
  * One instance per backlog store (cached), so the hook is registered once.
  */
 import { perStore } from "../store/per-store.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../core/log.ts";
 import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
-import type { PostgresBacklogStore } from "../store/postgres.ts";
+import type { PostgresBacklogStore } from "../store/postgres/store.ts";
 import type { BacklogStore } from "../store/types.ts";
 import { MemoryNotifyState, type Decide, type NoticeRecord, type NotifyStateStore } from "./state.ts";
 import { JsonlNotifyState } from "./state-jsonl.ts";

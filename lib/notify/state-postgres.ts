@@ -1,6 +1,6 @@
 /** Postgres sent state (table notify_sent, migration 000008): claim = ONE insert … on conflict … returning. */
-import type { Sql } from "../db.ts";
-import { AppError } from "../errors.ts";
+import type { Sql } from "../pg/db.ts";
+import { AppError } from "../core/errors.ts";
 import type { Decide, NoticeRecord, NotifyStateStore } from "./state.ts";
 
 interface Row {

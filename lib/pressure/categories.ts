@@ -4,7 +4,7 @@
  * pressure.categories). A category is recommended when its points reach min_cause_points, strongest
  * first, at most max_categories — and only for services at or above min_band_for_recommendations.
  */
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 import { BANDS, CAUSES, type Band, type Cause, type PressurePolicy } from "../risk/policy.ts";
 import { round1 } from "../risk/score.ts";
 

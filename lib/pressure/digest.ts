@@ -1,9 +1,9 @@
 /**
- * The weekly platform digest (ops/reports/platform/YYYY-WW.json, schema: lib/digest-schema.ts
+ * The weekly platform digest (ops/reports/platform/YYYY-WW.json, schema: lib/generation/digest-schema.ts
  * platformDigestSchema) from a week of risk history and the backlog's counts, PURE; plus its .md.
  * Services are those with risk snapshots in the window; highest pressure first.
  */
-import type { PlatformDigest, PlatformService } from "../digest-schema.ts";
+import type { PlatformDigest, PlatformService } from "../generation/digest-schema.ts";
 import type { HistoryRow } from "../risk/history-store.ts";
 import { BANDS, type RiskPolicy } from "../risk/policy.ts";
 import { categoryPoints, recommend } from "./categories.ts";

@@ -1,5 +1,5 @@
 /**
- * The daily risk digest (ops/reports/risk/YYYY-MM-DD.json, schema: lib/digest-schema.ts riskDigestSchema)
+ * The daily risk digest (ops/reports/risk/YYYY-MM-DD.json, schema: lib/generation/digest-schema.ts riskDigestSchema)
  * built from history rows, PURE. Per service with a snapshot in the 24 h before `asOf`:
  *   risk_score, band     from its latest snapshot
  *   delta_24h / delta_7d latest score minus the score of the newest snapshot at least 24 h / 7 days
@@ -7,7 +7,7 @@
  *   top_signals          the signals adding the most points
  *   recommended_categories  the categories their points map to (same rules as the weekly digest)
  */
-import type { RiskDigest, RiskService } from "../digest-schema.ts";
+import type { RiskDigest, RiskService } from "../generation/digest-schema.ts";
 import { categoryPoints, recommend } from "../pressure/categories.ts";
 import type { HistoryRow } from "./history-store.ts";
 import type { RiskPolicy } from "./policy.ts";

@@ -1,8 +1,8 @@
 /**
  * Risk history on the JSONL backend: risk_signals.jsonl and risk_history.jsonl in the backlog's JSONL
- * directory, written under the same cross-process directory lock as items.jsonl (lib/file-lock.ts).
+ * directory, written under the same cross-process directory lock as items.jsonl (lib/fs/file-lock.ts).
  * Appends are whole lines in one write after a torn tail is cut off; cleanup rewrites atomically
- * (temp + fsync + rename) — both through lib/store/jsonl-file.ts, the backlog files' own machinery.
+ * (temp + fsync + rename) — both through lib/fs/jsonl-file.ts, the backlog files' own machinery.
  *
  * Each action reads the files afresh (no long-lived handles, so nothing to close when the backlog
  * store goes away). That is a full read per action: fine for the hourly/daily jobs of a few hundred
@@ -12,9 +12,9 @@ import { statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as v from "valibot";
-import { DirLock } from "../file-lock.ts";
-import type { Logger } from "../log.ts";
-import { BLANK, JsonlFile, type LineSink } from "../store/jsonl-file.ts";
+import { DirLock } from "../fs/file-lock.ts";
+import type { Logger } from "../core/log.ts";
+import { BLANK, JsonlFile, type LineSink } from "../fs/jsonl-file.ts";
 import {
   compareHistory,
   compareSignals,

@@ -8,11 +8,11 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as v from "valibot";
 import YAML from "yaml";
-import { AppError, parseOrThrow } from "../errors.ts";
-import { BANDS, type Band } from "../policy-schema.ts";
-import { displayPath, fromRepoRoot } from "../policy.ts";
+import { AppError, parseOrThrow } from "../core/errors.ts";
+import { BANDS, type Band } from "../generation/policy-schema.ts";
+import { displayPath, fromRepoRoot } from "../generation/policy.ts";
 import { SIGNAL_NAMES, SIGNALS, type SignalName } from "./signals.ts";
-import { strictObject } from "../strict.ts";
+import { strictObject } from "../core/strict.ts";
 import { processEnv } from "../config/index.ts";
 
 export const RISK_POLICY_PATH = "config/risk_policy.yml";

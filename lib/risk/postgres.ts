@@ -5,8 +5,8 @@
  * `on conflict (env, service, hour) do nothing` (concurrent hourly runs insert each row once), and
  * cleanup deletes from both tables in one statement.
  */
-import type { Sql } from "../db.ts";
-import { AppError } from "../errors.ts";
+import type { Sql } from "../pg/db.ts";
+import { AppError } from "../core/errors.ts";
 import type { CleanupCounts, HistoryRow, RiskHistoryStore } from "./history-store.ts";
 import type { SignalRecord } from "./signals.ts";
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import * as v from "valibot";
-import { AppError, formatIssues } from "../errors.ts";
+import { AppError, formatIssues } from "../core/errors.ts";
 import { MAX_FUTURE_SKEW_MS, SignalInputSchema, type SignalInput, type SignalRecord } from "./signals.ts";
 
 /** Largest batch per call/file: one statement / one append; split bigger imports. */

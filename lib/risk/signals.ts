@@ -6,7 +6,7 @@
  */
 import * as v from "valibot";
 import { EnvName } from "../store/types.ts";
-import { strictObject } from "../strict.ts";
+import { strictObject } from "../core/strict.ts";
 
 export interface SignalSpec {
   meaning: string;

@@ -11,9 +11,9 @@
  * One instance per backlog store (cached), so a long-lived server does not re-create it per call.
  */
 import { perStore } from "../store/per-store.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../core/log.ts";
 import type { FallbackRouter } from "../store/auto/router.ts";
-import type { PostgresBacklogStore } from "../store/postgres.ts";
+import type { PostgresBacklogStore } from "../store/postgres/store.ts";
 import type { BacklogStore } from "../store/types.ts";
 import type { RiskHistoryStore } from "./history-store.ts";
 import { JsonlRiskHistory } from "./jsonl.ts";

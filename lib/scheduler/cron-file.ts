@@ -3,7 +3,7 @@
  * in-process scheduler (which mirrors exactly what cron would run).
  */
 import { parseJsonBounded } from "../domain/schemas.ts";
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 import { stableJson } from "../store/logic.ts";
 import { validCron, type JobSpec } from "./registry.ts";
 

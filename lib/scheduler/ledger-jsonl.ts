@@ -13,9 +13,9 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as v from "valibot";
-import { DirLock } from "../file-lock.ts";
-import { silentLogger, type Logger } from "../log.ts";
-import { BLANK, JsonlFile, type LineSink } from "../store/jsonl-file.ts";
+import { DirLock } from "../fs/file-lock.ts";
+import { silentLogger, type Logger } from "../core/log.ts";
+import { BLANK, JsonlFile, type LineSink } from "../fs/jsonl-file.ts";
 import { finished, jobStats, latestPerJob, newRun, scheduledMinute, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 export const RUNS_FILE = "scheduler_runs.jsonl";
@@ -50,7 +50,7 @@ function runsSink() {
 }
 
 export interface JsonlRunLedgerOptions {
-  /** The JSONL store's lock setting (lib/file-lock.ts); default 10 s. */
+  /** The JSONL store's lock setting (lib/fs/file-lock.ts); default 10 s. */
   lockStaleMs?: number;
   /** Compact when the file has this many lines; default 4000 (about two months of the six jobs). */
   compactAtLines?: number;

@@ -12,11 +12,11 @@
  * restarts. Several hosts need BACKLOG_BACKEND=postgres (Postgres the only authority): docs/scheduler.md.
  */
 import { perStore } from "../store/per-store.ts";
-import { describeError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { describeError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
 import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
-import type { PostgresBacklogStore } from "../store/postgres.ts";
-import { isConnectionError } from "../store/postgres-errors.ts";
+import type { PostgresBacklogStore } from "../store/postgres/store.ts";
+import { isConnectionError } from "../store/postgres/errors.ts";
 import type { BacklogStore } from "../store/types.ts";
 import { finished, jobStats, latestPerJob, newRun, scheduledMinute, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 import { JsonlRunLedger } from "./ledger-jsonl.ts";

@@ -9,9 +9,9 @@
  * RESOLVE_MS passes; then it is a 503 (ClaimOutcomeUnknown) and the run is kept so this process's next
  * claim of that minute asks with it again. The cases: docs/scheduler.md "A lost claim answer".
  */
-import type { Sql } from "../db.ts";
-import { AppError } from "../errors.ts";
-import { isConnectionError } from "../store/postgres-errors.ts";
+import type { Sql } from "../pg/db.ts";
+import { AppError } from "../core/errors.ts";
+import { isConnectionError } from "../store/postgres/errors.ts";
 import { ClaimOutcomeUnknown, newRun, scheduledMinute, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 /** How long a claim whose answer was lost keeps asking: a Postgres restart or a short failover. */

@@ -5,7 +5,7 @@
  * (memory, and the choice by store backend).
  */
 import { randomUUID } from "node:crypto";
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 
 export interface RunRecord {
   run_id: string;

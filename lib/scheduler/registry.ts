@@ -6,9 +6,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Cron } from "croner";
 import * as v from "valibot";
-import { parseEntitlement } from "../access.ts";
-import { AppError, parseOrThrow } from "../errors.ts";
-import { parseYamlText } from "../yaml-text.ts";
+import { parseEntitlement } from "../access/entitlements.ts";
+import { AppError, parseOrThrow } from "../core/errors.ts";
+import { parseYamlText } from "../core/yaml-text.ts";
 import { ENVELOPE_KEYS, envelopeKeysIn } from "./ledger.ts";
 import { processEnv, readVar } from "../config/index.ts";
 

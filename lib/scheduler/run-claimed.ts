@@ -7,8 +7,8 @@
  *   (the run is not repeated), and a success is never turned into an error.
  * `claimableFire` is the one check of what may be claimed at all (HTTP callers name the minute).
  */
-import { AppError, describeError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { AppError, describeError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
 import { ClaimOutcomeUnknown, scheduledMinute } from "./ledger.ts";
 import { fireFor, LATE_TOLERANCE_MS } from "./schedule.ts";
 

@@ -5,8 +5,8 @@
  * API for the same minute is told `already ran`.
  */
 import { Cron } from "croner";
-import { describeError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { describeError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
 import { dispatch, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import type { CronJob } from "./cron-file.ts";

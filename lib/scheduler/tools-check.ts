@@ -6,9 +6,9 @@
  */
 import { readVar } from "../config/index.ts";
 import * as v from "valibot";
-import { hasEntitlement } from "../access.ts";
-import { loadAccess } from "../access-config.ts";
-import { formatIssues } from "../errors.ts";
+import { hasEntitlement } from "../access/entitlements.ts";
+import { loadAccess } from "../access/config.ts";
+import { formatIssues } from "../core/errors.ts";
 import type { Registry } from "../tools/dispatch.ts";
 import { createToolRegistry } from "../tools/index.ts";
 import type { Check } from "./checks.ts";

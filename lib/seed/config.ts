@@ -5,10 +5,10 @@
  */
 import process from "node:process";
 import * as v from "valibot";
-import { parseCli } from "../cli.ts";
-import { resolvePgConfig, type PgConfig } from "../db.ts";
-import { AppError, parseOrThrow } from "../errors.ts";
-import { redactText } from "../redact.ts";
+import { parseCli } from "../core/cli.ts";
+import { resolvePgConfig, type PgConfig } from "../pg/db.ts";
+import { AppError, parseOrThrow } from "../core/errors.ts";
+import { redactText } from "../core/redact.ts";
 import { processEnv } from "../config/index.ts";
 
 type Env = Record<string, string | undefined>;

@@ -4,7 +4,7 @@
  * The setup job must finish even when that service is down (shared/seeds "Backlog Setup Job": "falls back
  * to a default list of employee IDs"), so every failure becomes a `reason` and never an exception.
  */
-import { describeError } from "../errors.ts";
+import { describeError } from "../core/errors.ts";
 
 export type TeamLookup = { ok: true; members: string[] } | { ok: false; reason: string };
 

@@ -2,8 +2,8 @@
  * Database side of the setup job: check the migrated tables exist, then replace the sample rows of a
  * previous run with the new plan in ONE transaction, so a crash or error leaves the previous state.
  */
-import type { Sql } from "../db.ts";
-import { AppError } from "../errors.ts";
+import type { Sql } from "../pg/db.ts";
+import { AppError } from "../core/errors.ts";
 import { sampleIds, type SamplePlan } from "./sample.ts";
 
 export const REQUIRED_TABLES = ["tasks", "stories", "story_tasks"] as const;

@@ -2,21 +2,21 @@
  * Choosing and opening the backlog store. ONE config function, precedence written out per setting
  * (first match wins):
  *   backend        option `backend` → BACKLOG_BACKEND → "auto"          (auto | postgres | jsonl | memory)
- *   Postgres       option `dsn` → BACKLOG_POSTGRES_DSN → POSTGRES_DSN → POSTGRES_HOST/… parts (lib/db.ts)
- *   connect timeout option `connectTimeoutSeconds` → BACKLOG_PG_CONNECT_TIMEOUT → 5 (lib/db.ts)
+ *   Postgres       option `dsn` → BACKLOG_POSTGRES_DSN → POSTGRES_DSN → POSTGRES_HOST/… parts (lib/pg/db.ts)
+ *   connect timeout option `connectTimeoutSeconds` → BACKLOG_PG_CONNECT_TIMEOUT → 5 (lib/pg/db.ts)
  *   JSONL dir      option `dir` (relative to the current directory) → BACKLOG_JSONL_DIR (relative to the
  *                  repository root, where this code lives, not the current directory) → <repo>/ops/backlog
  *   retry period   option `retrySeconds` → BACKLOG_PG_RETRY_SECONDS → 300
  */
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describePg, resolvePgConfig, type PgConfig } from "../db.ts";
-import { AppError } from "../errors.ts";
-import { log as defaultLog, type Logger } from "../log.ts";
-import { AutoBacklogStore } from "./auto.ts";
-import { JsonlBacklogStore } from "./jsonl.ts";
+import { describePg, resolvePgConfig, type PgConfig } from "../pg/db.ts";
+import { AppError } from "../core/errors.ts";
+import { log as defaultLog, type Logger } from "../core/log.ts";
+import { AutoBacklogStore } from "./auto/store.ts";
+import { JsonlBacklogStore } from "./jsonl/store.ts";
 import { MemoryBacklogStore } from "./memory.ts";
-import { PostgresBacklogStore } from "./postgres.ts";
+import { PostgresBacklogStore } from "./postgres/store.ts";
 import type { BacklogStore } from "./types.ts";
 import { processEnv } from "../config/index.ts";
 

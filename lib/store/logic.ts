@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import * as v from "valibot";
-import { AppError, parseOrThrow } from "../errors.ts";
+import { AppError, parseOrThrow } from "../core/errors.ts";
 import {
   CLOSED_STATUSES,
   DateString,

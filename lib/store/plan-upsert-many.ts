@@ -4,7 +4,7 @@
  * planned with planUpsert against the state the inputs before it left — so a batch has exactly the
  * outcome of upserting its inputs one by one, in order (dedupe, events, created/updated flags).
  */
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 import { parseUpsert, planUpsert } from "./logic.ts";
 import type { BacklogEvent, BacklogItem, UpsertInput, UpsertInputParsed, UpsertResult } from "./types.ts";
 

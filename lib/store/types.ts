@@ -4,9 +4,9 @@
  */
 import * as v from "valibot";
 import { DateString, EnvName, ItemId, Limit, Meta, Name, Offset, PRIORITIES, STATUSES, Text, type Priority, type Status } from "../domain/schemas.ts";
-import type { Sql } from "../db.ts";
+import type { Sql } from "../pg/db.ts";
 import type { FallbackRouter } from "./auto/router.ts";
-import type { JsonlBacklogStore } from "./jsonl.ts";
+import type { JsonlBacklogStore } from "./jsonl/store.ts";
 import type { MemoryBacklogStore } from "./memory.ts";
 
 // The vocabulary lives in lib/domain/schemas.ts; re-exported here for the store's many importers.

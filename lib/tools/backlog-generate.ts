@@ -1,5 +1,5 @@
 /**
- * Runs a generation: find the digest, plan (lib/generate.ts and lib/lifecycle/plan.ts, pure), then apply
+ * Runs a generation: find the digest, plan (lib/generation/generate.ts and lib/lifecycle/plan.ts, pure), then apply
  * the steps to the store as the calling agent. Dry run = the same steps, nothing written.
  * Order of writes: reopens first (they carry the period, so a re-run after a crash sees this period's
  * item), then every upsert as one store.upsertMany batch (one transaction on Postgres, one lock and one
@@ -8,13 +8,13 @@
  * job and a re-run after success changes nothing.
  */
 import { loadCatalog } from "../catalog/backstage.ts";
-import { findPlatformDigest, findRiskDigest, listDigestPeriods } from "../digest.ts";
-import { AppError } from "../errors.ts";
-import { planItems, selectDaily, selectWeekly, skipReason, SOURCES, type GenerationKind, type Selection, type Skipped } from "../generate.ts";
-import { isoWeekLabel } from "../isoweek.ts";
+import { findPlatformDigest, findRiskDigest, listDigestPeriods } from "../generation/digest.ts";
+import { AppError } from "../core/errors.ts";
+import { planItems, selectDaily, selectWeekly, skipReason, SOURCES, type GenerationKind, type Selection, type Skipped } from "../generation/generate.ts";
+import { isoWeekLabel } from "../core/isoweek.ts";
 import { lineageOf } from "../lifecycle/lineage.ts";
 import { planLifecycle, type Step } from "../lifecycle/plan.ts";
-import { categoryOf, displayPath, type Policy } from "../policy.ts";
+import { categoryOf, displayPath, type Policy } from "../generation/policy.ts";
 import { parseUpsert, planUpsert, todayUtc } from "../store/logic.ts";
 import { OPEN_STATUSES, type BacklogEvent, type BacklogItem, type BacklogStore } from "../store/types.ts";
 import { listAll } from "./list-all.ts";

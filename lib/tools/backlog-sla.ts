@@ -4,11 +4,11 @@
  * (sla.escalate_after_days_overdue; rules in lib/lifecycle/sla.ts). Every step is a store.transition
  * with actor = the caller; a re-run the same day takes no step twice. Dry run: the steps, nothing written.
  */
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 import { isDueSoon } from "../alerting/due.ts";
 import { planEscalation } from "../lifecycle/sla.ts";
 import { planSnoozeExpiry } from "../lifecycle/snooze.ts";
-import type { Policy } from "../policy.ts";
+import type { Policy } from "../generation/policy.ts";
 import { compareOverdue, daysBetween, planTransition, todayUtc } from "../store/logic.ts";
 import { DASHBOARD_OVERDUE_LIMIT, OPEN_STATUSES, type Transition } from "../store/types.ts";
 import { listAll } from "./list-all.ts";

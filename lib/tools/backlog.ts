@@ -8,16 +8,16 @@
  *   admin (tools.backlog.admin): auto_generate_weekly, auto_generate_daily, cleanup
  */
 import * as v from "valibot";
-import { evaluateAlerts } from "../alerts.ts";
-import { AppError } from "../errors.ts";
-import { IsoWeekString } from "../digest-schema.ts";
+import { evaluateAlerts } from "../generation/alerts.ts";
+import { AppError } from "../core/errors.ts";
+import { IsoWeekString } from "../generation/digest-schema.ts";
 import { DateString, IdParam as Id, Name, Text } from "../domain/schemas.ts";
 import { loadCatalog } from "../catalog/backstage.ts";
 import { resolveOwner } from "../lifecycle/owner.ts";
-import type { Policy } from "../policy.ts";
+import type { Policy } from "../generation/policy.ts";
 import { addDays, cleanupCutoff, notFound, parseUpsert, planComment, planStatus, planTransition, planUpsert, todayUtc } from "../store/logic.ts";
 import { ListFilterSchema, PRIORITIES, STATUSES, UpsertInputSchema } from "../store/types.ts";
-import { strictObject } from "../strict.ts";
+import { strictObject } from "../core/strict.ts";
 import { CLAIM_LEASE_MS } from "../notify/dispatch.ts";
 import { pruneNotices } from "../notify/prune.ts";
 import { openNotifyState } from "../notify/state-open.ts";

@@ -5,8 +5,8 @@
  *   store         openStore() from lib/store/index.ts (BACKLOG_BACKEND, BACKLOG_POSTGRES_DSN, ...)
  */
 import { resolve } from "node:path";
-import { log as defaultLog, type Logger } from "../log.ts";
-import { fromRepoRoot, loadPolicy, REPO_ROOT, resolvePolicyFile, type Policy } from "../policy.ts";
+import { log as defaultLog, type Logger } from "../core/log.ts";
+import { fromRepoRoot, loadPolicy, REPO_ROOT, resolvePolicyFile, type Policy } from "../generation/policy.ts";
 import type { BacklogStore } from "../store/types.ts";
 import type { ToolContext, ToolPaths } from "./types.ts";
 import { processEnv } from "../config/index.ts";

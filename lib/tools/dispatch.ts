@@ -4,9 +4,9 @@
  * unknown tool/action → not_found naming the known ones; bad params → invalid_input per field;
  * missing entitlement → forbidden naming it.
  */
-import { hasEntitlement } from "../access.ts";
+import { hasEntitlement } from "../access/entitlements.ts";
 import { jsonValueProblem, MAX_BODY_DEPTH } from "../domain/schemas.ts";
-import { AppError, parseOrThrow } from "../errors.ts";
+import { AppError, parseOrThrow } from "../core/errors.ts";
 import type { Tool, ToolCall, ToolContext } from "./types.ts";
 
 export type Registry = ReadonlyMap<string, Tool>;

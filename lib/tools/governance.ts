@@ -3,7 +3,7 @@
  * policy is loaded here, at registry creation like the backlog policy, so a bad
  * config/risk_policy.yml stops the server or script at start instead of failing the first hourly job.
  */
-import type { Policy } from "../policy.ts";
+import type { Policy } from "../generation/policy.ts";
 import { loadRiskPolicy, type RiskPolicy } from "../risk/policy.ts";
 import { createPressureTool } from "./pressure.ts";
 import { createRiskTool } from "./risk.ts";

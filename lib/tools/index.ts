@@ -2,7 +2,7 @@
  * The tool registry every caller (scripts/tool.ts, POST /v1/tools/execute, the scheduler) dispatches
  * through: backlog_tool, risk_history_tool, architecture_pressure_tool, trends_tool and notify_tool.
  */
-import { loadPolicy, type Policy } from "../policy.ts";
+import { loadPolicy, type Policy } from "../generation/policy.ts";
 import { createBacklogTool } from "./backlog.ts";
 import { createRegistry, type Registry } from "./dispatch.ts";
 import { createGovernanceTools } from "./governance.ts"; // risk_history_tool, architecture_pressure_tool (issue 8)

@@ -3,8 +3,8 @@
  * config (policy validated) → unknown action / bad params refused → open the store → dispatch as agent
  * "cli" with admin on every domain → close the store. Nothing is opened when the call is invalid.
  */
-import { parseOrThrow } from "../errors.ts";
-import { log as defaultLog, type Logger } from "../log.ts";
+import { parseOrThrow } from "../core/errors.ts";
+import { log as defaultLog, type Logger } from "../core/log.ts";
 import { openStore } from "../store/index.ts";
 import { CLI_AGENT, CLI_ENTITLEMENTS, createToolContext, loadToolConfig } from "./context.ts";
 import { dispatch, resolveAction } from "./dispatch.ts";

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { runNotify } from "../notify/dispatch.ts";
 import type { SenderDeps } from "../notify/deliver.ts";
 import { openNotifyState } from "../notify/state-open.ts";
-import type { Policy } from "../policy.ts";
+import type { Policy } from "../generation/policy.ts";
 import { defineAction, type Tool } from "./types.ts";
 
 export interface NotifyToolOptions extends SenderDeps {

@@ -6,18 +6,18 @@
  * Window: the 7 days up to the end of the week, or up to now while the week is still running.
  */
 import * as v from "valibot";
-import { platformDigestSchema, IsoWeekString } from "../digest-schema.ts";
-import { AppError } from "../errors.ts";
-import { isoWeekLabel, isoWeekMonday, parseDate, parseIsoWeek } from "../isoweek.ts";
-import type { Policy } from "../policy.ts";
+import { platformDigestSchema, IsoWeekString } from "../generation/digest-schema.ts";
+import { AppError } from "../core/errors.ts";
+import { isoWeekLabel, isoWeekMonday, parseDate, parseIsoWeek } from "../core/isoweek.ts";
+import type { Policy } from "../generation/policy.ts";
 import { checkCategories } from "../pressure/categories.ts";
 import { buildPlatformDigest, renderPlatformMarkdown, type BacklogCounts } from "../pressure/digest.ts";
-import { checkDigest, reportPaths, writeReport } from "../reports.ts";
+import { checkDigest, reportPaths, writeReport } from "../generation/reports.ts";
 import type { RiskPolicy } from "../risk/policy.ts";
 import { DAY_MS } from "../risk/score.ts";
 import { riskHistoryFor } from "../risk/storage.ts";
 import { OPEN_STATUSES } from "../store/types.ts";
-import { strictObject } from "../strict.ts";
+import { strictObject } from "../core/strict.ts";
 import { RISK_TOOL } from "./risk.ts";
 import { defineAction, type Tool, type ToolContext } from "./types.ts";
 

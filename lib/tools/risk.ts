@@ -5,12 +5,12 @@
  * Storage follows the backlog store's backend (lib/risk/storage.ts).
  */
 import * as v from "valibot";
-import { AppError } from "../errors.ts";
-import { riskDigestSchema } from "../digest-schema.ts";
+import { AppError } from "../core/errors.ts";
+import { riskDigestSchema } from "../generation/digest-schema.ts";
 import { DateString } from "../domain/schemas.ts";
-import { parseDate } from "../isoweek.ts";
-import type { Policy } from "../policy.ts";
-import { checkDigest, reportPaths, writeReport } from "../reports.ts";
+import { parseDate } from "../core/isoweek.ts";
+import type { Policy } from "../generation/policy.ts";
+import { checkDigest, reportPaths, writeReport } from "../generation/reports.ts";
 import { buildRiskDigest, DIGEST_LOOKBACK_MS, renderRiskMarkdown } from "../risk/daily.ts";
 import type { HistoryRow } from "../risk/history-store.ts";
 import type { RiskPolicy } from "../risk/policy.ts";
@@ -19,7 +19,7 @@ import { DAY_MS, hourStart, latestSignals, scoreSignals, topSignals } from "../r
 import { Instant, MAX_FUTURE_SKEW_MS, ServiceName, SignalsSchema } from "../risk/signals.ts";
 import { riskHistoryFor } from "../risk/storage.ts";
 import { todayUtc } from "../store/logic.ts";
-import { strictObject } from "../strict.ts";
+import { strictObject } from "../core/strict.ts";
 import { defineAction, type Tool, type ToolContext } from "./types.ts";
 
 export const RISK_TOOL = "risk_history_tool";

@@ -7,8 +7,8 @@
  */
 import * as v from "valibot";
 import { addDays, todayUtc } from "../store/logic.ts";
-import type { Policy } from "../policy.ts";
-import { strictObject } from "../strict.ts";
+import type { Policy } from "../generation/policy.ts";
+import { strictObject } from "../core/strict.ts";
 import { takeSnapshot } from "../trends/snapshot.ts";
 import { trendsFor } from "../trends/storage.ts";
 import { defineAction, type Tool } from "./types.ts";

@@ -3,7 +3,7 @@
  * the scheduler. Each action declares its params schema (valibot) and the entitlement it needs.
  */
 import type * as v from "valibot";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../core/log.ts";
 import type { BacklogStore } from "../store/types.ts";
 
 export interface ToolContext {

@@ -4,7 +4,7 @@
  * marker shape, the legend shows both, the last value is written next to each line, and the SVG has a
  * <title>/<desc> for screen readers (the page adds the numbers as a table).
  */
-import { isoWeekLabel } from "../isoweek.ts";
+import { isoWeekLabel } from "../core/isoweek.ts";
 import { addDays } from "../store/logic.ts";
 import type { TrendRow } from "./types.ts";
 

@@ -2,16 +2,16 @@
  * Trends on the JSONL backend: trends.jsonl in the backlog's JSONL directory, written under the same
  * directory lock as items.jsonl. A snapshot appends whole lines (the last line per (env, day) wins);
  * cleanup rewrites the file atomically, keeping only each day's latest row — both through
- * lib/store/jsonl-file.ts, the backlog files' own machinery. One small row per env and day, so a
+ * lib/fs/jsonl-file.ts, the backlog files' own machinery. One small row per env and day, so a
  * full read per call is a few hundred lines a year.
  */
 import { statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as v from "valibot";
-import { DirLock } from "../file-lock.ts";
-import type { Logger } from "../log.ts";
-import { BLANK, JsonlFile, type LineSink } from "../store/jsonl-file.ts";
+import { DirLock } from "../fs/file-lock.ts";
+import type { Logger } from "../core/log.ts";
+import { BLANK, JsonlFile, type LineSink } from "../fs/jsonl-file.ts";
 import { compareTrend, latestPerDay, TrendRowSchema, type TrendRow, type TrendStore } from "./types.ts";
 
 export const TRENDS_FILE = "trends.jsonl";

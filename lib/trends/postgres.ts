@@ -3,8 +3,8 @@
  * store's pool. put() is one statement (jsonb_to_recordset + on conflict do update), so a batch is
  * atomic and concurrent snapshots of the same day leave one row.
  */
-import type { Sql } from "../db.ts";
-import { AppError } from "../errors.ts";
+import type { Sql } from "../pg/db.ts";
+import { AppError } from "../core/errors.ts";
 import type { TrendRow, TrendStore } from "./types.ts";
 
 const day = (x: unknown) => (x instanceof Date ? x.toISOString().slice(0, 10) : String(x).slice(0, 10));

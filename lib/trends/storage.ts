@@ -9,9 +9,9 @@
  * One instance per backlog store (cached), so the hook is registered once.
  */
 import { perStore } from "../store/per-store.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../core/log.ts";
 import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
-import type { PostgresBacklogStore } from "../store/postgres.ts";
+import type { PostgresBacklogStore } from "../store/postgres/store.ts";
 import type { BacklogStore } from "../store/types.ts";
 import { JsonlTrendStore } from "./jsonl.ts";
 import { MemoryTrendStore } from "./memory.ts";

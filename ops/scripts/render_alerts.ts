@@ -7,10 +7,10 @@
  */
 import process from "node:process";
 import { renderAlertFiles } from "../../lib/alerting/files.ts";
-import { type ParsedCli, runCli } from "../../lib/cli.ts";
-import { AppError, describeError } from "../../lib/errors.ts";
-import { log } from "../../lib/log.ts";
-import { writeFileAtomic } from "../../lib/reports.ts";
+import { type ParsedCli, runCli } from "../../lib/core/cli.ts";
+import { AppError, describeError } from "../../lib/core/errors.ts";
+import { log } from "../../lib/core/log.ts";
+import { writeFileAtomic } from "../../lib/generation/reports.ts";
 
 const spec = {
   name: "render_alerts",

@@ -4,10 +4,10 @@
  *   npx bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
  */
 import process from "node:process";
-import { type ParsedCli, runCli } from "../../lib/cli.ts";
-import { AppError, describeError } from "../../lib/errors.ts";
-import { log } from "../../lib/log.ts";
-import { writeFileAtomic } from "../../lib/reports.ts";
+import { type ParsedCli, runCli } from "../../lib/core/cli.ts";
+import { AppError, describeError } from "../../lib/core/errors.ts";
+import { log } from "../../lib/core/log.ts";
+import { writeFileAtomic } from "../../lib/generation/reports.ts";
 import { DEFAULT_CRON_FILE, DEFAULT_CRONJOBS_FILE } from "../../lib/scheduler/checks.ts";
 import { renderCron } from "../../lib/scheduler/cron-file.ts";
 import { renderCronJobs } from "../../lib/scheduler/k8s-cronjobs.ts";

@@ -7,10 +7,10 @@
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import * as v from "valibot";
-import { type ParsedCli, printJson, runCli } from "../../lib/cli.ts";
+import { type ParsedCli, printJson, runCli } from "../../lib/core/cli.ts";
 import { readVar } from "../../lib/config/index.ts";
-import { AppError, describeError, parseOrThrow } from "../../lib/errors.ts";
-import { log, logToStderr } from "../../lib/log.ts";
+import { AppError, describeError, parseOrThrow } from "../../lib/core/errors.ts";
+import { log, logToStderr } from "../../lib/core/log.ts";
 import { envelopeKeysIn, scheduledMinute } from "../../lib/scheduler/ledger.ts";
 import { DEFAULT_REGISTRY_FILE, loadRegistry } from "../../lib/scheduler/registry.ts";
 import { fireFor, latestFire } from "../../lib/scheduler/schedule.ts";

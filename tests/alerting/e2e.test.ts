@@ -15,11 +15,11 @@ import { join } from "node:path";
 import process from "node:process";
 import YAML from "yaml";
 import { alertRules, renderRulesFile } from "../../lib/alerting/rules.ts";
-import { silentLogger } from "../../lib/log.ts";
-import { loadPolicy } from "../../lib/policy.ts";
+import { silentLogger } from "../../lib/core/log.ts";
+import { loadPolicy } from "../../lib/generation/policy.ts";
 import { loadRegistry } from "../../lib/scheduler/registry.ts";
 import { addDays, todayUtc } from "../../lib/store/logic.ts";
-import { JsonlBacklogStore } from "../../lib/store/jsonl.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import { REPO } from "../helpers/run.ts";
 import { ALERTMANAGER, PROMETHEUS, requireBinary } from "./tools.ts";
 

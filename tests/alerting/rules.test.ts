@@ -11,7 +11,7 @@ import { join } from "node:path";
 import YAML from "yaml";
 import { alertRulesCheck, DEFAULT_PROMETHEUSRULE_FILE, DEFAULT_RULES_FILE, renderAlertFiles } from "../../lib/alerting/files.ts";
 import { ALERT_NAMES, alertRules, RUNBOOK_ANCHORS } from "../../lib/alerting/rules.ts";
-import { parsePolicyText } from "../../lib/policy.ts";
+import { parsePolicyText } from "../../lib/generation/policy.ts";
 import { REPO, runScript } from "../helpers/run.ts";
 import { promtool } from "./tools.ts";
 import { expectExit } from "../helpers/exit.ts";

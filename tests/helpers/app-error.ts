@@ -1,6 +1,6 @@
 /** The AppError a call throws or a promise rejects with; fails the test when there is none. */
 import { expect } from "bun:test";
-import { AppError } from "../../lib/errors.ts";
+import { AppError } from "../../lib/core/errors.ts";
 
 function asAppError(err: unknown): AppError {
   expect(err).toBeInstanceOf(AppError);

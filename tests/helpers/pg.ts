@@ -5,7 +5,7 @@
  */
 import process from "node:process";
 import postgres from "postgres";
-import type { Sql } from "../../lib/db.ts";
+import type { Sql } from "../../lib/pg/db.ts";
 
 export interface TestDb {
   name: string;

@@ -60,7 +60,7 @@ export const REQUIREMENTS: Requirement[] = [
   },
   {
     name: "Deno 2",
-    for: "every script under Deno (tests/deno.test.ts)",
+    for: "every script under Deno (tests/deploy/deno.test.ts)",
     paths: (env) => [denoPath(env)],
     install: "npm ci (the npm package deno brings its binary; or set DENO_PATH)",
     verify: (path) => {
@@ -70,7 +70,7 @@ export const REQUIREMENTS: Requirement[] = [
   },
   {
     name: "systemd-analyze",
-    for: "the systemd unit check (tests/systemd.test.ts)",
+    for: "the systemd unit check (tests/deploy/systemd.test.ts)",
     paths: () => ["/usr/bin/systemd-analyze"],
     install: "apt-get install -y systemd",
   },

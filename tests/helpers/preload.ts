@@ -10,7 +10,7 @@
 import { afterAll } from "bun:test";
 import process from "node:process";
 import postgres from "postgres";
-import { loadMigrations, migrate } from "../../lib/migrate.ts";
+import { loadMigrations, migrate } from "../../lib/pg/migrate.ts";
 import { rmSync } from "node:fs";
 import { findPgBin, reapStaleClusters, startCluster, type Cluster } from "./pg-cluster.ts";
 import { missingPrograms, preflightReport } from "./preflight.ts";

@@ -2,7 +2,7 @@
  * Shared bits of the setup-job tests: the Job's env vars pointed at a test database, parsing the JSON
  * log lines, and a full snapshot of the three seeded tables.
  */
-import type { Sql } from "../../lib/db.ts";
+import type { Sql } from "../../lib/pg/db.ts";
 import { adminDsn, type TestDb } from "./pg.ts";
 import { runScript, type RunResult } from "./run.ts";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
-import { PostgresBacklogStore } from "../../lib/store/postgres.ts";
+import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import type { BacklogStore } from "../../lib/store/types.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 import { KEYS, auth, buildTestApp } from "./harness.ts";

@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "../../lib/log.ts";
-import { JsonlBacklogStore } from "../../lib/store/jsonl.ts";
-import { PostgresBacklogStore } from "../../lib/store/postgres.ts";
+import { silentLogger } from "../../lib/core/log.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
+import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import type { BacklogStore } from "../../lib/store/types.ts";
 import { freshDatabase } from "../helpers/pg.ts";
 import { buildTestApp } from "./harness.ts";

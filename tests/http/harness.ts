@@ -1,7 +1,7 @@
 /** Builds the real Hono app over a given store, with the shipped policy and known API keys. */
 import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { buildAccess } from "../../lib/access-config.ts";
+import { buildAccess } from "../../lib/access/config.ts";
 import { createApp, type RunClaims, type SchedulerView } from "../../lib/http/app.ts";
 import { quarantineOf, takeSnapshot } from "../../lib/alerting/snapshot.ts";
 import { attentionSource } from "../../lib/alerting/source.ts";
@@ -9,8 +9,8 @@ import { createMetrics } from "../../lib/http/metrics.ts";
 import type { RunLedger } from "../../lib/scheduler/ledger.ts";
 import { MemoryRunLedger } from "../../lib/scheduler/ledger-open.ts";
 import { loadRegistry } from "../../lib/scheduler/registry.ts";
-import { evaluateAlerts, loadPolicy } from "../../lib/policy.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { evaluateAlerts, loadPolicy } from "../../lib/generation/policy.ts";
+import { silentLogger } from "../../lib/core/log.ts";
 import { servingBackend } from "../../lib/store/index.ts";
 import type { BacklogStore } from "../../lib/store/types.ts";
 import { createToolContext, createToolRegistry, resolveToolPaths } from "../../lib/tools/index.ts";

@@ -2,12 +2,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolvePgConfig } from "../../lib/db.ts";
-import { silentLogger } from "../../lib/log.ts";
-import { AutoBacklogStore } from "../../lib/store/auto.ts";
-import { JsonlBacklogStore } from "../../lib/store/jsonl.ts";
+import { resolvePgConfig } from "../../lib/pg/db.ts";
+import { silentLogger } from "../../lib/core/log.ts";
+import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
-import { PostgresBacklogStore } from "../../lib/store/postgres.ts";
+import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import type { BacklogStore } from "../../lib/store/types.ts";
 import { freshDatabase } from "../helpers/pg.ts";
 

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { catalogFiles, loadCatalog, ownerName, parseCatalogText } from "../../lib/catalog/backstage.ts";
 import { resolveOwner } from "../../lib/lifecycle/owner.ts";
-import { silentLogger } from "../../lib/log.ts";
-import { parsePolicyText } from "../../lib/policy.ts";
+import { silentLogger } from "../../lib/core/log.ts";
+import { parsePolicyText } from "../../lib/generation/policy.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
 import { createToolContext, createToolRegistry, dispatch } from "../../lib/tools/index.ts";
 

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { lineageOf } from "../../lib/lifecycle/lineage.ts";
 import { planLifecycle, type LifecycleInput } from "../../lib/lifecycle/plan.ts";
-import { parsePolicyText } from "../../lib/policy.ts";
+import { parsePolicyText } from "../../lib/generation/policy.ts";
 import type { BacklogItem, UpsertInput } from "../../lib/store/types.ts";
 
 const policy = (y = "") => parsePolicyText(y, "p.yml");

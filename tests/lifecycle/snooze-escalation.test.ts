@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { attentionSource } from "../../lib/alerting/source.ts";
-import { silentLogger } from "../../lib/log.ts";
-import { parsePolicyText } from "../../lib/policy.ts";
+import { silentLogger } from "../../lib/core/log.ts";
+import { parsePolicyText } from "../../lib/generation/policy.ts";
 import { createToolContext, createToolRegistry, dispatch } from "../../lib/tools/index.ts";
 import { BACKENDS, type Opened } from "./backends.ts";
 

@@ -4,11 +4,11 @@
  * so nothing is sent again after the switch back. A private Postgres cluster is stopped like a crash.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { silentLogger } from "../../lib/log.ts";
+import { silentLogger } from "../../lib/core/log.ts";
 import { runNotify } from "../../lib/notify/dispatch.ts";
 import { openNotifyState } from "../../lib/notify/state-open.ts";
-import { parsePolicyText } from "../../lib/policy.ts";
-import { AutoBacklogStore } from "../../lib/store/auto.ts";
+import { parsePolicyText } from "../../lib/generation/policy.ts";
+import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
 import { autoHarness, pgConfig } from "../store/auto-harness.ts";
 import { receiver, type Receiver } from "./receivers.ts";
 

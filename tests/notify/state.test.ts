@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import type { Sql } from "../../lib/db.ts";
+import type { Sql } from "../../lib/pg/db.ts";
 import { MemoryNotifyState } from "../../lib/notify/state.ts";
 import { JsonlNotifyState } from "../../lib/notify/state-jsonl.ts";
 import { PostgresNotifyState } from "../../lib/notify/state-postgres.ts";

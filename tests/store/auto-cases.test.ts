@@ -7,7 +7,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { AutoBacklogStore } from "../../lib/store/auto.ts";
+import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
 import { JOURNAL_FILE, QUARANTINE_FILE } from "../../lib/store/auto/journal.ts";
 import { buildTestApp, auth } from "../http/harness.ts";
 import { autoHarness, capture, pgConfig, waitFor } from "./auto-harness.ts";

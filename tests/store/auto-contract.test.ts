@@ -8,10 +8,10 @@
  *    notices, falls back, recovers (replaying its journal) and serves the next call from Postgres.
  */
 import { expect, setDefaultTimeout } from "bun:test";
-import { silentLogger } from "../../lib/log.ts";
-import { AutoBacklogStore } from "../../lib/store/auto.ts";
-import { JsonlBacklogStore } from "../../lib/store/jsonl.ts";
-import { PostgresBacklogStore } from "../../lib/store/postgres.ts";
+import { silentLogger } from "../../lib/core/log.ts";
+import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
+import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import type { BacklogStore } from "../../lib/store/types.ts";
 import { autoHarness, pgConfig } from "./auto-harness.ts";
 import { storeContract } from "./contract.ts";

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { resolvePgConfig, type Sql } from "../../lib/db.ts";
-import { createLogger, type Logger } from "../../lib/log.ts";
-import { loadMigrations, migrate } from "../../lib/migrate.ts";
+import { resolvePgConfig, type Sql } from "../../lib/pg/db.ts";
+import { createLogger, type Logger } from "../../lib/core/log.ts";
+import { loadMigrations, migrate } from "../../lib/pg/migrate.ts";
 import { startCluster, type Cluster } from "../helpers/pg-cluster.ts";
 
 export interface LogLine {

@@ -9,8 +9,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { silentLogger } from "../../lib/log.ts";
-import { AutoBacklogStore } from "../../lib/store/auto.ts";
+import { silentLogger } from "../../lib/core/log.ts";
+import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
 import { REPO } from "../helpers/run.ts";
 import { autoHarness, pgConfig, waitFor } from "./auto-harness.ts";
 
@@ -22,9 +22,9 @@ const { pause, resume, database, tempDir, cleanups } = autoHarness();
 // writer (its last intent without an ack) may have reached the journal without being acknowledged.
 const WRITER = (dir: string, dsn: string, tag: string) => `
 import { writeSync } from "node:fs";
-import { AutoBacklogStore } from ${JSON.stringify(join(REPO, "lib/store/auto.ts"))};
-import { silentLogger } from ${JSON.stringify(join(REPO, "lib/log.ts"))};
-import { resolvePgConfig } from ${JSON.stringify(join(REPO, "lib/db.ts"))};
+import { AutoBacklogStore } from ${JSON.stringify(join(REPO, "lib/store/auto/store.ts"))};
+import { silentLogger } from ${JSON.stringify(join(REPO, "lib/core/log.ts"))};
+import { resolvePgConfig } from ${JSON.stringify(join(REPO, "lib/pg/db.ts"))};
 const store = await AutoBacklogStore.open({ pg: resolvePgConfig({ dsn: ${JSON.stringify(dsn)}, connectTimeoutSeconds: 2 }, {}), dir: ${JSON.stringify(dir)}, retrySeconds: 3600, log: silentLogger, lockStaleMs: 2000 });
 const statuses = ["open", "in_progress", "blocked", "done"];
 const ids = new Map();

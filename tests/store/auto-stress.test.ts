@@ -8,10 +8,10 @@
  * second recovery.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { AppError } from "../../lib/errors.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { AppError } from "../../lib/core/errors.ts";
+import { silentLogger } from "../../lib/core/log.ts";
 import { openRunLedger } from "../../lib/scheduler/ledger-open.ts";
-import { AutoBacklogStore } from "../../lib/store/auto.ts";
+import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
 import { STATUSES } from "../../lib/store/types.ts";
 import { autoHarness, pgConfig, waitFor } from "./auto-harness.ts";
 import { item } from "./contract.ts";

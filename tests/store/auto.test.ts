@@ -7,8 +7,8 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Sql } from "../../lib/db.ts";
-import { AutoBacklogStore, USING_JSONL, USING_POSTGRES } from "../../lib/store/auto.ts";
+import type { Sql } from "../../lib/pg/db.ts";
+import { AutoBacklogStore, USING_JSONL, USING_POSTGRES } from "../../lib/store/auto/store.ts";
 import { JOURNAL_FILE } from "../../lib/store/auto/journal.ts";
 import { openStore } from "../../lib/store/index.ts";
 import { REPO, runScript } from "../helpers/run.ts";

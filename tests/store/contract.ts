@@ -3,7 +3,7 @@
  * `storeContract(label, factory)`; the assertions are identical for memory, JSONL and Postgres.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { AppError } from "../../lib/errors.ts";
+import { AppError } from "../../lib/core/errors.ts";
 import type { BacklogStore, UpsertInput } from "../../lib/store/types.ts";
 import { upsertManyContract } from "./contract-upsert-many.ts";
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { DashboardIndex } from "../../lib/store/dashboard-index.ts";
+import { DashboardIndex } from "../../lib/store/jsonl/dashboard-index.ts";
 import { computeDashboard } from "../../lib/store/logic.ts";
 import { PRIORITIES, STATUSES, type BacklogItem } from "../../lib/store/types.ts";
 

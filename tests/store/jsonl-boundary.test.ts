@@ -3,8 +3,8 @@ import { afterAll, expect, test } from "bun:test";
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "../../lib/log.ts";
-import { JsonlBacklogStore } from "../../lib/store/jsonl.ts";
+import { silentLogger } from "../../lib/core/log.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bb-jsonl-boundary-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

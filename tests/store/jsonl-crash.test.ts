@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, silentLogger } from "../../lib/log.ts";
-import { JsonlBacklogStore } from "../../lib/store/jsonl.ts";
+import { createLogger, silentLogger } from "../../lib/core/log.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import type { BacklogItem } from "../../lib/store/types.ts";
 import { readJsonl, startWorker } from "./fixtures/jsonl-spawn.ts";
 

@@ -7,10 +7,10 @@ import fc from "fast-check";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "../../lib/log.ts";
-import { BLANK, JsonlFile, type LineSink } from "../../lib/store/jsonl-file.ts";
-import { JsonlBacklogStore } from "../../lib/store/jsonl.ts";
-import { isItemLine } from "../../lib/store/jsonl-shape.ts";
+import { createLogger } from "../../lib/core/log.ts";
+import { BLANK, JsonlFile, type LineSink } from "../../lib/fs/jsonl-file.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
+import { isItemLine } from "../../lib/store/jsonl/shape.ts";
 import type { BacklogItem } from "../../lib/store/types.ts";
 
 const dirs: string[] = [];

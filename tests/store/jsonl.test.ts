@@ -2,8 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, silentLogger } from "../../lib/log.ts";
-import { JsonlBacklogStore } from "../../lib/store/jsonl.ts";
+import { createLogger, silentLogger } from "../../lib/core/log.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import type { BacklogItem } from "../../lib/store/types.ts";
 import { item, storeContract } from "./contract.ts";
 

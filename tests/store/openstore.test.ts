@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "../../lib/log.ts";
+import { createLogger } from "../../lib/core/log.ts";
 import {
   AutoBacklogStore,
   DEFAULT_JSONL_DIR,

@@ -5,11 +5,11 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { silentLogger } from "../../lib/log.ts";
+import { silentLogger } from "../../lib/core/log.ts";
 import { computeDashboard } from "../../lib/store/logic.ts";
-import { PostgresBacklogStore } from "../../lib/store/postgres.ts";
-import { rowToItem } from "../../lib/store/postgres-rows.ts";
-import { queryDashboard } from "../../lib/store/postgres-dashboard.ts";
+import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
+import { rowToItem } from "../../lib/store/postgres/rows.ts";
+import { queryDashboard } from "../../lib/store/postgres/dashboard.ts";
 import type { Priority, Status, UpsertInput } from "../../lib/store/types.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 

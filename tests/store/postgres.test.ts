@@ -4,10 +4,10 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { connectPg, resolvePgConfig, type Sql } from "../../lib/db.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { connectPg, resolvePgConfig, type Sql } from "../../lib/pg/db.ts";
+import { silentLogger } from "../../lib/core/log.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
-import { PostgresBacklogStore } from "../../lib/store/postgres.ts";
+import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import type { BacklogStore, UpsertInput } from "../../lib/store/types.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 import { item, storeContract } from "./contract.ts";
@@ -104,7 +104,7 @@ describe("PostgresBacklogStore on a real server", () => {
     const base = await open({ clock: () => new Date("2026-11-23T10:00:00.123Z") });
     extra.push({ end: () => base.close() });
     const { item: it } = await base.upsert(item(), { actor: "a" });
-    // A pool without lib/db.ts' date mapping (as a script might make) reads the same values.
+    // A pool without lib/pg/db.ts' date mapping (as a script might make) reads the same values.
     const plain = new PostgresBacklogStore({ sql: db.sql, log: silentLogger });
     const again = await plain.get(it.id);
     expect(again).toEqual(it);

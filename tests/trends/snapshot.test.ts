@@ -1,7 +1,7 @@
 /** trends_tool through the one dispatcher: today's counts per env, history, retention, entitlements. */
 import { describe, expect, test } from "bun:test";
-import { silentLogger } from "../../lib/log.ts";
-import { loadPolicy } from "../../lib/policy.ts";
+import { silentLogger } from "../../lib/core/log.ts";
+import { loadPolicy } from "../../lib/generation/policy.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
 import type { BacklogItem } from "../../lib/store/types.ts";
 import { createToolContext, createToolRegistry, dispatch, resolveToolPaths } from "../../lib/tools/index.ts";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "../../lib/log.ts";
+import { silentLogger } from "../../lib/core/log.ts";
 import { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore } from "../../lib/store/index.ts";
 import { JsonlTrendStore } from "../../lib/trends/jsonl.ts";
 import { MemoryTrendStore } from "../../lib/trends/memory.ts";

@@ -13,7 +13,7 @@
 import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { readVar, type Env } from "../../config/index.ts";
-import type { Logger } from "../../log.ts";
+import type { Logger } from "../../core/log.ts";
 
 export interface UiConfig {
   secret: Buffer;

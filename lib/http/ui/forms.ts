@@ -4,7 +4,7 @@
  * the field — the page is re-rendered with it, never a 500.
  */
 import * as v from "valibot";
-import { formatIssues } from "../../errors.ts";
+import { formatIssues } from "../../core/errors.ts";
 import { LIST_SORTS, PRIORITIES, STATUSES, type ListFilter } from "../../store/types.ts";
 
 export const PAGE_SIZE = 50;

@@ -4,7 +4,7 @@
  * its CSRF token), the env switcher, and small shared pieces (badges, messages).
  */
 import type { Child } from "hono/jsx";
-import type { Identity } from "../../access-config.ts";
+import type { Identity } from "../../access/config.ts";
 import { CSS_PATH } from "./assets.ts";
 
 export interface View {

@@ -13,12 +13,12 @@
  */
 import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { hasEntitlement } from "../../access.ts";
-import type { Identity } from "../../access-config.ts";
-import { AppError } from "../../errors.ts";
+import { hasEntitlement } from "../../access/entitlements.ts";
+import type { Identity } from "../../access/config.ts";
+import { AppError } from "../../core/errors.ts";
 import type { BacklogEvent, BacklogItem, Dashboard, ListResult } from "../../store/types.ts";
 import { dispatch } from "../../tools/dispatch.ts";
-import type { Conn } from "../../runtime.ts";
+import type { Conn } from "../../core/runtime.ts";
 import type { Alert, AppDeps } from "../app.ts";
 import { APP_CSS, CSS_PATH } from "./assets.ts";
 import type { UiConfig } from "./config.ts";

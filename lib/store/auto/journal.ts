@@ -12,8 +12,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
-import { AppError, describeError } from "../../errors.ts";
-import { syncDir } from "../jsonl-file.ts";
+import { AppError, describeError } from "../../core/errors.ts";
+import { syncDir } from "../../fs/jsonl-file.ts";
 
 export const JOURNAL_FILE = "outage-journal.jsonl";
 export const QUARANTINE_FILE = "outage-journal.quarantine.jsonl";

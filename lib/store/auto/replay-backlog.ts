@@ -6,13 +6,13 @@
  * operation Postgres refuses (not a connection failure) is rolled back alone and quarantined with the
  * reason, and the rest of the batch commits. Merge rule per kind: docs/storage.md.
  */
-import { AppError, describeError } from "../../errors.ts";
-import type { Logger } from "../../log.ts";
+import { AppError, describeError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
 import { cleanupCutoff, parseStatus, parseTransition, parseUpsert, planComment, planStatus, planTransition, planUpsert } from "../logic.ts";
-import { fieldByCode, lockById, type PostgresBacklogStore } from "../postgres.ts";
-import { isConnectionError, pgInputError } from "../postgres-errors.ts";
-import { insertEvents, insertItems, selectForUpdateByKey, updateItems, type Tx } from "../postgres-rows.ts";
-import type { JsonlBacklogStore } from "../jsonl.ts";
+import { fieldByCode, lockById, type PostgresBacklogStore } from "../postgres/store.ts";
+import { isConnectionError, pgInputError } from "../postgres/errors.ts";
+import { insertEvents, insertItems, selectForUpdateByKey, updateItems, type Tx } from "../postgres/rows.ts";
+import type { JsonlBacklogStore } from "../jsonl/store.ts";
 import type { OpJournal, JournalMark } from "./journal.ts";
 import type { BacklogOp } from "./ops.ts";
 import type { ReplayHook } from "./router.ts";

@@ -3,7 +3,7 @@
  * fallback serves. The backlog store, the run ledger and risk history each route their calls through
  * it and register a replay hook; nothing else looks at which backend serves.
  *
- * - Start: try Postgres (connect timeout from lib/db.ts). No Postgres configured → JSONL, not
+ * - Start: try Postgres (connect timeout from lib/pg/db.ts). No Postgres configured → JSONL, not
  *   degraded. Configured but unreachable (or not migrated) → JSONL, degraded, retried every
  *   retrySeconds (timer unref'd, so it never keeps a script alive).
  * - A query failing because the connection died switches to JSONL at once and the call runs there.
@@ -16,11 +16,11 @@
  * `backlog_store: using JsonlBacklogStore` (warn, with the reason).
  */
 import { clearInterval, setInterval } from "node:timers";
-import { describePg, type PgConfig } from "../../db.ts";
-import { AppError, describeError } from "../../errors.ts";
-import type { Logger } from "../../log.ts";
-import { PostgresBacklogStore } from "../postgres.ts";
-import { isConnectionError } from "../postgres-errors.ts";
+import { describePg, type PgConfig } from "../../pg/db.ts";
+import { AppError, describeError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
+import { PostgresBacklogStore } from "../postgres/store.ts";
+import { isConnectionError } from "../postgres/errors.ts";
 import { SwitchGate } from "./gate.ts";
 
 export const USING_POSTGRES = "backlog_store: using PostgresBacklogStore";

@@ -5,11 +5,11 @@
  * trusted, no key in any log line), then a real server on loopback (the peer address reaches the budget).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { createLogger } from "../../../lib/log.ts";
+import { createLogger } from "../../../lib/core/log.ts";
 import { LoginLimiter } from "../../../lib/http/ui/login-limit.ts";
-import { silentLogger } from "../../../lib/log.ts";
+import { silentLogger } from "../../../lib/core/log.ts";
 import { MemoryBacklogStore } from "../../../lib/store/memory.ts";
-import { buildAccess } from "../../../lib/access-config.ts";
+import { buildAccess } from "../../../lib/access/config.ts";
 import { startServer, type RunningServer } from "../../../server.ts";
 import { csrfOf, FORM, login, uiApp, WRITER } from "./ui-app.ts";
 

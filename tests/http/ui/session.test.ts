@@ -3,10 +3,10 @@
  * then the real app through app.request() for cookie flags, proxy trust, Origin and CSRF refusals.
  */
 import { describe, expect, test } from "bun:test";
-import { buildAccess } from "../../../lib/access-config.ts";
+import { buildAccess } from "../../../lib/access/config.ts";
 import { resolveUiConfig } from "../../../lib/http/ui/config.ts";
 import * as S from "../../../lib/http/ui/session.ts";
-import { silentLogger, type Logger } from "../../../lib/log.ts";
+import { silentLogger, type Logger } from "../../../lib/core/log.ts";
 import { FORM, login, uiApp, WRITER } from "./ui-app.ts";
 
 const secret = Buffer.from("s".repeat(32));

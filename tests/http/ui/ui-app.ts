@@ -2,13 +2,13 @@
  * The real API app with the browser UI mounted, over a memory store, for tests that drive /ui through
  * app.request(): a writer and a reader key, the shipped policy, a fixed clock (movable: `at`).
  */
-import { buildAccess } from "../../../lib/access-config.ts";
+import { buildAccess } from "../../../lib/access/config.ts";
 import { createApp } from "../../../lib/http/app.ts";
 import { createMetrics } from "../../../lib/http/metrics.ts";
 import { resolveUiConfig } from "../../../lib/http/ui/config.ts";
-import { silentLogger, type Logger } from "../../../lib/log.ts";
-import type { Conn } from "../../../lib/runtime.ts";
-import { evaluateAlerts, loadPolicy } from "../../../lib/policy.ts";
+import { silentLogger, type Logger } from "../../../lib/core/log.ts";
+import type { Conn } from "../../../lib/core/runtime.ts";
+import { evaluateAlerts, loadPolicy } from "../../../lib/generation/policy.ts";
 import { MemoryBacklogStore } from "../../../lib/store/memory.ts";
 import { createToolContext, createToolRegistry, resolveToolPaths } from "../../../lib/tools/index.ts";
 import { item } from "../../store/contract.ts";

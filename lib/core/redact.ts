@@ -1,0 +1,67 @@
+/**
+ * Secrets never reach a log line, an error message or a printed URL (house rule 6). This is the one
+ * DSN redactor: every log line (lib/core/log.ts), CLI error (lib/core/cli.ts) and connection message (lib/pg/db.ts)
+ * goes through it. It is right for every shape a user types, not only well-formed URLs:
+ *   postgresql://u:pw@host/db      postgres:/u:pw@host/db (one slash)     u:pw@host:5432/db (no scheme)
+ *   postgresql://u:p@ss@host/db    postgresql://u:p:ss/w@host/db (unencoded @ : / in the password)
+ *   host=h password=pw             postgresql://h/db?password=pw&sslpassword=pw
+ */
+
+const SECRET_KEY = /pass(word)?|secret|token|api[_-]?key|authorization|cookie|dsn/i;
+
+// Characters that end a DSN inside free text or JSON.
+const STOP = `\\s"'<>\``;
+// scheme:/ or scheme:// then user:password@ — the password runs to the LAST @ of the token, because
+// a host never holds an @ while an unencoded one in the password must not leak its tail.
+const URL_USERINFO = new RegExp(`([a-z][a-z0-9+.-]*:\\/\\/?)([^${STOP}:/@]*):([^${STOP}]*)@`, "gi");
+// No scheme: user:password@host (host a name, an IPv4 or a [v6] literal), at the start of a token.
+const BARE_USERINFO = new RegExp(`(^|[${STOP}=(,;\\[])([A-Za-z0-9._%+-]+):(?!\\/)([^${STOP}]*)@(?=[A-Za-z0-9.-]+|\\[)`, "g");
+// key=value forms, in libpq strings and in query strings: password=, sslpassword=, pass=, pwd=.
+const KV_PASSWORD = new RegExp(`(^|[^a-z])((?:ssl)?pass(?:word)?|pwd)=([^${STOP}&;]+)`, "gi");
+
+/** Redacts the password of a DSN/URL in any shape, keeping user, host, port and database readable. */
+export function redactDsn(dsn: string): string {
+  return redactText(dsn);
+}
+
+/** Redacts every password-looking part of free text (error messages, commands, URLs). */
+export function redactText(text: string): string {
+  return text
+    .replace(URL_USERINFO, "$1$2:***@")
+    .replace(BARE_USERINFO, (_m, pre: string, user: string) => `${pre}${user}:***@`)
+    .replace(KV_PASSWORD, "$1$2=***");
+}
+
+/**
+ * A DSN whose password holds an unencoded reserved character is read differently by different parsers
+ * (the host may come out as `ss@host`, leaking part of the password into "host not found" errors).
+ * Returns the fix to show, or null when the user-info part is unambiguous.
+ */
+export function dsnPasswordProblem(dsn: string): string | null {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^\s]*)@/i.exec(dsn);
+  if (!m) return null;
+  const userinfo = m[1]!;
+  const colon = userinfo.indexOf(":");
+  const password = colon < 0 ? "" : userinfo.slice(colon + 1);
+  if (!/[@:/?#[\]]/.test(password) && !/[@/?#]/.test(userinfo.slice(0, colon < 0 ? undefined : colon))) return null;
+  return "the password (or user) holds an unencoded reserved character; URL-encode it: @ → %40, : → %3A, / → %2F, ? → %3F, # → %23 (e.g. encodeURIComponent in a shell: node -p 'encodeURIComponent(process.argv[1])' 'p@ss')";
+}
+
+/** Deep copy of `value` with secret-named fields masked and DSNs inside strings redacted. */
+export function redactFields(value: unknown, depth = 0): unknown {
+  if (depth > 8) return typeof value === "string" ? redactText(value) : "[nested too deep to log]";
+  if (typeof value === "string") return redactText(value);
+  if (Array.isArray(value)) return value.map((v) => redactFields(v, depth + 1));
+  if (value && typeof value === "object" && !(value instanceof Date)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (SECRET_KEY.test(k) && typeof v === "string") {
+        out[k] = /dsn/i.test(k) ? redactText(v) : "***";
+      } else {
+        out[k] = redactFields(v, depth + 1);
+      }
+    }
+    return out;
+  }
+  return value;
+}

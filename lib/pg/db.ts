@@ -1,0 +1,162 @@
+/**
+ * The one place a Postgres connection is configured and opened.
+ *
+ * Precedence, first match wins (like postgres.js' own parseOptions):
+ *   1. explicit option (`--dsn` flag / openStore({dsn}))
+ *   2. BACKLOG_POSTGRES_DSN
+ *   3. POSTGRES_DSN
+ *   4. the parts POSTGRES_HOST, POSTGRES_PORT (5432), POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB
+ *      (used when POSTGRES_HOST is set; this is how the Kubernetes Jobs are configured)
+ *   5. none: callers decide (the auto store falls back to JSONL, migrate --dry-run shows every file)
+ * Connect timeout: option → BACKLOG_PG_CONNECT_TIMEOUT (seconds) → 5.
+ */
+import postgres from "postgres";
+import { AppError } from "../core/errors.ts";
+import { dsnPasswordProblem, redactDsn } from "../core/redact.ts";
+import { processEnv } from "../config/index.ts";
+
+export type Sql = postgres.Sql<Record<string, never>>;
+
+export interface PgConfig {
+  /** Where the setting came from, for messages: "--dsn", "BACKLOG_POSTGRES_DSN", ... */
+  source: string;
+  dsn?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  connectTimeoutSeconds: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function resolvePgConfig(
+  options: { dsn?: string | undefined; connectTimeoutSeconds?: number | undefined } = {},
+  env: Env = processEnv(),
+): PgConfig | null {
+  const timeout = options.connectTimeoutSeconds ?? parseTimeout(env.BACKLOG_PG_CONNECT_TIMEOUT);
+  if (options.dsn) return { source: "--dsn", dsn: checkDsn(options.dsn, "--dsn"), connectTimeoutSeconds: timeout };
+  for (const name of ["BACKLOG_POSTGRES_DSN", "POSTGRES_DSN"] as const) {
+    const dsn = env[name];
+    if (dsn) return { source: name, dsn: checkDsn(dsn, name), connectTimeoutSeconds: timeout };
+  }
+  if (env.POSTGRES_HOST) {
+    const port = env.POSTGRES_PORT ? Number(env.POSTGRES_PORT) : 5432;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new AppError("config", `POSTGRES_PORT must be a port number (1-65535), got "${env.POSTGRES_PORT}".`);
+    }
+    return {
+      source: "POSTGRES_HOST/POSTGRES_PORT/POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB",
+      host: env.POSTGRES_HOST,
+      port,
+      user: env.POSTGRES_USER,
+      password: env.POSTGRES_PASSWORD,
+      database: env.POSTGRES_DB,
+      connectTimeoutSeconds: timeout,
+    };
+  }
+  return null;
+}
+
+function parseTimeout(raw: string | undefined): number {
+  if (raw === undefined || raw === "") return 5;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new AppError("config", `BACKLOG_PG_CONNECT_TIMEOUT must be a positive number of seconds, got "${raw}".`);
+  }
+  return n;
+}
+
+function checkDsn(dsn: string, source: string): string {
+  if (!/^postgres(ql)?:\/\//.test(dsn)) {
+    throw new AppError(
+      "config",
+      `${source} must be a postgres:// or postgresql:// URL, got "${redactDsn(dsn).slice(0, 80)}". ` +
+        `Example: postgresql://user:pass@host:5432/daarion (URL-encode reserved characters in the password: @ → %40, : → %3A, / → %2F).`,
+    );
+  }
+  const problem = dsnPasswordProblem(dsn);
+  if (problem) throw new AppError("config", `${source} is ambiguous ("${redactDsn(dsn).slice(0, 80)}"): ${problem}.`);
+  return dsn;
+}
+
+/** Human-readable target with the password removed: `postgresql://user:***@host:5432/db`. */
+export function describePg(cfg: PgConfig): string {
+  if (cfg.dsn) return redactDsn(cfg.dsn);
+  return `postgresql://${cfg.user ?? ""}${cfg.password ? ":***" : ""}@${cfg.host}:${cfg.port}/${cfg.database ?? ""}`;
+}
+
+export interface ConnectOptions {
+  max?: number;
+  /** Applied to every connection: statement timeout etc. */
+  connection?: Record<string, string | number | boolean>;
+  /** LISTEN notifications (channel, payload) arriving on any connection of this pool. */
+  onnotify?: (channel: string, payload: string) => void;
+  /** A connection of this pool closed (for a max-1 pool: the listener is gone until it reconnects). */
+  onclose?: () => void;
+  /** Seconds an idle connection stays open; null keeps it (a LISTEN connection). Default 30. */
+  idleTimeout?: number | null;
+}
+
+/** Opens a lazy postgres.js pool; nothing connects until the first query (see `ping`). */
+export function connectPg(cfg: PgConfig, opts: ConnectOptions = {}): Sql {
+  const common: postgres.Options<Record<string, postgres.PostgresType>> = {
+    max: opts.max ?? 10,
+    connect_timeout: cfg.connectTimeoutSeconds,
+    idle_timeout: opts.idleTimeout === undefined ? 30 : (opts.idleTimeout ?? undefined),
+    onnotice: () => {},
+    ...(opts.onnotify ? { onnotify: opts.onnotify } : {}),
+    ...(opts.onclose ? { onclose: () => opts.onclose!() } : {}),
+    connection: { application_name: "backlog-bridge", ...opts.connection },
+    // Dates come back as YYYY-MM-DD strings, not JS Dates shifted by the local zone.
+    types: { date: { to: 1082, from: [1082], serialize: (x: string) => x, parse: (x: string) => x } },
+  };
+  const sql = cfg.dsn
+    ? postgres(cfg.dsn, common)
+    : postgres({
+        ...common,
+        host: cfg.host,
+        port: cfg.port,
+        username: cfg.user,
+        password: cfg.password,
+        database: cfg.database,
+      });
+  return sql as unknown as Sql;
+}
+
+/** Connects and runs `select 1`; failures become one readable AppError naming the redacted target. */
+export async function ping(sql: Sql, cfg: PgConfig): Promise<void> {
+  try {
+    await sql`select 1`;
+  } catch (err) {
+    throw pgConnectError(err, cfg);
+  }
+}
+
+/** Maps driver/server errors at connect time to operator sentences. */
+export function pgConnectError(err: unknown, cfg: PgConfig): AppError {
+  const e = err as { code?: string; message?: string };
+  const target = describePg(cfg);
+  const why = (() => {
+    switch (e.code) {
+      case "ECONNREFUSED":
+        return "connection refused: is the server running and listening on that host/port?";
+      case "CONNECT_TIMEOUT":
+        return `no answer within ${cfg.connectTimeoutSeconds}s (BACKLOG_PG_CONNECT_TIMEOUT): check host, port and network access.`;
+      case "ENOTFOUND":
+      case "EAI_AGAIN":
+        return "the host name does not resolve: check the host part of the DSN / POSTGRES_HOST.";
+      case "28P01":
+      case "28000":
+        return "the server rejected the credentials: check the user and password.";
+      case "3D000":
+        return "the database does not exist: create it or fix the database name.";
+      default:
+        return e.message ?? String(err);
+    }
+  })();
+  return new AppError("unavailable", `Cannot connect to Postgres at ${target} (from ${cfg.source}): ${why}`, {
+    cause: err,
+  });
+}
