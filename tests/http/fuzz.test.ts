@@ -3,12 +3,13 @@
  * store and over a JSONL store. Whatever arrives, neither answers 5xx, both give the same status, every
  * error is a JSON body, and a rejected request changes no stored data (checked on JSONL, where a
  * snapshot is cheap; Postgres answers the same status, so it rejected the same requests).
- * 12,500 requests in all (6,250 per backend).
+ * 12,500 requests in all (6,250 per backend), then 3,000 to the browser UI under /ui (below).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { auth } from "./harness.ts";
 import { openBackends, type Backend } from "./backends.ts";
+import { csrfOf, login, READER, uiApp, type UiApp } from "./ui/ui-app.ts";
 
 const SEED = 15_2026;
 let pg: Backend;
@@ -118,6 +119,120 @@ describe("fuzz on Postgres and JSONL", () => {
         await both(`${path}?${new URLSearchParams(q)}`, { headers: auth(w) });
       }),
       { numRuns: 2000, seed: SEED + 1 },
+    );
+  }, 300_000);
+});
+
+/**
+ * The browser UI under /ui on the same two stores: hostile query strings and paths, forms with random
+ * fields and CSRF tokens (valid, another session's, forged, absent), cookies (a writer's or reader's
+ * session, forged, oversized), bad percent-encoding and bytes that are not UTF-8, bodies over the 64 KiB
+ * form limit, multipart and JSON where a form is expected. Never a 5xx, never a stack trace or a source
+ * path in the page, the same status on both stores, and a refused post changes nothing.
+ */
+describe("fuzz /ui on Postgres and JSONL", () => {
+  interface UiSide {
+    b: Backend;
+    app: UiApp;
+    id: string;
+    cookies: Record<"writer" | "reader", string>;
+    csrf: Record<"writer" | "reader" | "login", string>;
+    loginCookie: string;
+  }
+  let sides: UiSide[] = [];
+
+  /** Signs the writer and reader in (again: a fuzzed sign-out with a valid token ends the session). */
+  async function signIn(s: Omit<UiSide, "cookies" | "csrf" | "loginCookie">): Promise<UiSide> {
+    // From an address of its own: the fuzzed sign-ins spend the budget of theirs (no address: "unknown").
+    const conn = { remoteAddr: "10.9.9.9" };
+    const writer = (await login(s.app, { conn })).session!;
+    const reader = (await login(s.app, { key: READER, conn })).session!;
+    expect([writer, reader].every(Boolean)).toBe(true);
+    const loginPage = await s.app.request("/ui/login");
+    const item = async (cookie: string) => csrfOf(await (await s.app.request(`/ui/items/${s.id}`, { headers: { cookie } })).text());
+    return {
+      ...s,
+      cookies: { writer, reader },
+      csrf: { writer: await item(writer), reader: await item(reader), login: csrfOf(await loginPage.text()) },
+      loginCookie: loginPage.headers.getSetCookie()[0]!.split(";")[0]!,
+    };
+  }
+
+  beforeAll(async () => {
+    sides = await Promise.all([pg, jsonl].map(async (b) => signIn({ b, ...(await uiApp({ store: b.store })) })));
+  });
+
+  const ascii = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 });
+  const hostileQuery = fc.oneof(
+    fc.constantFrom("%", "%zz", "%00", "%E0%A4%A", "%C0%AF", "&&&==", "status=open&status=nope", "page=99999", "page=-1", "env=prod&env=staging", "q=%F0%9F%98%80", "due_soon=on&overdue=yes", "sort=__proto__", "next=//evil.example", "a[b]=c"),
+    ascii,
+    fc.integer({ min: 1, max: 20_000 }).map((n) => `q=${"x".repeat(n)}`),
+  );
+  const pathPart = fc.oneof({ weight: 3, arbitrary: fc.constant("ID") }, fc.constantFrom("bl_missing", "%00", "%E0%A4%A", "..%2F..%2Fetc", "%ZZ", "x".repeat(300), "<script>", "ID%2Fstatus"), ascii.map(encodeURIComponent));
+  const cookie = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom("writer", "writer", "reader", "none") },
+    { weight: 1, arbitrary: ascii.map((s) => `bb_session=${s}`) },
+    { weight: 1, arbitrary: fc.constantFrom("bb_session=e30.AAAA", "bb_session=" + "a".repeat(5000), "bb_session=..; bb_session=x", "bb_login=x; bb_session=") },
+  );
+  const csrf = fc.oneof({ weight: 4, arbitrary: fc.constantFrom("writer", "reader", "login", "missing") }, { weight: 1, arbitrary: ascii });
+  const origin = fc.constantFrom(undefined, "http://localhost", "https://evil.example", "null");
+  const field = fc.oneof(text, fc.constantFrom("done", "open", "P0", "on", "", "x".repeat(25_000)));
+  const formBody = fc.record({ kind: fc.constantFrom("urlencoded", "multipart", "raw", "json", "notutf8", "huge", "none", "noboundary", "utf16"), fields: fc.dictionary(fc.constantFrom("status", "message", "owner", "api_key", "next", "x"), field, { maxKeys: 4 }), raw: ascii });
+  const page = fc.record({ method: fc.constant("GET" as const), path: fc.constantFrom("/ui", "/ui/items", "/ui/items/P", "/ui/owners/P", "/ui/trends", "/ui/login", "/ui/P", "/ui/items/P/status"), part: pathPart, query: hostileQuery, cookie, origin });
+  const post = fc.record({ method: fc.constant("POST" as const), path: fc.constantFrom("/ui/login", "/ui/logout", "/ui/items/P/status", "/ui/items/P/comment", "/ui/items/P/owner", "/ui/items/P/nope"), part: pathPart, cookie, csrf, origin, body: formBody });
+
+  type Of<A> = A extends fc.Arbitrary<infer T> ? T : never;
+  type UiRequest = Of<typeof page> | Of<typeof post>;
+
+  function request(s: UiSide, r: UiRequest): [string, RequestInit] {
+    const part = r.part.replace("ID", s.id);
+    const path = r.path.replace("P", r.path.startsWith("/ui/items/") && r.part === "ID" ? s.id : part);
+    const headers: Record<string, string> = {};
+    const jar = r.cookie === "writer" || r.cookie === "reader" ? s.cookies[r.cookie] : r.cookie === "none" ? "" : r.cookie;
+    if (r.path === "/ui/login") headers.cookie = [jar, s.loginCookie].filter(Boolean).join("; ");
+    else if (jar) headers.cookie = jar;
+    if (r.origin) headers.origin = r.origin;
+    if (r.method === "GET") return [`http://localhost${path}?${r.query}`, { headers }];
+    const token = r.csrf === "writer" || r.csrf === "reader" || r.csrf === "login" ? s.csrf[r.csrf] : r.csrf === "missing" ? undefined : r.csrf;
+    const fields: Record<string, string> = { ...(r.path === "/ui/login" ? { api_key: r.body.raw } : {}), ...r.body.fields, ...(token === undefined ? {} : { csrf: token }) };
+    let body: BodyInit | undefined;
+    if (r.body.kind === "urlencoded") (headers["content-type"] = "application/x-www-form-urlencoded"), (body = new URLSearchParams(fields).toString());
+    else if (r.body.kind === "multipart") {
+      const fd = new FormData();
+      for (const [k, v] of Object.entries(fields)) fd.append(k, v);
+      fd.append("upload", new Blob(["binary\u0000"]), "f.bin");
+      body = fd;
+    } else if (r.body.kind === "raw") (headers["content-type"] = "application/x-www-form-urlencoded"), (body = r.body.raw);
+    else if (r.body.kind === "json") (headers["content-type"] = "application/x-www-form-urlencoded"), (body = JSON.stringify(fields));
+    else if (r.body.kind === "notutf8") (headers["content-type"] = "application/x-www-form-urlencoded"), (body = new Uint8Array([0x63, 0x73, 0x72, 0x66, 0x3d, 0xff, 0xfe, 0x26, 0xc3, 0x28, 0x3d, 0x25, 0xe0]));
+    else if (r.body.kind === "noboundary") (headers["content-type"] = "multipart/form-data"), (body = new URLSearchParams(fields).toString());
+    else if (r.body.kind === "utf16") (headers["content-type"] = "application/x-www-form-urlencoded; charset=utf-16"), (body = new Uint8Array(Buffer.from(new URLSearchParams(fields).toString(), "utf16le")));
+    else if (r.body.kind === "huge") (headers["content-type"] = "application/x-www-form-urlencoded"), (body = `message=${"m".repeat(70 * 1024)}&csrf=${token ?? ""}`);
+    return [`http://localhost${path}`, { method: "POST", headers, body }];
+  }
+
+  async function sendUi(s: UiSide, r: UiRequest) {
+    const [url, init] = request(s, r);
+    const res = await s.app.request(url, init);
+    sent++;
+    statuses.set(Math.floor(res.status / 100), (statuses.get(Math.floor(res.status / 100)) ?? 0) + 1);
+    const raw = await res.text();
+    const where = { url: url.slice(0, 200), method: r.method, status: res.status };
+    expect({ ...where, server_error: res.status >= 500 }).toEqual({ ...where, server_error: false });
+    expect({ ...where, trace: /\n\s+at |\/lib\/|\.tsx?:\d+|node_modules/.test(raw) }).toEqual({ ...where, trace: false });
+    return res.status;
+  }
+
+  test("GET pages and POST forms: no 5xx, no stack trace, same status on both, a refused post writes nothing", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(page, post), async (r) => {
+        const before = await snapshot(jsonl.store);
+        const [a, b] = [await sendUi(sides[0]!, r), await sendUi(sides[1]!, r)];
+        expect({ path: r.path, part: r.part, a }).toEqual({ path: r.path, part: r.part, a: b });
+        if (r.method === "POST" && a >= 400) expect(await snapshot(jsonl.store)).toBe(before);
+        if (r.path === "/ui/logout") sides = await Promise.all(sides.map(signIn));
+      }),
+      { numRuns: 1500, seed: SEED + 2 },
     );
   }, 300_000);
 });

@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from "../../../lib/core/log.ts";
 import type { Conn } from "../../../lib/core/runtime.ts";
 import { evaluateAlerts, loadPolicy } from "../../../lib/generation/policy.ts";
 import { MemoryBacklogStore } from "../../../lib/store/memory.ts";
+import type { BacklogStore } from "../../../lib/store/types.ts";
 import { createToolContext, createToolRegistry, resolveToolPaths } from "../../../lib/tools/index.ts";
 import { item } from "../../store/contract.ts";
 
@@ -23,12 +24,14 @@ export interface UiAppOptions {
   log?: Logger;
   /** The clock's start; tests move it through the returned `at`. */
   now?: Date;
+  /** Default: a new memory store on the clock. */
+  store?: BacklogStore;
 }
 
 export async function uiApp(o: UiAppOptions = {}) {
   const at = { now: o.now ?? new Date("2026-11-23T10:00:00Z") };
   const clock = () => at.now;
-  const store = new MemoryBacklogStore({ clock });
+  const store = o.store ?? new MemoryBacklogStore({ clock });
   const { item: it } = await store.upsert(item(), { actor: "seed" });
   const policy = loadPolicy();
   const access = buildAccess(
