@@ -104,9 +104,13 @@ describe("a claim whose answer was lost", () => {
     await proxy.refuse(true);
     lost.cut();
     const err = await first;
-    await proxy.refuse(false);
     expect(err).toBeInstanceOf(ClaimOutcomeUnknown);
+    // Still away: the next claim cannot even send it, and the run stays unknown (kept), not forgotten.
+    const still = await claimer(a, calls, "A", minute).catch((e: unknown) => e);
+    expect(still).toBeInstanceOf(ClaimOutcomeUnknown);
+    await proxy.refuse(false);
     const [row] = await rows(minute);
+    expect((still as Error).message).toContain(`run ${row!.run_id}`);
     expect(row).toMatchObject({ status: "running", source: "A" });
     expect((err as Error).message).toContain(`run ${row!.run_id}`);
     expect((err as Error).message).toContain("Nothing ran");

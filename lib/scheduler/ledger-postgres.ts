@@ -83,19 +83,23 @@ export class PostgresRunLedger implements RunLedger {
     const minute = scheduledMinute(new Date(scheduledAt));
     const key = `${job} ${minute}`;
     // Taken out synchronously: two concurrent claims of this minute cannot both ask with the same run.
-    const run = this.unresolved.get(key) ?? newRun(job, minute, source, now);
+    const remembered = this.unresolved.get(key);
+    const run = remembered ?? newRun(job, minute, source, now);
     this.unresolved.delete(key);
     let sent = false;
-    const deadline = Date.now() + this.resolveMs;
+    const started = Date.now();
     for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
       try {
         return await this.claimRun(run);
       } catch (err) {
         sent ||= !neverSent(err);
-        if (!sent) throw err;
-        if (!isConnectionError(err) || Date.now() + delay > deadline) {
+        // A run never sent (this time or before) is certainly not recorded: the error as it is.
+        if (!sent && !remembered) throw err;
+        // Ask again only while an answer may be on its way back; a remembered run that could not even be
+        // sent now is still unknown, and is kept for the next claim.
+        if (!sent || !isConnectionError(err) || Date.now() + delay > started + this.resolveMs) {
           this.remember(key, run);
-          throw isConnectionError(err) ? new ClaimOutcomeUnknown(run, this.resolveMs, err) : err;
+          throw isConnectionError(err) ? new ClaimOutcomeUnknown(run, Date.now() - started, err) : err;
         }
         await new Promise((r) => setTimeout(r, delay));
       }

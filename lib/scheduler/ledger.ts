@@ -75,7 +75,7 @@ export class ClaimOutcomeUnknown extends AppError {
     super(
       "unavailable",
       `Cannot claim ${run.job} for ${run.scheduled_at}: the connection to Postgres died before the answer to the claim (run ${run.run_id}) arrived, ` +
-        `and Postgres did not answer again within ${Math.round(waitedMs / 1000)} s, so whether the claim was recorded is unknown. Nothing ran. ` +
+        `and Postgres has not answered again (asked for ${Math.round(waitedMs / 1000)} s), so whether the claim was recorded is unknown. Nothing ran. ` +
         `The next claim of this minute by this process asks again with the same run id and runs the job if Postgres recorded it; ` +
         `if this process is gone and scheduler_runs shows ${run.run_id} as running, nobody will run it: run the job by hand (the runner without --job).`,
       { cause },
