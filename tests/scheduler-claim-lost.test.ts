@@ -15,6 +15,12 @@ import { ClaimOutcomeUnknown } from "../lib/scheduler/ledger.ts";
 import { JsonlRunLedger } from "../lib/scheduler/ledger-jsonl.ts";
 import { PostgresRunLedger } from "../lib/scheduler/ledger-postgres.ts";
 import { runClaimed } from "../lib/scheduler/run-claimed.ts";
+import { parseCron } from "../lib/scheduler/cron-file.ts";
+import { createScheduler } from "../lib/scheduler/scheduler.ts";
+import { MemoryBacklogStore } from "../lib/store/memory.ts";
+import { createRegistry } from "../lib/tools/dispatch.ts";
+import { createToolContext, resolveToolPaths } from "../lib/tools/index.ts";
+import { countingTool } from "./helpers/counting-tool.ts";
 import { lossyProxy, type LossyProxy } from "./helpers/lossy-proxy.ts";
 import { freshDatabase, type TestDb } from "./helpers/pg.ts";
 
@@ -123,6 +129,40 @@ describe("a claim whose answer was lost", () => {
     expect(again.filter((r) => "skipped" in r)).toHaveLength(1);
     expect(calls.length).toBe(1);
     expect(await claimer(a, calls, "A", minute)).toMatchObject({ skipped: "already ran" });
+  });
+
+  test("in-process scheduler: a claim given up on is asked again later, within the job's window, and runs once", async () => {
+    const calls: string[] = [];
+    const job = parseCron("40 3 * * * backlog bun run ops/scripts/run_governance_job.ts --job daily_count --tool test_tool --action count --params-json '{\"tag\":\"daily\"}'").jobs[0]!;
+    const store = new MemoryBacklogStore();
+    const s = createScheduler({
+      jobs: [job],
+      catchUpMs: { daily_count: 6 * 3_600_000 },
+      registry: createRegistry([countingTool(calls)]),
+      ledger: ledger("proxy", 300),
+      toolContext: (id) => createToolContext({ store, paths: resolveToolPaths({}), agent: id.agent, entitlements: id.entitlements, log: silentLogger }),
+      identity: { agent: "scheduler", entitlements: ["tools.backlog.admin"], authenticated: true },
+      clock: () => new Date("2026-11-23T03:40:30Z"),
+      log: silentLogger,
+      claimRetryMs: 100,
+    });
+    try {
+      const lost = proxy.loseAnswer(INSERT);
+      const first = s.runJob(job, new Date("2026-11-23T03:40:00Z"));
+      await lost.happened;
+      await proxy.refuse(true);
+      lost.cut();
+      expect(await first).toMatchObject({ status: "error", error: expect.stringContaining("Nothing ran") });
+      expect(calls).toEqual([]);
+      await proxy.refuse(false);
+      for (let i = 0; i < 80 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(calls).toEqual(["daily"]);
+      const [row] = await db.sql<{ status: string }[]>`select status from scheduler_runs where job = 'daily_count'`;
+      expect(row).toMatchObject({ status: "success" });
+    } finally {
+      await proxy.refuse(false);
+      await s.stop(1000);
+    }
   });
 
   test("no connection could be opened (nothing was sent): the claim fails at once with the connection error, not after the window", async () => {

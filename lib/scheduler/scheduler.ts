@@ -5,14 +5,15 @@
  * API for the same minute is told `already ran`.
  */
 import { Cron } from "croner";
+import { clearTimeout, setTimeout } from "node:timers";
 import { describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { dispatch, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import type { CronJob } from "./cron-file.ts";
-import { scheduledMinute, stuckNote, type RunLedger } from "./ledger.ts";
+import { ClaimOutcomeUnknown, scheduledMinute, stuckNote, type RunLedger } from "./ledger.ts";
 import { claimableFire, runClaimed } from "./run-claimed.ts";
-import { fireFor, firesAt, latestFire, nextFire } from "./schedule.ts";
+import { fireFor, firesAt, LATE_TOLERANCE_MS, latestFire, nextFire } from "./schedule.ts";
 
 export { firesAt, latestFire } from "./schedule.ts";
 
@@ -33,6 +34,8 @@ export interface SchedulerDeps {
   clock?: () => Date;
   log: Logger;
   onRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: "already_ran" | "still_running"): void;
+  /** A claim whose outcome is unknown (lost answer) is asked again this often, within the job's window; default 60 s. */
+  claimRetryMs?: number;
 }
 
 export type RunOutcome =
@@ -55,6 +58,30 @@ export function createScheduler(deps: SchedulerDeps) {
   const clock = deps.clock ?? (() => new Date());
   const running = new Set<string>();
   const crons: Cron[] = [];
+  const retries = new Set<ReturnType<typeof setTimeout>>();
+  let stopped = false;
+
+  /**
+   * The claim's answer was lost and Postgres did not come back in time: the ledger keeps the run, so
+   * asking again later runs the job if Postgres recorded it (and says "already ran" if another claimer
+   * won). Only while a late claim of that fire is still allowed: max(catch-up window, late tolerance).
+   */
+  function askAgainLater(job: CronJob, at: Date, source: string): void {
+    const retryMs = deps.claimRetryMs ?? 60_000;
+    const window = Math.max(deps.catchUpMs?.[job.id] ?? 0, LATE_TOLERANCE_MS);
+    const fields = { job: job.id, scheduled_at: scheduledMinute(at) };
+    if (stopped || clock().getTime() + retryMs - at.getTime() > window) {
+      deps.log.error("scheduler: claim outcome unknown, past the job's window: not asked again", { ...fields, window_ms: window });
+      return;
+    }
+    deps.log.warn("scheduler: claim outcome unknown, asking again", { ...fields, retry_ms: retryMs });
+    const t = setTimeout(() => {
+      retries.delete(t);
+      void runJob(job, at, source);
+    }, retryMs);
+    t.unref();
+    retries.add(t);
+  }
 
   async function runJob(job: CronJob, at: Date, source = "in-process"): Promise<RunOutcome> {
     const scheduled_at = scheduledMinute(at);
@@ -86,6 +113,7 @@ export function createScheduler(deps: SchedulerDeps) {
       // the ledger itself failed (database down): nothing ran
       const error = describeError(err);
       deps.log.error("scheduler: cannot claim the run", { job: job.id, scheduled_at, error });
+      if (err instanceof ClaimOutcomeUnknown) askAgainLater(job, at, source);
       return { job: job.id, scheduled_at, status: "error", error, ms: 0 };
     } finally {
       running.delete(job.id);
@@ -136,6 +164,7 @@ export function createScheduler(deps: SchedulerDeps) {
     },
 
     start(): void {
+      stopped = false;
       for (const j of deps.jobs) {
         crons.push(
           new Cron(j.schedule, { timezone: "UTC", protect: true, name: j.id }, async () => {
@@ -153,6 +182,9 @@ export function createScheduler(deps: SchedulerDeps) {
      */
     async stop(graceMs = 30_000): Promise<void> {
       for (const c of crons.splice(0)) c.stop();
+      stopped = true;
+      for (const t of retries) clearTimeout(t);
+      retries.clear();
       const deadline = Date.now() + graceMs;
       while (running.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       if (running.size) deps.log.warn("scheduler: stopped with jobs still running", { jobs: [...running], grace_ms: graceMs });
