@@ -11,7 +11,7 @@
  */
 import process from "node:process";
 import { loadAccess, type AccessControl, type Identity } from "./lib/access/config.ts";
-import { loadConfig, readVar } from "./lib/config/index.ts";
+import { loadConfig, processEnv, readVar } from "./lib/config/index.ts";
 import { AppError, describeError } from "./lib/core/errors.ts";
 import { redactText } from "./lib/core/redact.ts";
 import { createApp, withSafeUrl } from "./lib/http/app.ts";
@@ -50,17 +50,11 @@ export interface ServerConfig {
 }
 
 /** Every server setting in one place: option → env → default (tool paths and policy: lib/tools/context.ts). */
-export function resolveServerConfig(options: Partial<Pick<ServerConfig, "port" | "host" | "schedulerEnabled">> = {}, env: Env = process.env): ServerConfig {
-  const port = options.port ?? (env.PORT ? Number(env.PORT) : 8000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new AppError("config", `PORT must be a port number 0-65535 (0 = any free port), got ${JSON.stringify(env.PORT)}.`);
-  }
-  const host = options.host ?? env.HOST ?? "127.0.0.1";
-  const bodyKb = env.BACKLOG_MAX_BODY_KB ? Number(env.BACKLOG_MAX_BODY_KB) : 256;
-  if (!Number.isFinite(bodyKb) || bodyKb <= 0) {
-    throw new AppError("config", `BACKLOG_MAX_BODY_KB must be a positive number of KiB, got ${JSON.stringify(env.BACKLOG_MAX_BODY_KB)}.`);
-  }
-  const sched = options.schedulerEnabled ?? parseBool(env.SCHEDULER_ENABLED, "SCHEDULER_ENABLED");
+export function resolveServerConfig(options: Partial<Pick<ServerConfig, "port" | "host" | "schedulerEnabled">> = {}, env: Env = processEnv()): ServerConfig {
+  const port = options.port ?? readVar<number>("PORT", env)!;
+  const host = options.host ?? readVar<string>("HOST", env)!;
+  const bodyKb = readVar<number>("BACKLOG_MAX_BODY_KB", env)!;
+  const sched = options.schedulerEnabled ?? readVar<boolean>("SCHEDULER_ENABLED", env)!;
   return {
     port,
     host,
@@ -76,13 +70,6 @@ function readCronFile(file: string): string {
   } catch (err) {
     throw new AppError("config", `Cannot read the cron file ${file} (SCHEDULER_CRON_FILE, default ops/cron/jobs.cron): ${(err as Error).message}. Render it with npx bun run ops/scripts/render_cron.ts or point SCHEDULER_CRON_FILE at it.`, { cause: err });
   }
-}
-
-function parseBool(raw: string | undefined, name: string): boolean {
-  if (raw === undefined || raw === "") return false;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new AppError("config", `${name} must be true or false, got ${JSON.stringify(raw)}.`);
 }
 
 export interface StartOptions {
@@ -107,7 +94,7 @@ export interface RunningServer {
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? processEnv();
   const log = options.log ?? defaultLog;
   const clock = options.clock ?? (() => new Date());
   loadConfig(env, ["logging"]); // LOG_LEVEL=verbose, LOG_FORMAT=xml: fail at start, named

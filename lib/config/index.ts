@@ -39,13 +39,32 @@ export function readVar<T = unknown>(name: string, env: Env = processEnv()): T |
   const s = specOf(name);
   const raw = env[name];
   const given = raw === undefined || raw === "" ? s.default : raw;
-  if (given === undefined) return undefined;
+  return given === undefined ? undefined : parseVar<T>(name, given);
+}
+
+/**
+ * A value parsed by a variable's rule though it came from elsewhere (a flag or an option), so a flag and
+ * its variable accept the same inputs; errors name `label` (e.g. "--backend").
+ */
+export function parseVar<T = unknown>(name: string, given: string, label = name): T {
+  const s = specOf(name);
   const r = v.safeParse(s.schema, given);
   if (!r.success) {
     const shown = s.secret ? "" : r.issues[0].message.includes("got ") ? "" : `, got ${JSON.stringify(given)}`;
-    throw new AppError("config", `${name} ${r.issues[0].message}${shown}.`);
+    throw new AppError("config", `${label} ${r.issues[0].message}${shown}.`);
   }
   return (s.path ? fromRepo(r.output as string) : r.output) as T;
+}
+
+/** Where a variable's value comes from, for messages and log lines: its name when set, else "default". */
+export const varSource = (name: string, env: Env = processEnv()): string => (env[specOf(name).name] ? name : "default");
+
+/**
+ * A valibot object schema of the named variables (each optional with its declared default), for an
+ * entry point that reports every problem at once in its own form (the setup job). Paths are not resolved.
+ */
+export function envSchemaOf(names: readonly string[]) {
+  return v.object(Object.fromEntries(names.map((n) => [n, v.optional(specOf(n).schema, specOf(n).default)])));
 }
 
 /** Every declared variable of the given groups (default: all), each problem named; all problems at once. */

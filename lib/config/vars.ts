@@ -4,6 +4,7 @@
  * injected env; README's table and the deployment tests are derived from this list.
  */
 import * as v from "valibot";
+import { dsnPasswordProblem, redactDsn, redactText } from "../core/redact.ts";
 
 export type Group = "store" | "postgres" | "files" | "server" | "ui" | "keys" | "runner" | "logging" | "seed" | "tests";
 
@@ -21,7 +22,17 @@ export interface VarSpec {
   description: string;
 }
 
-const got = (input: unknown) => `got ${JSON.stringify(input)}`;
+// Values are echoed redacted: a URL or DSN typed with credentials never shows them.
+const got = (input: unknown) => `got ${JSON.stringify(redactText(String(input)))}`;
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+  } catch {
+    return false;
+  }
+}
 const oneOf = <const T extends readonly string[]>(values: T) =>
   v.pipe(
     v.string(),
@@ -47,7 +58,20 @@ const bool = v.pipe(
   v.transform((s) => /^(1|true|yes|on)$/i.test(s)),
 );
 const text = v.string();
-const dsn = v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL"));
+// A DSN is shown redacted (never its password), with an example and the reserved-character rule.
+const dsn = v.pipe(
+  v.string(),
+  v.check(
+    (s) => /^postgres(ql)?:\/\//.test(s),
+    (i) =>
+      `must be a postgres:// or postgresql:// URL, got "${redactDsn(String(i.input)).slice(0, 80)}". ` +
+      `Example: postgresql://user:pass@host:5432/daarion (URL-encode reserved characters in the password: @ → %40, : → %3A, / → %2F)`,
+  ),
+  v.check(
+    (s) => !dsnPasswordProblem(s),
+    (i) => `is ambiguous ("${redactDsn(String(i.input)).slice(0, 80)}"): ${dsnPasswordProblem(String(i.input))}`,
+  ),
+);
 const url = v.pipe(v.string(), v.check((s) => URL.canParse(s) && /^https?:/.test(s), (i) => `must be a URL like http://localhost:8000, ${got(i.input)}`));
 
 const spec = (name: string, group: Group, s: Omit<VarSpec, "name" | "group">): VarSpec => ({ name, group, ...s });
@@ -62,7 +86,7 @@ export const VARS: readonly VarSpec[] = [
   spec("POSTGRES_PASSWORD", "postgres", { schema: text, secret: true, description: "connection part" }),
   spec("POSTGRES_DB", "postgres", { schema: text, description: "connection part" }),
   spec("BACKLOG_PG_CONNECT_TIMEOUT", "postgres", { default: "5", schema: positive("seconds"), description: "seconds before Postgres counts as unreachable" }),
-  spec("BACKLOG_PG_RETRY_SECONDS", "store", { default: "300", schema: positive("seconds"), description: "auto backend: how often to retry Postgres while on the JSONL fallback" }),
+  spec("BACKLOG_PG_RETRY_SECONDS", "store", { default: "300", schema: numberOf((n) => Number.isFinite(n) && n > 0 && n <= 86_400, (input) => `must be a number of seconds between reconnect attempts (more than 0, at most 86400), ${got(input)}`), description: "auto backend: how often to retry Postgres while on the JSONL fallback" }),
   spec("BACKLOG_JSONL_DIR", "store", { default: "ops/backlog", schema: text, path: "dir", description: "JSONL files (`items.jsonl`, `events.jsonl`, risk and scheduler files)" }),
   spec("BACKLOG_POLICY_FILE", "files", { default: "config/backlog_policy.yml", schema: text, path: "file", description: "backlog policy" }),
   spec("BACKLOG_RISK_POLICY_FILE", "files", { default: "config/risk_policy.yml", schema: text, path: "file", description: "risk scoring policy" }),
@@ -87,11 +111,31 @@ export const VARS: readonly VarSpec[] = [
   spec("RUNNER_TIMEOUT_SECONDS", "runner", { default: "300", schema: positive("seconds"), description: "runner: how long to wait for the router" }),
   spec("LOG_LEVEL", "logging", { default: "info", schema: oneOf(["debug", "info", "warn", "error"] as const), description: "`debug`, `info`, `warn`, `error`" }),
   spec("LOG_FORMAT", "logging", { default: "json", schema: oneOf(["json", "pretty"] as const), description: "`json` (one object per line: `level`, `event`, `ts`, fields) or `pretty`" }),
-  spec("PROJECT_SERVICE_URL", "seed", { schema: url, description: "setup job: Project Service base URL ([docs/setup-job.md](docs/setup-job.md))" }),
-  spec("PROJECT_ID", "seed", { default: "TEST-001", schema: text, description: "setup job: project to seed" }),
-  spec("SPRINT_ID", "seed", { default: "SPRINT-001", schema: text, description: "setup job: sprint written to tasks.sprint_id" }),
-  spec("PROJECT_SERVICE_TIMEOUT_MS", "seed", { default: "5000", schema: positive("ms"), description: "setup job: deadline of the team-members request" }),
-  spec("DEFAULT_TEAM_MEMBERS", "seed", { default: "EMP-001,EMP-002,EMP-003,EMP-004", schema: text, description: "setup job: comma-separated fallback employee ids" }),
+  spec("PROJECT_SERVICE_URL", "seed", { schema: v.pipe(v.string(), v.check(isHttpUrl, (i) => `must be an http:// or https:// URL such as http://project-service.dsm.svc.cluster.local, ${got(i.input)}`)), description: "setup job: Project Service base URL ([docs/setup-job.md](docs/setup-job.md))" }),
+  spec("PROJECT_ID", "seed", { default: "TEST-001", schema: v.pipe(v.string(), v.regex(ID, (i) => `must be 1-64 letters, digits, '.', '_' or '-' (e.g. TEST-001), ${got(i.input)}`)), description: "setup job: project to seed" }),
+  spec("SPRINT_ID", "seed", { default: "SPRINT-001", schema: v.pipe(v.string(), v.regex(ID, (i) => `must be 1-64 letters, digits, '.', '_' or '-' (e.g. SPRINT-001), ${got(i.input)}`)), description: "setup job: sprint written to tasks.sprint_id" }),
+  spec("PROJECT_SERVICE_TIMEOUT_MS", "seed", {
+    default: "5000",
+    schema: v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, (i) => `must be a whole number of milliseconds between 1 and 600000 (e.g. 5000), ${got(i.input)}`),
+      v.transform(Number),
+      v.minValue(1, (i) => `must be between 1 and 600000 ms, ${got(i.input)}`),
+      v.maxValue(600_000, (i) => `must be between 1 and 600000 ms, ${got(i.input)}`),
+    ),
+    description: "setup job: deadline of the team-members request",
+  }),
+  spec("DEFAULT_TEAM_MEMBERS", "seed", {
+    default: "EMP-001,EMP-002,EMP-003,EMP-004",
+    schema: v.pipe(
+      v.string(),
+      v.transform((s) => [...new Set(s.split(",").map((x) => x.trim()).filter(Boolean))]),
+      v.minLength(1, () => "must list at least one employee id, comma-separated (e.g. EMP-001,EMP-002)"),
+      v.check((ids) => ids.every((id) => id.length <= 200), () => "each employee id must be at most 200 characters"),
+    ),
+    description: "setup job: comma-separated fallback employee ids",
+  }),
+  spec("SEED_FAIL_AFTER_DELETE", "seed", { default: "0", schema: v.picklist(["0", "1"], (i) => `must be 1 or 0 (test-only switch), ${got(i.input)}`), description: "setup job, TEST-ONLY: 1 = fail between the delete and the insert, to prove the rollback" }),
   spec("TEST_POSTGRES_DSN", "tests", { schema: dsn, secret: true, description: "tests: use this server instead of a throwaway cluster (role needs CREATEDB)" }),
   spec("PG_BIN", "tests", { schema: text, description: "tests: folder holding initdb/pg_ctl" }),
   spec("CHROMIUM_PATH", "tests", { default: "/usr/bin/chromium", schema: text, description: "tests: the Chromium binary" }),

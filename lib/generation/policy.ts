@@ -8,31 +8,28 @@
  */
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import * as v from "valibot";
 import YAML, { type LineCounter, isNode, type Document } from "yaml";
 import { AppError, formatIssue } from "../core/errors.ts";
 import { resolveOwner } from "../lifecycle/owner.ts";
 import { parseYamlText } from "../core/yaml-text.ts";
 import { BANDS, PolicySchema, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy, type PolicyData } from "./policy-schema.ts";
-import { processEnv } from "../config/index.ts";
+import { fromRepo, processEnv, readVar, REPO_ROOT, varSource, type Env } from "../config/index.ts";
 
 export { BANDS, DEFAULT_CATEGORIES, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy } from "./policy-schema.ts";
 export { evaluateAlerts, type Alert } from "./alerts.ts";
 
-/** The repository root (one level above lib/): relative BACKLOG_* paths resolve against it, not the cwd. */
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const DEFAULT_POLICY_FILE = resolve(REPO_ROOT, "config/backlog_policy.yml");
+export { REPO_ROOT };
+/** The declared default (lib/config/vars.ts), read with an empty environment. */
+export const DEFAULT_POLICY_FILE = readVar<string>("BACKLOG_POLICY_FILE", {})!;
 
 export type Policy = PolicyData & {
   /** The file it came from (for messages), relative to the repo root when inside it. */
   source: string;
 };
 
-type Env = Record<string, string | undefined>;
-
-/** A path from the environment: absolute as given, relative against the repository root. */
-export const fromRepoRoot = (p: string): string => (isAbsolute(p) ? p : resolve(REPO_ROOT, p));
+/** A path from the environment: absolute as given, relative against the repository root (lib/config). */
+export const fromRepoRoot = fromRepo;
 
 /** Shown in messages: `config/backlog_policy.yml` rather than a long absolute path. */
 export function displayPath(file: string): string {
@@ -42,9 +39,7 @@ export function displayPath(file: string): string {
 
 /** Which file: explicit path → BACKLOG_POLICY_FILE → config/backlog_policy.yml. */
 export function resolvePolicyFile(path?: string, env: Env = processEnv()): string {
-  if (path) return resolve(path);
-  if (env.BACKLOG_POLICY_FILE) return fromRepoRoot(env.BACKLOG_POLICY_FILE);
-  return DEFAULT_POLICY_FILE;
+  return path ? resolve(path) : readVar<string>("BACKLOG_POLICY_FILE", env)!;
 }
 
 export function loadPolicy(path?: string, env: Env = processEnv()): Policy {
@@ -54,7 +49,7 @@ export function loadPolicy(path?: string, env: Env = processEnv()): Policy {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    const how = path ? "the given path" : env.BACKLOG_POLICY_FILE ? "BACKLOG_POLICY_FILE" : "the default";
+    const how = path ? "the given path" : varSource("BACKLOG_POLICY_FILE", env) === "default" ? "the default" : "BACKLOG_POLICY_FILE";
     throw new AppError("config", `Cannot read the backlog policy ${shown} (from ${how}): ${(err as Error).message}. Set BACKLOG_POLICY_FILE or restore config/backlog_policy.yml.`, {
       cause: err,
     });

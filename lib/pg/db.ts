@@ -12,8 +12,8 @@
  */
 import postgres from "postgres";
 import { AppError } from "../core/errors.ts";
-import { dsnPasswordProblem, redactDsn } from "../core/redact.ts";
-import { processEnv } from "../config/index.ts";
+import { redactDsn } from "../core/redact.ts";
+import { parseVar, processEnv, readVar, type Env } from "../config/index.ts";
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
@@ -29,56 +29,27 @@ export interface PgConfig {
   connectTimeoutSeconds: number;
 }
 
-type Env = Record<string, string | undefined>;
-
 export function resolvePgConfig(
   options: { dsn?: string | undefined; connectTimeoutSeconds?: number | undefined } = {},
   env: Env = processEnv(),
 ): PgConfig | null {
-  const timeout = options.connectTimeoutSeconds ?? parseTimeout(env.BACKLOG_PG_CONNECT_TIMEOUT);
-  if (options.dsn) return { source: "--dsn", dsn: checkDsn(options.dsn, "--dsn"), connectTimeoutSeconds: timeout };
+  const timeout = options.connectTimeoutSeconds ?? readVar<number>("BACKLOG_PG_CONNECT_TIMEOUT", env)!;
+  if (options.dsn) return { source: "--dsn", dsn: parseVar<string>("BACKLOG_POSTGRES_DSN", options.dsn, "--dsn"), connectTimeoutSeconds: timeout };
   for (const name of ["BACKLOG_POSTGRES_DSN", "POSTGRES_DSN"] as const) {
-    const dsn = env[name];
-    if (dsn) return { source: name, dsn: checkDsn(dsn, name), connectTimeoutSeconds: timeout };
+    const dsn = readVar<string>(name, env);
+    if (dsn) return { source: name, dsn, connectTimeoutSeconds: timeout };
   }
-  if (env.POSTGRES_HOST) {
-    const port = env.POSTGRES_PORT ? Number(env.POSTGRES_PORT) : 5432;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new AppError("config", `POSTGRES_PORT must be a port number (1-65535), got "${env.POSTGRES_PORT}".`);
-    }
-    return {
-      source: "POSTGRES_HOST/POSTGRES_PORT/POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB",
-      host: env.POSTGRES_HOST,
-      port,
-      user: env.POSTGRES_USER,
-      password: env.POSTGRES_PASSWORD,
-      database: env.POSTGRES_DB,
-      connectTimeoutSeconds: timeout,
-    };
-  }
-  return null;
-}
-
-function parseTimeout(raw: string | undefined): number {
-  if (raw === undefined || raw === "") return 5;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new AppError("config", `BACKLOG_PG_CONNECT_TIMEOUT must be a positive number of seconds, got "${raw}".`);
-  }
-  return n;
-}
-
-function checkDsn(dsn: string, source: string): string {
-  if (!/^postgres(ql)?:\/\//.test(dsn)) {
-    throw new AppError(
-      "config",
-      `${source} must be a postgres:// or postgresql:// URL, got "${redactDsn(dsn).slice(0, 80)}". ` +
-        `Example: postgresql://user:pass@host:5432/daarion (URL-encode reserved characters in the password: @ → %40, : → %3A, / → %2F).`,
-    );
-  }
-  const problem = dsnPasswordProblem(dsn);
-  if (problem) throw new AppError("config", `${source} is ambiguous ("${redactDsn(dsn).slice(0, 80)}"): ${problem}.`);
-  return dsn;
+  const host = readVar<string>("POSTGRES_HOST", env);
+  if (!host) return null;
+  return {
+    source: "POSTGRES_HOST/POSTGRES_PORT/POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB",
+    host,
+    port: readVar<number>("POSTGRES_PORT", env)!,
+    user: readVar<string>("POSTGRES_USER", env),
+    password: readVar<string>("POSTGRES_PASSWORD", env),
+    database: readVar<string>("POSTGRES_DB", env),
+    connectTimeoutSeconds: timeout,
+  };
 }
 
 /** Human-readable target with the password removed: `postgresql://user:***@host:5432/db`. */

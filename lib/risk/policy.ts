@@ -13,7 +13,7 @@ import { BANDS, type Band } from "../generation/policy-schema.ts";
 import { displayPath, fromRepoRoot } from "../generation/policy.ts";
 import { SIGNAL_NAMES, SIGNALS, type SignalName } from "./signals.ts";
 import { strictObject } from "../core/strict.ts";
-import { processEnv } from "../config/index.ts";
+import { processEnv, readVar, type Env } from "../config/index.ts";
 
 export const RISK_POLICY_PATH = "config/risk_policy.yml";
 export { BANDS, type Band };
@@ -135,13 +135,9 @@ export function parseRiskPolicy(raw: unknown, source = RISK_POLICY_PATH): RiskPo
   return policy;
 }
 
-type Env = Record<string, string | undefined>;
-
 /** Which file: explicit path → BACKLOG_RISK_POLICY_FILE (relative to the repo root) → config/risk_policy.yml. */
 export function resolveRiskPolicyFile(path?: string, env: Env = processEnv()): string {
-  if (path) return resolve(path);
-  if (env.BACKLOG_RISK_POLICY_FILE) return fromRepoRoot(env.BACKLOG_RISK_POLICY_FILE);
-  return fromRepoRoot(RISK_POLICY_PATH);
+  return path ? resolve(path) : readVar<string>("BACKLOG_RISK_POLICY_FILE", env)!;
 }
 
 /** Reads and validates the policy file (default: resolveRiskPolicyFile()). */

@@ -8,15 +8,14 @@ import * as v from "valibot";
 import { parseCli } from "../core/cli.ts";
 import { resolvePgConfig, type PgConfig } from "../pg/db.ts";
 import { AppError, parseOrThrow } from "../core/errors.ts";
-import { redactText } from "../core/redact.ts";
-import { processEnv } from "../config/index.ts";
+import { envSchemaOf, processEnv, readVar } from "../config/index.ts";
 
 type Env = Record<string, string | undefined>;
 
-export const DEFAULT_PROJECT_ID = "TEST-001";
-export const DEFAULT_SPRINT_ID = "SPRINT-001";
-export const DEFAULT_TIMEOUT_MS = 5000;
-export const DEFAULT_TEAM = ["EMP-001", "EMP-002", "EMP-003", "EMP-004"];
+const DEFAULT_PROJECT_ID = readVar<string>("PROJECT_ID", {});
+const DEFAULT_SPRINT_ID = readVar<string>("SPRINT_ID", {});
+const DEFAULT_TIMEOUT_MS = readVar<number>("PROJECT_SERVICE_TIMEOUT_MS", {});
+const DEFAULT_TEAM = readVar<string[]>("DEFAULT_TEAM_MEMBERS", {})!;
 
 /** Every env var the job reads, with its meaning. Order = the --help order. */
 export const ENV_DOCS: Record<string, string> = {
@@ -81,54 +80,16 @@ export interface SeedConfig {
   failAfterDelete: boolean;
 }
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const got = (input: unknown) => `got ${JSON.stringify(redactText(String(input)))}`;
-
-function isHttpUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
-  } catch {
-    return false;
-  }
+/** The job's own variables; their rules are declared once in lib/config/vars.ts. */
+const EnvSchema = envSchemaOf(["PROJECT_SERVICE_URL", "PROJECT_ID", "SPRINT_ID", "PROJECT_SERVICE_TIMEOUT_MS", "DEFAULT_TEAM_MEMBERS", "SEED_FAIL_AFTER_DELETE"]);
+interface SeedEnv {
+  PROJECT_SERVICE_URL: string | undefined;
+  PROJECT_ID: string;
+  SPRINT_ID: string;
+  PROJECT_SERVICE_TIMEOUT_MS: number;
+  DEFAULT_TEAM_MEMBERS: string[];
+  SEED_FAIL_AFTER_DELETE: "0" | "1";
 }
-
-const EnvSchema = v.object({
-  PROJECT_SERVICE_URL: v.optional(
-    v.pipe(
-      v.string(),
-      v.check(isHttpUrl, (i) => `must be an http:// or https:// URL such as http://project-service.dsm.svc.cluster.local, ${got(i.input)}`),
-    ),
-  ),
-  PROJECT_ID: v.optional(
-    v.pipe(v.string(), v.regex(ID, (i) => `must be 1-64 letters, digits, '.', '_' or '-' (e.g. TEST-001), ${got(i.input)}`)),
-    DEFAULT_PROJECT_ID,
-  ),
-  SPRINT_ID: v.optional(
-    v.pipe(v.string(), v.regex(ID, (i) => `must be 1-64 letters, digits, '.', '_' or '-' (e.g. SPRINT-001), ${got(i.input)}`)),
-    DEFAULT_SPRINT_ID,
-  ),
-  PROJECT_SERVICE_TIMEOUT_MS: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, (i) => `must be a whole number of milliseconds between 1 and 600000 (e.g. 5000), ${got(i.input)}`),
-      v.transform(Number),
-      v.minValue(1, (i) => `must be between 1 and 600000 ms, ${got(i.input)}`),
-      v.maxValue(600_000, (i) => `must be between 1 and 600000 ms, ${got(i.input)}`),
-    ),
-    String(DEFAULT_TIMEOUT_MS),
-  ),
-  DEFAULT_TEAM_MEMBERS: v.optional(
-    v.pipe(
-      v.string(),
-      v.transform((s) => [...new Set(s.split(",").map((x) => x.trim()).filter(Boolean))]),
-      v.minLength(1, () => "must list at least one employee id, comma-separated (e.g. EMP-001,EMP-002)"),
-      v.check((ids) => ids.every((id) => id.length <= 200), () => "each employee id must be at most 200 characters"),
-    ),
-    DEFAULT_TEAM.join(","),
-  ),
-  SEED_FAIL_AFTER_DELETE: v.optional(v.picklist(["0", "1"], (i) => `must be 1 or 0 (test-only switch), ${got(i.input)}`), "0"),
-});
 
 export type LoadResult = { help: true; usage: string } | { help: false; config: SeedConfig };
 
@@ -138,7 +99,7 @@ export function loadSeedConfig(argv: string[] = process.argv.slice(2), rawEnv: E
   // An empty value (`value: ""` in a manifest) means "not set", not "invalid".
   const env: Env = Object.fromEntries(Object.entries(rawEnv).filter(([, val]) => val !== undefined && val !== ""));
   const dryRun = Boolean(values["dry-run"]);
-  const e = parseOrThrow(EnvSchema, pickKnown(env), "seed: invalid configuration");
+  const e = parseOrThrow(EnvSchema, pickKnown(env), "seed: invalid configuration") as unknown as SeedEnv;
   const pg = resolvePgConfig({ dsn: values.dsn as string | undefined }, env);
 
   if (!dryRun) {

@@ -8,8 +8,7 @@
  *                  repository root, where this code lives, not the current directory) → <repo>/ops/backlog
  *   retry period   option `retrySeconds` → BACKLOG_PG_RETRY_SECONDS → 300
  */
-import { isAbsolute, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
 import { describePg, resolvePgConfig, type PgConfig } from "../pg/db.ts";
 import { AppError } from "../core/errors.ts";
 import { log as defaultLog, type Logger } from "../core/log.ts";
@@ -18,7 +17,7 @@ import { JsonlBacklogStore } from "./jsonl/store.ts";
 import { MemoryBacklogStore } from "./memory.ts";
 import { PostgresBacklogStore } from "./postgres/store.ts";
 import type { BacklogStore } from "./types.ts";
-import { processEnv } from "../config/index.ts";
+import { parseVar, processEnv, readVar, REPO_ROOT, varSource, type Env } from "../config/index.ts";
 
 export { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore };
 
@@ -30,10 +29,10 @@ export function servingBackend(store: BacklogStore): { backend: string; degraded
 export const BACKENDS = ["auto", "postgres", "jsonl", "memory"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
-/** The repository root: two levels above lib/store/. Relative BACKLOG_JSONL_DIR values start here. */
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const DEFAULT_JSONL_DIR = resolve(REPO_ROOT, "ops/backlog");
-export const DEFAULT_RETRY_SECONDS = 300;
+export { REPO_ROOT };
+/** The declared defaults (lib/config/vars.ts), read with an empty environment. */
+export const DEFAULT_JSONL_DIR = readVar<string>("BACKLOG_JSONL_DIR", {})!;
+export const DEFAULT_RETRY_SECONDS = readVar<number>("BACKLOG_PG_RETRY_SECONDS", {})!;
 
 export interface StoreOptions {
   backend?: string;
@@ -55,15 +54,10 @@ export interface StoreConfig {
   retrySeconds: number;
 }
 
-type Env = Record<string, string | undefined>;
-
 export function resolveStoreConfig(options: Omit<StoreOptions, "clock" | "log"> = {}, env: Env = processEnv()): StoreConfig {
-  const [rawBackend, backendSource] =
-    options.backend !== undefined ? [options.backend, "option backend"] : env.BACKLOG_BACKEND ? [env.BACKLOG_BACKEND, "BACKLOG_BACKEND"] : ["auto", "default"];
-  const backend = rawBackend.trim().toLowerCase();
-  if (!(BACKENDS as readonly string[]).includes(backend)) {
-    throw new AppError("config", `${backendSource} must be one of ${BACKENDS.join("|")}, got ${JSON.stringify(rawBackend)}.`);
-  }
+  const backendSource = options.backend !== undefined ? "option backend" : varSource("BACKLOG_BACKEND", env);
+  const backend =
+    options.backend !== undefined ? parseVar<BackendName>("BACKLOG_BACKEND", options.backend, backendSource) : readVar<BackendName>("BACKLOG_BACKEND", env)!;
 
   const pg = backend === "auto" || backend === "postgres" ? resolvePgConfig({ dsn: options.dsn, connectTimeoutSeconds: options.connectTimeoutSeconds }, env) : null;
   if (backend === "postgres" && !pg) {
@@ -74,28 +68,18 @@ export function resolveStoreConfig(options: Omit<StoreOptions, "clock" | "log"> 
     );
   }
 
-  const [dir, dirSource] =
-    options.dir !== undefined && options.dir !== ""
-      ? [resolve(options.dir), "option dir"]
-      : env.BACKLOG_JSONL_DIR
-        ? [isAbsolute(env.BACKLOG_JSONL_DIR) ? env.BACKLOG_JSONL_DIR : resolve(REPO_ROOT, env.BACKLOG_JSONL_DIR), "BACKLOG_JSONL_DIR"]
-        : [DEFAULT_JSONL_DIR, "default"];
+  // an option dir is the caller's (a flag typed in a shell): relative to the current directory
+  const fromOption = options.dir !== undefined && options.dir !== "";
+  const dir = fromOption ? resolve(options.dir!) : readVar<string>("BACKLOG_JSONL_DIR", env)!;
+  const dirSource = fromOption ? "option dir" : varSource("BACKLOG_JSONL_DIR", env);
 
-  const [retrySeconds, retrySource] =
+  const retrySource = options.retrySeconds !== undefined ? "option retrySeconds" : varSource("BACKLOG_PG_RETRY_SECONDS", env);
+  const retrySeconds =
     options.retrySeconds !== undefined
-      ? [checkRetry(options.retrySeconds, "option retrySeconds"), "option retrySeconds"]
-      : env.BACKLOG_PG_RETRY_SECONDS
-        ? [checkRetry(Number(env.BACKLOG_PG_RETRY_SECONDS), "BACKLOG_PG_RETRY_SECONDS", env.BACKLOG_PG_RETRY_SECONDS), "BACKLOG_PG_RETRY_SECONDS"]
-        : [DEFAULT_RETRY_SECONDS, "default"];
+      ? parseVar<number>("BACKLOG_PG_RETRY_SECONDS", String(options.retrySeconds), retrySource)
+      : readVar<number>("BACKLOG_PG_RETRY_SECONDS", env)!;
 
-  return { backend: backend as BackendName, sources: { backend: backendSource, dir: dirSource, retrySeconds: retrySource }, pg, dir, retrySeconds };
-}
-
-function checkRetry(n: number, source: string, raw: unknown = n): number {
-  if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
-    throw new AppError("config", `${source} must be a number of seconds between reconnect attempts (more than 0, at most 86400), got ${JSON.stringify(raw)}.`);
-  }
-  return n;
+  return { backend, sources: { backend: backendSource, dir: dirSource, retrySeconds: retrySource }, pg, dir, retrySeconds };
 }
 
 /**

@@ -9,11 +9,11 @@ import { log as defaultLog, type Logger } from "../core/log.ts";
 import { fromRepoRoot, loadPolicy, REPO_ROOT, resolvePolicyFile, type Policy } from "../generation/policy.ts";
 import type { BacklogStore } from "../store/types.ts";
 import type { ToolContext, ToolPaths } from "./types.ts";
-import { processEnv } from "../config/index.ts";
+import { processEnv, readVar, type Env } from "../config/index.ts";
 
-type Env = Record<string, string | undefined>;
 
-export const DEFAULT_REPORTS_DIR = resolve(REPO_ROOT, "ops/reports");
+/** The declared default (lib/config/vars.ts), read with an empty environment. */
+export const DEFAULT_REPORTS_DIR = readVar<string>("BACKLOG_REPORTS_DIR", {})!;
 
 /** Local runs (scripts/tool.ts, generate.ts, cleanup.ts) act as "cli" with admin on every domain. */
 export const CLI_AGENT = "cli";
@@ -22,7 +22,7 @@ export const CLI_ENTITLEMENTS = ["tools.backlog.admin", "tools.risk.admin", "too
 export function resolveToolPaths(env: Env = processEnv()): ToolPaths {
   return {
     root: REPO_ROOT,
-    reportsDir: env.BACKLOG_REPORTS_DIR ? fromRepoRoot(env.BACKLOG_REPORTS_DIR) : DEFAULT_REPORTS_DIR,
+    reportsDir: readVar<string>("BACKLOG_REPORTS_DIR", env)!,
     policyFile: resolvePolicyFile(undefined, env),
   };
 }

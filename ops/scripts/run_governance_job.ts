@@ -97,22 +97,17 @@ export function loadRunnerConfig(values: Record<string, unknown>, env: Env, now 
   if (flags["scheduled-at"] !== undefined && !flags.job) {
     throw new AppError("invalid_input", "--scheduled-at needs --job (the minute is claimed per job); nothing was sent.");
   }
-  const routerUrl = (env.ROUTER_URL || "http://localhost:8000").replace(/\/+$/, "");
-  try {
-    new URL(routerUrl);
-  } catch {
-    throw new AppError("config", `ROUTER_URL must be a URL like http://localhost:8000, got ${JSON.stringify(env.ROUTER_URL)}.`);
-  }
-  let key = env.SCHEDULER_API_KEY ?? "";
-  if (!key && env.SCHEDULER_API_KEY_FILE) {
+  const routerUrl = readVar<string>("ROUTER_URL", env)!.replace(/\/+$/, "");
+  let key = readVar<string>("SCHEDULER_API_KEY", env) ?? "";
+  const keyFile = readVar<string>("SCHEDULER_API_KEY_FILE", env);
+  if (!key && keyFile) {
     try {
-      key = readFileSync(env.SCHEDULER_API_KEY_FILE, "utf8").trim();
+      key = readFileSync(keyFile, "utf8").trim();
     } catch (err) {
-      throw new AppError("config", `Cannot read SCHEDULER_API_KEY_FILE ${env.SCHEDULER_API_KEY_FILE}: ${(err as Error).message}`);
+      throw new AppError("config", `Cannot read SCHEDULER_API_KEY_FILE ${keyFile}: ${(err as Error).message}`);
     }
   }
-  const timeout = env.RUNNER_TIMEOUT_SECONDS ? Number(env.RUNNER_TIMEOUT_SECONDS) : 300;
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new AppError("config", `RUNNER_TIMEOUT_SECONDS must be a positive number, got ${JSON.stringify(env.RUNNER_TIMEOUT_SECONDS)}.`);
+  const timeout = readVar<number>("RUNNER_TIMEOUT_SECONDS", env)!;
   const body: Record<string, unknown> = { tool: flags.tool, action: flags.action, ...params };
   if (values["dry-run"]) body.dry_run = true;
   const warnings: string[] = [];

@@ -29,7 +29,9 @@ describe("lib/config", () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toBe("BACKLOG_POSTGRES_DSN must be a postgres:// or postgresql:// URL.");
+    expect(message).toBe(
+      'BACKLOG_POSTGRES_DSN must be a postgres:// or postgresql:// URL, got "mysql://u:***@db/x". Example: postgresql://user:pass@host:5432/daarion (URL-encode reserved characters in the password: @ → %40, : → %3A, / → %2F).',
+    );
   });
 
   test("relative paths are taken from the repository root, absolute ones kept", () => {
