@@ -1,12 +1,13 @@
 /** @jsxImportSource hono/jsx */
 /**
  * One item: its fields, the digest snapshot that produced it (the `meta` the generator stored), its
- * event timeline, and — for agents entitled to write — forms to set the status, comment and change the
+ * lineage across periods (lineage-card.tsx), its event timeline, and — for agents entitled to write — forms to set the status, comment and change the
  * owner. Each form posts to /ui/items/:id/<action>, which calls the same tool dispatcher as the API.
  */
 import { isOpen, isOverdue, todayUtc } from "../../store/logic.ts";
 import { STATUSES, type BacklogEvent, type BacklogItem } from "../../store/types.ts";
 import { itemHref, ownerHref } from "./items-table.tsx";
+import { LineageCard, type LineageData } from "./lineage-card.tsx";
 import { DueCell, Layout, Messages, PriorityBadge, render, type View } from "./layout.tsx";
 
 export interface ItemPageData {
@@ -16,6 +17,7 @@ export interface ItemPageData {
   done?: string | null;
   /** Values of the form that failed, to show them again. */
   form?: Record<string, string>;
+  lineage?: LineageData | null;
 }
 
 const show = (x: unknown) => (typeof x === "string" ? x : JSON.stringify(x));
@@ -66,6 +68,7 @@ export function renderItemPage(view: View, d: ItemPageData) {
           <p class="muted">dedupe key: <code>{item.dedupe_key}</code></p>
         </section>
       </div>
+      {d.lineage ? <LineageCard data={d.lineage} current={item} today={todayUtc(view.now)} /> : null}
       {view.canWrite && view.csrf ? (
         <section class="card" aria-labelledby="act">
           <h2 id="act">Act</h2>

@@ -25,6 +25,7 @@ import type { UiConfig } from "./config.ts";
 import { renderErrorPage } from "./error-page.tsx";
 import * as F from "./forms.ts";
 import { renderItemPage } from "./item-page.tsx";
+import { loadLineage } from "./lineage-card.tsx";
 import { itemHref } from "./items-table.tsx";
 import { renderItemsPage } from "./items-page.tsx";
 import type { View } from "./layout.tsx";
@@ -271,7 +272,8 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
 
   const itemView = async (c: C, w: Who, id: string, extra: { errors?: string[]; done?: string | null; form?: Record<string, string> }, status = 200) => {
     const { item, events } = (await call(w, "get", { id })) as { item: BacklogItem; events: BacklogEvent[] };
-    return page(c, renderItemPage(viewFor(w, item.env), { item, events, ...extra }), status);
+    const lineage = await loadLineage((p) => call(w, "list", p), item);
+    return page(c, renderItemPage(viewFor(w, item.env), { item, events, lineage, ...extra }), status);
   };
 
   app.get(
