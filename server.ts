@@ -25,7 +25,7 @@ import { serve } from "./lib/core/runtime.ts";
 import { openStore, servingBackend } from "./lib/store/index.ts";
 import type { BacklogStore } from "./lib/store/types.ts";
 import { resolveAction } from "./lib/tools/dispatch.ts";
-import { createToolContext, createToolRegistry, loadToolConfig } from "./lib/tools/index.ts";
+import { createToolContext, loadToolRegistry, loadToolConfig } from "./lib/tools/index.ts";
 import { readFileSync } from "node:fs";
 import { DEFAULT_CRON_FILE } from "./lib/scheduler/checks.ts";
 import { parseCron } from "./lib/scheduler/cron-file.ts";
@@ -110,7 +110,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (options.demo) access = { ...access, anonymous: { ...access.anonymous, entitlements: ["tools.backlog.read", "tools.risk.read", "tools.pressure.read"] } };
 
   const cronJobs = parseCron(readCronFile(cfg.cronFile), cfg.cronFile).jobs;
-  const registry = createToolRegistry({ policy });
+  const registry = await loadToolRegistry({ policy });
   if (cfg.schedulerEnabled) {
     // The scheduler would fail on every fire of a job naming no tool: refuse to start instead.
     for (const job of cronJobs) {

@@ -19,7 +19,7 @@ import { silentLogger } from "../lib/core/log.ts";
 import { JsonlBacklogStore } from "../lib/store/jsonl/store.ts";
 import { PostgresBacklogStore } from "../lib/store/postgres/store.ts";
 import type { BacklogEvent, BacklogItem, BacklogStore } from "../lib/store/types.ts";
-import { createToolContext, createToolRegistry, dispatch, resolveToolPaths } from "../lib/tools/index.ts";
+import { createToolContext, loadToolRegistry, dispatch, resolveToolPaths } from "../lib/tools/index.ts";
 import { BENCH_NOW, createdEvent, itemVersion } from "./lib/data.ts";
 import { benchMain, progress, type Bench, type BenchOptions } from "./lib/main.ts";
 import { withBenchDb } from "./lib/postgres.ts";
@@ -73,7 +73,7 @@ function rewrite(path: string, records: readonly object[]): void {
 }
 
 async function generate(store: BacklogStore, reportsDir: string, policy: ReturnType<typeof loadPolicy>): Promise<number> {
-  const registry = createToolRegistry({ policy });
+  const registry = await loadToolRegistry({ policy });
   const ctx = createToolContext({ store, paths: { ...resolveToolPaths({}), reportsDir }, agent: "scheduler", entitlements: ["tools.backlog.admin"], now: () => GEN_NOW, log: silentLogger });
   const res = (await dispatch(registry, { tool: "backlog_tool", action: "auto_generate_weekly", params: { env: "prod", week: WEEK } }, ctx)) as { created: number };
   return res.created;

@@ -78,7 +78,7 @@ function loadConfig(argv = process.argv.slice(2)): { help: true } | { help: fals
   const { values, help } = parseCli(spec, argv);
   if (help) return { help: true };
   const f = parseOrThrow(FlagSchema, { only: values.only, "max-bytes": values["max-bytes"] }, "bundle: invalid options");
-  const outDir = values["out-dir"] as string | undefined;
+  const outDir = values["out-dir"];
   return {
     help: false,
     config: {

@@ -7,10 +7,8 @@
  *   npx bun run scripts/check.ts [--registry FILE] [--cron FILE] [--cronjobs FILE] [--access FILE] [--policy FILE]
  */
 import process from "node:process";
-import { alertRulesCheck } from "../lib/alerting/files.ts";
 import { type ParsedCli, runCli } from "../lib/core/cli.ts";
-import { cronFileCheck, cronJobsCheck, runChecks, type Check } from "../lib/scheduler/checks.ts";
-import { toolsCheck } from "../lib/scheduler/tools-check.ts";
+import type { Check } from "../lib/scheduler/checks.ts";
 
 const spec = {
   name: "check",
@@ -27,14 +25,15 @@ differences and the fix otherwise.`,
   flags: { registry: { type: "string" }, cron: { type: "string" }, cronjobs: { type: "string" }, access: { type: "string" }, policy: { type: "string" } },
 } as const;
 
-async function main({ values }: ParsedCli): Promise<number> {
-  const checks: Check[] = [
-    cronFileCheck(values.cron as string | undefined),
-    cronJobsCheck(values.cronjobs as string | undefined),
-    toolsCheck(values.access as string | undefined),
-    alertRulesCheck({ policyFile: values.policy as string | undefined }),
-  ];
-  const report = runChecks(values.registry as string | undefined, checks);
+async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
+  // Imported here, not at the top, so --help answers without loading the checks.
+  const [{ alertRulesCheck }, { cronFileCheck, cronJobsCheck, runChecks }, { toolsCheck }] = await Promise.all([
+    import("../lib/alerting/files.ts"),
+    import("../lib/scheduler/checks.ts"),
+    import("../lib/scheduler/tools-check.ts"),
+  ]);
+  const checks: Check[] = [cronFileCheck(values.cron), cronJobsCheck(values.cronjobs), await toolsCheck(values.access), alertRulesCheck({ policyFile: values.policy })];
+  const report = runChecks(values.registry, checks);
   (report.ok ? process.stdout : process.stderr).write(report.lines.join("\n") + "\n");
   return report.ok ? 0 : 1;
 }

@@ -3,11 +3,8 @@
  *
  *   npx bun run scripts/cleanup.ts [--retention-days 180] [--dry-run]
  */
-import process from "node:process";
+import { AppError } from "../lib/core/app-error.ts";
 import { type ParsedCli, printJson, runCli } from "../lib/core/cli.ts";
-import { AppError } from "../lib/core/errors.ts";
-import { logToStderr } from "../lib/core/log.ts";
-import { runLocalTool } from "../lib/tools/local.ts";
 
 const spec = {
   name: "cleanup",
@@ -31,15 +28,13 @@ Exit: 0 on success, 1 on bad flags, an invalid policy or a store failure.`,
   },
 } as const;
 
-async function main({ values }: ParsedCli): Promise<number> {
+async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
+  // Imported here, not at the top: --help is answered before the logger, policy, tool and store load.
+  const [{ logToStderr }, { runLocalTool }] = await Promise.all([import("../lib/core/log.ts"), import("../lib/tools/local.ts")]);
   logToStderr();
-  const params: Record<string, unknown> = {};
-  const raw = values["retention-days"] as string | undefined;
-  if (raw !== undefined) {
-    if (!/^\d+$/.test(raw.trim())) throw new AppError("invalid_input", `--retention-days: expected a whole number of days (1-36500), got ${JSON.stringify(raw)}.`);
-    params.retention_days = Number(raw);
-  }
-  if (values["dry-run"]) params.dry_run = true;
+  const raw = values["retention-days"];
+  if (raw !== undefined && !/^\d+$/.test(raw.trim())) throw new AppError("invalid_input", `--retention-days: expected a whole number of days (1-36500), got ${JSON.stringify(raw)}.`);
+  const params = { ...(raw === undefined ? {} : { retention_days: Number(raw) }), ...(values["dry-run"] ? { dry_run: true } : {}) };
   printJson(await runLocalTool({ tool: "backlog_tool", action: "cleanup", params }));
   return 0;
 }

@@ -16,7 +16,7 @@ import { displayPath, fromRepoRoot } from "../lib/generation/policy.ts";
 import { hourStart } from "../lib/risk/score.ts";
 import { parseBatchText, shiftToNow } from "../lib/risk/record.ts";
 import { openStore } from "../lib/store/index.ts";
-import { CLI_ENTITLEMENTS, createToolContext, createToolRegistry, dispatch, loadToolConfig } from "../lib/tools/index.ts";
+import { CLI_ENTITLEMENTS, createToolContext, loadToolRegistry, dispatch, loadToolConfig } from "../lib/tools/index.ts";
 import { startServer } from "../server.ts";
 
 export const DEFAULT_SAMPLE = "ops/samples/risk_signals.sample.json";
@@ -73,21 +73,21 @@ async function main(): Promise<number> {
   }
   logToStderr();
   // Config: the demo's own JSONL folder and port, whatever the environment says about the real store.
-  const dataDir = fromRepoRoot((values["data-dir"] as string | undefined) ?? DEFAULT_DATA_DIR);
-  const portText = (values.port as string | undefined) ?? String(DEFAULT_PORT);
+  const dataDir = fromRepoRoot(values["data-dir"] ?? DEFAULT_DATA_DIR);
+  const portText = values.port ?? String(DEFAULT_PORT);
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new AppError("invalid_input", `--port: expected a port number 0-65535 (0 = any free port), got "${portText}"`);
   const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(process.env).filter(([k]) => !REAL_STORE_VARS.test(k)));
   Object.assign(env, { BACKLOG_BACKEND: "jsonl", BACKLOG_JSONL_DIR: join(dataDir, "backlog"), BACKLOG_REPORTS_DIR: join(dataDir, "reports"), SCHEDULER_ENABLED: "false" });
   const { paths, policy } = loadToolConfig(env);
-  const samplePath = fromRepoRoot((values.sample as string | undefined) ?? DEFAULT_SAMPLE);
+  const samplePath = fromRepoRoot(values.sample ?? DEFAULT_SAMPLE);
   let text: string;
   try {
     text = await readFile(samplePath, "utf8");
   } catch (err) {
     throw new AppError("config", `Cannot read the sample signals ${displayPath(samplePath)}: ${(err as Error).message}`, { cause: err });
   }
-  const registry = createToolRegistry({ policy });
+  const registry = await loadToolRegistry({ policy });
 
   const store = await openStore({ log }, env);
   try {

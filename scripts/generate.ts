@@ -3,11 +3,8 @@
  *
  *   npx bun run scripts/generate.ts [--env prod] [--week 2026-W47] [--daily] [--date 2026-11-23] [--dry-run]
  */
-import process from "node:process";
+import { AppError } from "../lib/core/app-error.ts";
 import { type ParsedCli, printJson, runCli } from "../lib/core/cli.ts";
-import { AppError } from "../lib/core/errors.ts";
-import { logToStderr } from "../lib/core/log.ts";
-import { runLocalTool } from "../lib/tools/local.ts";
 
 const spec = {
   name: "generate",
@@ -43,7 +40,9 @@ params, or a store failure (nothing is written when the digest or policy is bad)
   },
 } as const;
 
-async function main({ values }: ParsedCli): Promise<number> {
+async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
+  // Imported here, not at the top: --help is answered before the logger, policy, tool and store load.
+  const [{ logToStderr }, { runLocalTool }] = await Promise.all([import("../lib/core/log.ts"), import("../lib/tools/local.ts")]);
   logToStderr();
   const daily = Boolean(values.daily);
   if (daily && values.week !== undefined) throw new AppError("invalid_input", "--week is for weekly generation; with --daily use --date YYYY-MM-DD.");

@@ -4,11 +4,10 @@
  *   npx bun run scripts/migrate.ts [--dsn DSN] [--dry-run] [--status] [--dir migrations/]
  */
 import process from "node:process";
+import { AppError } from "../lib/core/app-error.ts";
 import { type ParsedCli, printJson, runCli } from "../lib/core/cli.ts";
-import { connectPg, describePg, pgConnectError, resolvePgConfig } from "../lib/pg/db.ts";
-import { AppError } from "../lib/core/errors.ts";
-import { log, logToStderr } from "../lib/core/log.ts";
-import { DEFAULT_MIGRATIONS_DIR, checkDrift, loadMigrations, migrate, migrationStatus } from "../lib/pg/migrate.ts";
+import type { Logger } from "../lib/core/log.ts";
+import type { checkDrift as CheckDrift } from "../lib/pg/migrate.ts";
 
 const spec = {
   name: "migrate",
@@ -35,12 +34,15 @@ Exit: 0 on success, 1 on any failure (unreachable server, bad credentials, SQL e
   },
 } as const;
 
-async function main({ values }: ParsedCli): Promise<number> {
+async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
+  // Imported here, not at the top: --help is answered before the logger and the Postgres driver load.
+  const [{ connectPg, describePg, pgConnectError, resolvePgConfig }, { log, logToStderr }, { DEFAULT_MIGRATIONS_DIR, checkDrift, loadMigrations, migrate, migrationStatus }] =
+    await Promise.all([import("../lib/pg/db.ts"), import("../lib/core/log.ts"), import("../lib/pg/migrate.ts")]);
   const dryRun = Boolean(values["dry-run"]);
   // --status and --dry-run print a result on stdout; keep it clean for pipes.
   if (values.status || dryRun) logToStderr();
-  const migrations = await loadMigrations((values.dir as string | undefined) ?? DEFAULT_MIGRATIONS_DIR);
-  const cfg = resolvePgConfig({ dsn: values.dsn as string | undefined });
+  const migrations = await loadMigrations(values.dir ?? DEFAULT_MIGRATIONS_DIR);
+  const cfg = resolvePgConfig({ dsn: values.dsn });
 
   if (!cfg) {
     if (!dryRun) {
@@ -66,7 +68,7 @@ async function main({ values }: ParsedCli): Promise<number> {
     log.info("migrate: connected", { target: describePg(cfg) });
 
     if (values.status) {
-      checkDriftSoft(status, migrations);
+      checkDriftSoft(checkDrift, log, status, migrations);
       printJson({
         target: describePg(cfg),
         applied: status.applied.map((r) => ({ name: r.name, applied_at: r.applied_at })),
@@ -96,7 +98,7 @@ async function main({ values }: ParsedCli): Promise<number> {
   }
 }
 
-function checkDriftSoft(status: Parameters<typeof checkDrift>[0], migrations: Parameters<typeof checkDrift>[1]) {
+function checkDriftSoft(checkDrift: typeof CheckDrift, log: Logger, status: Parameters<typeof CheckDrift>[0], migrations: Parameters<typeof CheckDrift>[1]) {
   try {
     checkDrift(status, migrations);
   } catch (err) {

@@ -5,13 +5,8 @@
  *   npx bun run scripts/risk.ts --from-file signals.jsonl [--shift-to-now] [--dry-run]
  */
 import { readFile } from "node:fs/promises";
-import process from "node:process";
+import { AppError } from "../lib/core/app-error.ts";
 import { type ParsedCli, printJson, runCli } from "../lib/core/cli.ts";
-import { AppError } from "../lib/core/errors.ts";
-import { logToStderr } from "../lib/core/log.ts";
-import { MAX_BATCH, parseBatch, parseBatchText, shiftToNow } from "../lib/risk/record.ts";
-import { CLI_AGENT, loadToolConfig } from "../lib/tools/context.ts";
-import { runLocalTool } from "../lib/tools/local.ts";
 
 const spec = {
   name: "risk",
@@ -25,7 +20,7 @@ FILE is one of (format of a record: docs/governance.md "Risk signals"):
   JSONL         one record per line: {"env":"prod","service":"gateway","ts":"2026-03-02T09:00:00Z","signals":{"slo_burn_rate":1.4}}
   JSON array    [ {record}, {record}, ... ]
   JSON object   {"description": "...", "records": [ {record}, ... ]}   (ops/samples/risk_signals.sample.json)
-At most ${MAX_BATCH} records per file; split bigger imports.
+A file over the batch limit (lib/risk/record.ts MAX_BATCH) is refused naming it; split bigger imports.
 
 Options:
   --from-file FILE  the records to import (required).
@@ -46,9 +41,16 @@ Exit: 0 when recorded (or validated with --dry-run), 1 on a bad file or a store 
   },
 } as const;
 
-async function main({ values }: ParsedCli): Promise<number> {
+async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
+  // Imported here, not at the top: --help is answered before the logger, policy, tool and store load.
+  const [{ logToStderr }, { parseBatch, parseBatchText, shiftToNow }, { CLI_AGENT, loadToolConfig }, { runLocalTool }] = await Promise.all([
+    import("../lib/core/log.ts"),
+    import("../lib/risk/record.ts"),
+    import("../lib/tools/context.ts"),
+    import("../lib/tools/local.ts"),
+  ]);
   logToStderr();
-  const file = values["from-file"] as string | undefined;
+  const file = values["from-file"];
   if (!file) throw new AppError("invalid_input", "--from-file FILE is required (a JSONL file, a JSON array or {\"records\": [...]}). Run with --help for the usage.");
 
   const { policy } = loadToolConfig();

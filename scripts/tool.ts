@@ -5,12 +5,8 @@
  *   npx bun run scripts/tool.ts backlog_tool dashboard --params-json '{"env":"prod"}'
  *   npx bun run scripts/tool.ts --call-json '{ "tool": "backlog_tool", "action": "cleanup", "retention_days": 180 }'
  */
-import process from "node:process";
+import { AppError } from "../lib/core/app-error.ts";
 import { type ParsedCli, printJson, runCli } from "../lib/core/cli.ts";
-import { parseJsonBounded } from "../lib/domain/schemas.ts";
-import { AppError } from "../lib/core/errors.ts";
-import { logToStderr } from "../lib/core/log.ts";
-import { runLocalTool } from "../lib/tools/local.ts";
 
 const spec = {
   name: "tool",
@@ -45,7 +41,9 @@ field listed), a missing digest, an invalid policy or a store failure.`,
   allowPositionals: true,
 } as const;
 
-function jsonObject(text: string, flag: string): Record<string, unknown> {
+type ParseJson = typeof import("../lib/domain/schemas.ts").parseJsonBounded;
+
+function jsonObject(parseJsonBounded: ParseJson, text: string, flag: string): Record<string, unknown> {
   const parsed = parseJsonBounded(text, flag);
   if (!parsed.ok) throw new AppError("invalid_input", `${parsed.error}; pass an object like '{"env":"prod"}'.`);
   const value = parsed.value;
@@ -53,18 +51,24 @@ function jsonObject(text: string, flag: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-async function main({ values, positionals }: ParsedCli): Promise<number> {
+async function main({ values, positionals }: ParsedCli<typeof spec.flags>): Promise<number> {
+  // Imported here, not at the top: --help is answered before the logger, policy, tools and store load.
+  const [{ logToStderr }, { parseJsonBounded }, { runLocalTool }] = await Promise.all([
+    import("../lib/core/log.ts"),
+    import("../lib/domain/schemas.ts"),
+    import("../lib/tools/local.ts"),
+  ]);
   logToStderr();
   let tool: unknown, action: unknown, params: Record<string, unknown>;
   if (values["call-json"] !== undefined) {
     if (positionals.length || values["params-json"] !== undefined) throw new AppError("invalid_input", "--call-json replaces <tool> <action> and --params-json; give one form, not both.");
-    const { tool: t, action: a, params: nested, ...rest } = jsonObject(values["call-json"] as string, "--call-json");
+    const { tool: t, action: a, params: nested, ...rest } = jsonObject(parseJsonBounded, values["call-json"], "--call-json");
     if (nested !== undefined && (!nested || typeof nested !== "object" || Array.isArray(nested))) throw new AppError("invalid_input", '--call-json: "params" must be an object.');
     [tool, action, params] = [t, a, { ...rest, ...(nested as Record<string, unknown> | undefined) }];
   } else {
     if (positionals.length !== 2) throw new AppError("invalid_input", `Expected <tool> <action>, got ${positionals.length} argument(s). Run with --help for the usage.`);
     [tool, action] = positionals;
-    params = values["params-json"] === undefined ? {} : jsonObject(values["params-json"] as string, "--params-json");
+    params = values["params-json"] === undefined ? {} : jsonObject(parseJsonBounded, values["params-json"], "--params-json");
   }
   if (typeof tool !== "string" || !tool || typeof action !== "string" || !action) {
     throw new AppError("invalid_input", 'A tool call needs "tool" and "action" strings, e.g. {"tool": "backlog_tool", "action": "dashboard"}.');

@@ -4,44 +4,8 @@
  */
 import * as v from "valibot";
 
-export type ErrorCode =
-  | "invalid_input"
-  | "unprocessable"
-  | "not_found"
-  | "conflict"
-  | "unauthorized"
-  | "forbidden"
-  | "degraded"
-  | "unavailable"
-  | "config"
-  | "internal";
-
-const STATUS: Record<ErrorCode, number> = {
-  invalid_input: 400,
-  /** Well-formed request, but data it depends on (a digest file) is malformed. */
-  unprocessable: 422,
-  not_found: 404,
-  conflict: 409,
-  unauthorized: 401,
-  forbidden: 403,
-  degraded: 503,
-  unavailable: 503,
-  config: 500,
-  internal: 500,
-};
-
-export class AppError extends Error {
-  readonly code: ErrorCode;
-  readonly status: number;
-  readonly details?: unknown;
-  constructor(code: ErrorCode, message: string, options: { details?: unknown; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "AppError";
-    this.code = code;
-    this.status = STATUS[code];
-    this.details = options.details;
-  }
-}
+export { AppError, type ErrorCode } from "./app-error.ts";
+import { AppError } from "./app-error.ts";
 
 export const invalid = (message: string, details?: unknown) => new AppError("invalid_input", message, { details });
 

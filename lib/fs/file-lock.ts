@@ -5,7 +5,6 @@
  * proper-lockfile tracks one holder per path per process.
  */
 import { join, resolve } from "node:path";
-import lockfile from "proper-lockfile";
 import { AppError, describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 
@@ -83,6 +82,8 @@ export class DirLock {
   private async acquire(wait: boolean): Promise<(() => Promise<void>) | null> {
     const deadline = Date.now() + this.waitMs;
     let delay = 1;
+    // Loaded on the first lock, not at import: a read-only run (a dry-run cleanup) never pays for it.
+    const lockfile = (await import("proper-lockfile")).default;
     for (;;) {
       try {
         return await lockfile.lock(this.dir, {

@@ -12,51 +12,12 @@
  */
 import postgres from "postgres";
 import { AppError } from "../core/errors.ts";
-import { redactDsn } from "../core/redact.ts";
-import { parseVar, processEnv, readVar, type Env } from "../config/index.ts";
+import { describePg, type PgConfig } from "./config.ts";
+
+// Where the connection is configured (no driver needed there): lib/pg/config.ts.
+export { describePg, resolvePgConfig, type PgConfig } from "./config.ts";
 
 export type Sql = postgres.Sql<Record<string, never>>;
-
-export interface PgConfig {
-  /** Where the setting came from, for messages: "--dsn", "BACKLOG_POSTGRES_DSN", ... */
-  source: string;
-  dsn?: string;
-  host?: string;
-  port?: number;
-  user?: string;
-  password?: string;
-  database?: string;
-  connectTimeoutSeconds: number;
-}
-
-export function resolvePgConfig(
-  options: { dsn?: string | undefined; connectTimeoutSeconds?: number | undefined } = {},
-  env: Env = processEnv(),
-): PgConfig | null {
-  const timeout = options.connectTimeoutSeconds ?? readVar<number>("BACKLOG_PG_CONNECT_TIMEOUT", env)!;
-  if (options.dsn) return { source: "--dsn", dsn: parseVar<string>("BACKLOG_POSTGRES_DSN", options.dsn, "--dsn"), connectTimeoutSeconds: timeout };
-  for (const name of ["BACKLOG_POSTGRES_DSN", "POSTGRES_DSN"] as const) {
-    const dsn = readVar<string>(name, env);
-    if (dsn) return { source: name, dsn, connectTimeoutSeconds: timeout };
-  }
-  const host = readVar<string>("POSTGRES_HOST", env);
-  if (!host) return null;
-  return {
-    source: "POSTGRES_HOST/POSTGRES_PORT/POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB",
-    host,
-    port: readVar<number>("POSTGRES_PORT", env)!,
-    user: readVar<string>("POSTGRES_USER", env),
-    password: readVar<string>("POSTGRES_PASSWORD", env),
-    database: readVar<string>("POSTGRES_DB", env),
-    connectTimeoutSeconds: timeout,
-  };
-}
-
-/** Human-readable target with the password removed: `postgresql://user:***@host:5432/db`. */
-export function describePg(cfg: PgConfig): string {
-  if (cfg.dsn) return redactDsn(cfg.dsn);
-  return `postgresql://${cfg.user ?? ""}${cfg.password ? ":***" : ""}@${cfg.host}:${cfg.port}/${cfg.database ?? ""}`;
-}
 
 export interface ConnectOptions {
   max?: number;

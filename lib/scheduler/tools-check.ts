@@ -10,7 +10,7 @@ import { hasEntitlement } from "../access/entitlements.ts";
 import { loadAccess } from "../access/config.ts";
 import { formatIssues } from "../core/errors.ts";
 import type { Registry } from "../tools/dispatch.ts";
-import { createToolRegistry } from "../tools/index.ts";
+import { loadToolRegistry } from "../tools/index.ts";
 import type { Check } from "./checks.ts";
 import type { JobSpec } from "./registry.ts";
 
@@ -46,8 +46,15 @@ export function diffTools(jobs: JobSpec[], tools: Registry, agentEntitlements: r
   return problems;
 }
 
-/** `npx bun run check` entry: the real tool registry (policy from BACKLOG_POLICY_FILE) and the access file. */
-export function toolsCheck(accessFile?: string): Check {
+/**
+ * `npx bun run check` entry: the real tool registry (policy from BACKLOG_POLICY_FILE) and the access file.
+ * The registry loads first (its tools are behind import()); a policy that cannot load is this check's problem.
+ */
+export async function toolsCheck(accessFile?: string): Promise<Check> {
+  const loaded = await loadToolRegistry().then(
+    (tools) => ({ tools }),
+    (err: unknown) => ({ error: (err as Error).message }),
+  );
   return {
     name: "tools and access",
     okText: (n) => `${n} jobs name real tool actions the scheduler agent may run, with valid params`,
@@ -57,7 +64,8 @@ export function toolsCheck(accessFile?: string): Check {
       let tools: Registry;
       let entitlements: readonly string[] | null;
       try {
-        tools = createToolRegistry();
+        if ("error" in loaded) return [loaded.error];
+        tools = loaded.tools;
         // Keys are not needed to read who may do what: an empty env leaves every agent disabled but listed.
         const access = loadAccess(accessFile ?? readVar<string>("BACKLOG_ACCESS_FILE"), {});
         entitlements = access.agents.find((a) => a.name === SCHEDULER_AGENT)?.entitlements ?? null;

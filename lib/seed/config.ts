@@ -100,7 +100,7 @@ export function loadSeedConfig(argv: string[] = process.argv.slice(2), rawEnv: E
   const env: Env = Object.fromEntries(Object.entries(rawEnv).filter(([, val]) => val !== undefined && val !== ""));
   const dryRun = Boolean(values["dry-run"]);
   const e = parseOrThrow(EnvSchema, pickKnown(env), "seed: invalid configuration") as unknown as SeedEnv;
-  const pg = resolvePgConfig({ dsn: values.dsn as string | undefined }, env);
+  const pg = resolvePgConfig({ dsn: values.dsn }, env);
 
   if (!dryRun) {
     const missing: string[] = [];

@@ -2,24 +2,18 @@
  * Choosing and opening the backlog store. ONE config function, precedence written out per setting
  * (first match wins):
  *   backend        option `backend` → BACKLOG_BACKEND → "auto"          (auto | postgres | jsonl | memory)
- *   Postgres       option `dsn` → BACKLOG_POSTGRES_DSN → POSTGRES_DSN → POSTGRES_HOST/… parts (lib/pg/db.ts)
- *   connect timeout option `connectTimeoutSeconds` → BACKLOG_PG_CONNECT_TIMEOUT → 5 (lib/pg/db.ts)
+ *   Postgres       option `dsn` → BACKLOG_POSTGRES_DSN → POSTGRES_DSN → POSTGRES_HOST/… parts (lib/pg/config.ts)
+ *   connect timeout option `connectTimeoutSeconds` → BACKLOG_PG_CONNECT_TIMEOUT → 5 (lib/pg/config.ts)
  *   JSONL dir      option `dir` (relative to the current directory) → BACKLOG_JSONL_DIR (relative to the
  *                  repository root, where this code lives, not the current directory) → <repo>/ops/backlog
  *   retry period   option `retrySeconds` → BACKLOG_PG_RETRY_SECONDS → 300
  */
 import { resolve } from "node:path";
-import { describePg, resolvePgConfig, type PgConfig } from "../pg/db.ts";
+import { describePg, resolvePgConfig, type PgConfig } from "../pg/config.ts";
 import { AppError } from "../core/errors.ts";
 import { log as defaultLog, type Logger } from "../core/log.ts";
-import { AutoBacklogStore } from "./auto/store.ts";
-import { JsonlBacklogStore } from "./jsonl/store.ts";
-import { MemoryBacklogStore } from "./memory.ts";
-import { PostgresBacklogStore } from "./postgres/store.ts";
 import type { BacklogStore } from "./types.ts";
 import { parseVar, processEnv, readVar, REPO_ROOT, varSource, type Env } from "../config/index.ts";
-
-export { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore };
 
 /** Which backend serves right now, without I/O (auto stores expose `degraded` while on the fallback). */
 export function servingBackend(store: BacklogStore): { backend: string; degraded: boolean } {
@@ -85,6 +79,8 @@ export function resolveStoreConfig(options: Omit<StoreOptions, "clock" | "log"> 
 /**
  * Opens the configured store, ready to use: Postgres is pinged and its schema checked, the JSONL
  * directory is created and checked writable, auto has made its first Postgres attempt.
+ * Each backend is imported when chosen, so a JSONL cron run never loads the Postgres driver (start-up,
+ * issue 17 item 4); the classes themselves are imported from their own files.
  */
 export async function openStore(options: StoreOptions = {}, env: Env = processEnv()): Promise<BacklogStore> {
   const cfg = resolveStoreConfig(options, env);
@@ -93,13 +89,16 @@ export async function openStore(options: StoreOptions = {}, env: Env = processEn
   switch (cfg.backend) {
     case "auto":
       // Logs its own `backlog_store: using …` line for whichever backend it starts on.
+      const { AutoBacklogStore } = await import("./auto/store.ts");
       return AutoBacklogStore.open({ pg: cfg.pg, dir: cfg.dir, retrySeconds: cfg.retrySeconds, clock, log });
     case "postgres": {
+      const { PostgresBacklogStore } = await import("./postgres/store.ts");
       const store = await PostgresBacklogStore.open({ config: cfg.pg!, clock, log });
       log.info(`backlog_store: using ${store.name}`, { backend: cfg.backend, backend_source: cfg.sources.backend, target: describePg(cfg.pg!), pg_source: cfg.pg!.source });
       return store;
     }
     case "jsonl": {
+      const { JsonlBacklogStore } = await import("./jsonl/store.ts");
       const store = new JsonlBacklogStore({ dir: cfg.dir, clock, log });
       const health = await store.health();
       if (health.degraded) {
@@ -110,6 +109,7 @@ export async function openStore(options: StoreOptions = {}, env: Env = processEn
       return store;
     }
     case "memory": {
+      const { MemoryBacklogStore } = await import("./memory.ts");
       const store = new MemoryBacklogStore({ clock });
       log.info(`backlog_store: using ${store.name}`, { backend: cfg.backend, backend_source: cfg.sources.backend });
       return store;

@@ -1,13 +1,16 @@
 /**
  * The tool registry every caller (scripts/tool.ts, POST /v1/tools/execute, the scheduler) dispatches
  * through: backlog_tool, risk_history_tool, architecture_pressure_tool, trends_tool and notify_tool.
+ *
+ * Each tool is behind an `import()`, so a script that calls one tool loads only that tool's modules
+ * (cleanup does not load the generation, risk, trends or notify code, nor read config/risk_policy.yml):
+ * script start-up is paid by every cron run (issue 17 item 4). The server and the scheduler load all.
  */
-import { loadPolicy, type Policy } from "../generation/policy.ts";
-import { createBacklogTool } from "./backlog.ts";
+import type { Policy } from "../generation/policy.ts";
+import type { RiskPolicy } from "../risk/policy.ts";
 import { createRegistry, type Registry } from "./dispatch.ts";
-import { createGovernanceTools } from "./governance.ts"; // risk_history_tool, architecture_pressure_tool (issue 8)
-import { createTrendsTool } from "./trends.ts"; // trends_tool (issue 20)
-import { createNotifyTool, type NotifyToolOptions } from "./notify.ts";
+import type { NotifyToolOptions } from "./notify.ts";
+import type { Tool } from "./types.ts";
 
 export { dispatch, resolveAction, type Registry } from "./dispatch.ts";
 export { CLI_AGENT, CLI_ENTITLEMENTS, createToolContext, loadToolConfig, resolveToolPaths } from "./context.ts";
@@ -17,9 +20,40 @@ export interface RegistryOptions {
   policy?: Policy;
   /** notify_tool: where webhook URL variables are read (default the process environment), and test seams for HTTP. */
   notify?: NotifyToolOptions;
+  /** Load only these tools (a script calling one tool); default every tool. */
+  only?: readonly string[];
 }
 
-export function createToolRegistry(options: RegistryOptions = {}): Registry {
-  const policy = options.policy ?? loadPolicy();
-  return createRegistry([createBacklogTool(policy), ...createGovernanceTools(policy), createTrendsTool(policy), createNotifyTool(policy, options.notify)]);
+interface Loading {
+  policy: Policy;
+  notify?: NotifyToolOptions;
+  /** The risk policy, read once for the two governance tools when either is loaded. */
+  risk: () => Promise<RiskPolicy>;
+}
+
+/** The one list of tools: name → how to load it. A bad config/risk_policy.yml fails when a governance tool loads. */
+const TOOLS = {
+  backlog_tool: async (o: Loading) => (await import("./backlog.ts")).createBacklogTool(o.policy),
+  risk_history_tool: async (o: Loading) => (await import("./risk.ts")).createRiskTool(o.policy, await o.risk()), // issue 8
+  architecture_pressure_tool: async (o: Loading) => (await import("./pressure.ts")).createPressureTool(o.policy, await o.risk()), // issue 8
+  trends_tool: async (o: Loading) => (await import("./trends.ts")).createTrendsTool(o.policy), // issue 20
+  notify_tool: async (o: Loading) => (await import("./notify.ts")).createNotifyTool(o.policy, o.notify),
+} satisfies Record<string, (o: Loading) => Promise<Tool>>;
+
+export type ToolName = keyof typeof TOOLS;
+export const TOOL_NAMES = Object.keys(TOOLS) as ToolName[];
+
+/** Loads the registry: every tool, or only the named ones (names that are no tool are ignored). */
+export async function loadToolRegistry(options: RegistryOptions = {}): Promise<Registry> {
+  const policy = options.policy ?? (await import("../generation/policy.ts")).loadPolicy();
+  let risk: Promise<RiskPolicy> | undefined;
+  const loading: Loading = {
+    policy,
+    ...(options.notify ? { notify: options.notify } : {}),
+    risk: () => (risk ??= import("../risk/policy.ts").then((m) => m.loadRiskPolicy())),
+  };
+  const names = options.only ? TOOL_NAMES.filter((n) => options.only!.includes(n)) : TOOL_NAMES;
+  const tools: Tool[] = [];
+  for (const name of names) tools.push(await TOOLS[name](loading)); // in order: the first failure is the one reported
+  return createRegistry(tools);
 }

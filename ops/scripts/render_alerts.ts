@@ -25,10 +25,10 @@ lib/alerting/rules.ts and the alerts section of the backlog policy (docs/alertin
   flags: { stdout: { type: "boolean" }, policy: { type: "string" }, out: { type: "string" }, "k8s-out": { type: "string" } },
 } as const;
 
-async function main({ values }: ParsedCli): Promise<number> {
+async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
   const files = renderAlertFiles({
-    policyFile: values.policy as string | undefined,
-    rulesFile: values.out as string | undefined,
+    policyFile: values.policy,
+    rulesFile: values.out,
     prometheusRuleFile: values["k8s-out"] as string | undefined,
   });
   if (values.stdout) return void process.stdout.write(files[0]![1]), 0;

@@ -27,13 +27,13 @@ Kubernetes CronJobs.
   flags: { stdout: { type: "boolean" }, registry: { type: "string" }, out: { type: "string" }, "cronjobs-out": { type: "string" } },
 } as const;
 
-async function main({ values }: ParsedCli): Promise<number> {
-  const jobs = loadRegistry((values.registry as string | undefined) ?? DEFAULT_REGISTRY_FILE);
+async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
+  const jobs = loadRegistry(values.registry ?? DEFAULT_REGISTRY_FILE);
   const text = renderCron(jobs);
   if (values.stdout) return void process.stdout.write(text), 0;
   const files: [string, string][] = [
-    [(values.out as string | undefined) ?? DEFAULT_CRON_FILE, text],
-    [(values["cronjobs-out"] as string | undefined) ?? DEFAULT_CRONJOBS_FILE, renderCronJobs(jobs)],
+    [values.out ?? DEFAULT_CRON_FILE, text],
+    [values["cronjobs-out"] ?? DEFAULT_CRONJOBS_FILE, renderCronJobs(jobs)],
   ];
   for (const [out, content] of files) {
     try {

@@ -18,7 +18,9 @@ import { JsonlRunLedger } from "../../lib/scheduler/ledger-jsonl.ts";
 import { MemoryRunLedger } from "../../lib/scheduler/ledger-open.ts";
 import { PostgresRunLedger } from "../../lib/scheduler/ledger-postgres.ts";
 import type { RunLedger } from "../../lib/scheduler/ledger.ts";
-import { JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore } from "../../lib/store/index.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
+import { MemoryBacklogStore } from "../../lib/store/memory.ts";
+import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import type { BacklogStore, Priority, Status, UpsertInput } from "../../lib/store/types.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 

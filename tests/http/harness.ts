@@ -13,7 +13,7 @@ import { evaluateAlerts, loadPolicy } from "../../lib/generation/policy.ts";
 import { silentLogger } from "../../lib/core/log.ts";
 import { servingBackend } from "../../lib/store/index.ts";
 import type { BacklogStore } from "../../lib/store/types.ts";
-import { createToolContext, createToolRegistry, resolveToolPaths } from "../../lib/tools/index.ts";
+import { createToolContext, loadToolRegistry, resolveToolPaths } from "../../lib/tools/index.ts";
 import { REPO } from "../helpers/run.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -39,8 +39,12 @@ export function reportsWithFixture(): string {
   return dir;
 }
 
+/** The shipped policy's tools, loaded once (loading is async: each tool is behind an import()). */
+const SHIPPED_POLICY = loadPolicy();
+const SHIPPED_TOOLS = await loadToolRegistry({ policy: SHIPPED_POLICY });
+
 export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolean; now?: Date; clock?: () => Date; reportsDir?: string; bodyLimitBytes?: number; ledger?: RunClaims; scheduler?: SchedulerView } = {}) {
-  const policy = loadPolicy();
+  const policy = SHIPPED_POLICY;
   const reportsDir = opts.reportsDir ?? reportsWithFixture();
   const paths = { ...resolveToolPaths({}), reportsDir };
   const rawAccess = {
@@ -54,7 +58,7 @@ export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolea
   };
   const access = buildAccess(rawAccess, ACCESS_ENV);
   const clock = opts.clock ?? (() => opts.now ?? new Date("2026-11-23T10:00:00.000Z"));
-  const registry = createToolRegistry({ policy });
+  const registry = SHIPPED_TOOLS;
   const stats: Pick<RunLedger, "stats"> = opts.ledger && "stats" in opts.ledger ? (opts.ledger as RunLedger) : new MemoryRunLedger();
   const jobs = loadRegistry().map((j) => ({ id: j.id, schedule: j.schedule, catchUpMs: j.catchUpMs }));
   const metrics = createMetrics(

@@ -12,7 +12,7 @@ import { resolveOwner } from "../../lib/lifecycle/owner.ts";
 import { silentLogger } from "../../lib/core/log.ts";
 import { parsePolicyText } from "../../lib/generation/policy.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
-import { createToolContext, createToolRegistry, dispatch } from "../../lib/tools/index.ts";
+import { createToolContext, loadToolRegistry, dispatch } from "../../lib/tools/index.ts";
 
 const DIR = new URL("../fixtures/catalog/", import.meta.url).pathname;
 const MAIN = join(DIR, "catalog-info.yaml");
@@ -75,8 +75,8 @@ describe("Backstage catalog reader", () => {
     const policy = parsePolicyText(`ownership:\n  overrides:\n    gateway: team-edge\n  catalog:\n    files: [${JSON.stringify(catalogFile)}]\n`, "p.yml");
     const now = new Date("2026-11-16T06:20:00Z");
     const store = new MemoryBacklogStore({ clock: () => now });
-    const run = () =>
-      dispatch(createToolRegistry({ policy }), { tool: "backlog_tool", action: "auto_generate_weekly", params: { env: "prod", week: "2026-W47" } }, createToolContext({
+    const run = async () =>
+      dispatch(await loadToolRegistry({ policy }), { tool: "backlog_tool", action: "auto_generate_weekly", params: { env: "prod", week: "2026-W47" } }, createToolContext({
         store, agent: "scheduler", entitlements: ["tools.backlog.admin"], now: () => now, log: silentLogger, paths: { root: tmp!, reportsDir: tmp!, policyFile: "p.yml" },
       })) as Promise<any>;
     await run();

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { attentionSource } from "../../lib/alerting/source.ts";
 import { silentLogger } from "../../lib/core/log.ts";
 import { parsePolicyText } from "../../lib/generation/policy.ts";
-import { createToolContext, createToolRegistry, dispatch } from "../../lib/tools/index.ts";
+import { createToolContext, loadToolRegistry, dispatch } from "../../lib/tools/index.ts";
 import { BACKENDS, type Opened } from "./backends.ts";
 
 const POLICY = parsePolicyText("lifecycle:\n  max_snooze_days: 30\nsla:\n  escalate_after_days_overdue: 7\nalerts:\n  overdue_notify_above: 0\n", "p.yml");
@@ -25,7 +25,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       let now = new Date("2026-11-20T09:00:00Z");
       opened = await open(() => now);
       const store = opened.store;
-      const tools = createToolRegistry({ policy: POLICY });
+      const tools = await loadToolRegistry({ policy: POLICY });
       const call = (action: string, params: Record<string, unknown>, agent = "alice") =>
         dispatch(tools, { tool: "backlog_tool", action, params }, createToolContext({
           store, agent, entitlements: ["tools.backlog.admin", "tools.backlog.write", "tools.backlog.read"], now: () => now, log: silentLogger,
@@ -89,8 +89,8 @@ describe("due_soon and lineage grouping (memory; the snooze-aware due_within_day
     opened = await BACKENDS.memory!(() => now);
     const store = opened.store;
     const policy = parsePolicyText("notify:\n  warn_days: 3\n", "p.yml");
-    const call = (action: string, params: Record<string, unknown>) =>
-      dispatch(createToolRegistry({ policy }), { tool: "backlog_tool", action, params }, createToolContext({
+    const call = async (action: string, params: Record<string, unknown>) =>
+      dispatch(await loadToolRegistry({ policy }), { tool: "backlog_tool", action, params }, createToolContext({
         store, agent: "alice", entitlements: ["tools.backlog.write", "tools.backlog.read"], now: () => now, log: silentLogger,
         paths: { root: "/nonexistent", reportsDir: "/nonexistent", policyFile: "p.yml" },
       })) as Promise<any>;

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { silentLogger } from "../../lib/core/log.ts";
 import { parsePolicyText, type Policy } from "../../lib/generation/policy.ts";
 import type { BacklogEvent, BacklogItem, BacklogStore } from "../../lib/store/types.ts";
-import { createToolContext, createToolRegistry, dispatch } from "../../lib/tools/index.ts";
+import { createToolContext, loadToolRegistry, dispatch } from "../../lib/tools/index.ts";
 import { BACKENDS, type Opened } from "./backends.ts";
 
 const WEEKS = ["2026-W40", "2026-W41", "2026-W42", "2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W47"];
@@ -129,7 +129,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
             store, agent: "scheduler", entitlements: ["tools.backlog.admin", "tools.backlog.write"], now: () => now, log: silentLogger,
             paths: { root: reports!, reportsDir: reports!, policyFile: "walk.yml" },
           });
-        const tools = createToolRegistry({ policy: s.policy });
+        const tools = await loadToolRegistry({ policy: s.policy });
         const generate = (week: string) => dispatch(tools, { tool: "backlog_tool", action: "auto_generate_weekly", params: { env: "prod", week } }, ctx()) as Promise<any>;
         const snapshot = async () => {
           const { all } = await byLineage(store);

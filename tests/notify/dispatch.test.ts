@@ -15,10 +15,12 @@ import { runNotify, type NotifyResult } from "../../lib/notify/dispatch.ts";
 import type { WebhookPolicy } from "../../lib/notify/policy-schema.ts";
 import { openNotifyState } from "../../lib/notify/state-open.ts";
 import { parsePolicyText, type Policy } from "../../lib/generation/policy.ts";
-import { JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore } from "../../lib/store/index.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
+import { MemoryBacklogStore } from "../../lib/store/memory.ts";
+import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import type { BacklogStore, UpsertInput } from "../../lib/store/types.ts";
 import { dispatch } from "../../lib/tools/dispatch.ts";
-import { createToolContext, createToolRegistry, resolveToolPaths } from "../../lib/tools/index.ts";
+import { createToolContext, loadToolRegistry, resolveToolPaths } from "../../lib/tools/index.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 import { receiver, type Receiver } from "./receivers.ts";
 
@@ -271,7 +273,7 @@ describe("notify_tool.dispatch", () => {
     await seed(store);
     const r = await hook();
     const policy = policyWith([{ name: "h", format: "slack", url_env: "H" }]);
-    const registry = createToolRegistry({ policy, notify: { env: { H: r.url } } });
+    const registry = await loadToolRegistry({ policy, notify: { env: { H: r.url } } });
     const ctx = (entitlements: string[]) => createToolContext({ store, paths: resolveToolPaths({}), agent: "scheduler", entitlements, now: () => NOW, log: silentLogger });
     const dry = (await dispatch(registry, { tool: "notify_tool", action: "dispatch", params: { dry_run: true } }, ctx(["tools.notify.write"]))) as NotifyResult;
     expect(dry.dry_run).toBe(true);

@@ -15,10 +15,11 @@ import { planPrune, quietFrom, type PruneRule } from "../../lib/notify/prune.ts"
 import { openNotifyState } from "../../lib/notify/state-open.ts";
 import { NOTIFY_FILE } from "../../lib/notify/state-jsonl.ts";
 import { parsePolicyText } from "../../lib/generation/policy.ts";
-import { JsonlBacklogStore, PostgresBacklogStore } from "../../lib/store/index.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
+import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import type { BacklogStore } from "../../lib/store/types.ts";
 import { dispatch } from "../../lib/tools/dispatch.ts";
-import { createToolContext, createToolRegistry, resolveToolPaths } from "../../lib/tools/index.ts";
+import { createToolContext, loadToolRegistry, resolveToolPaths } from "../../lib/tools/index.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 import { receiver, type Receiver } from "./receivers.ts";
 import { rec } from "./state-contract.ts";
@@ -98,7 +99,7 @@ for (const [label, open] of Object.entries(backends)) {
     const r = await receiver();
     receivers.push(r);
     const policy = parsePolicyText(`notify:\n  webhooks:\n    - { name: h, format: slack, url_env: H, min_interval_ms: 0 }\n`, "p.yml");
-    const registry = createToolRegistry({ policy, notify: { env: { H: r.url } } });
+    const registry = await loadToolRegistry({ policy, notify: { env: { H: r.url } } });
     const ctx = createToolContext({ store, paths: resolveToolPaths({}), agent: "scheduler", entitlements: ["tools.backlog.admin", "tools.notify.write"], now: () => clock.now, log: silentLogger });
     const cleanup = (params: Record<string, unknown> = {}) => dispatch(registry, { tool: "backlog_tool", action: "cleanup", params }, ctx) as Promise<{ notify_sent: { removed: number; kept: number } }>;
     const notify = async () => (await runNotify({ store, state: openNotifyState(store, silentLogger), policy, env: { H: r.url }, now: () => clock.now, log: silentLogger })).webhooks[0]!.messages;

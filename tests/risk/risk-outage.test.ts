@@ -14,7 +14,7 @@ import { loadMigrations, migrate } from "../../lib/pg/migrate.ts";
 import { loadPolicy, REPO_ROOT } from "../../lib/generation/policy.ts";
 import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
 import { dispatch } from "../../lib/tools/dispatch.ts";
-import { createToolRegistry } from "../../lib/tools/index.ts";
+import { loadToolRegistry } from "../../lib/tools/index.ts";
 import { startCluster, type Cluster } from "../helpers/pg-cluster.ts";
 
 setDefaultTimeout(60_000);
@@ -35,7 +35,7 @@ test("snapshot during an outage lands on JSONL; after recovery it is in Postgres
   await migrate(sql as never, await loadMigrations());
   let now = new Date("2026-03-11T10:05:00.000Z");
   const store = await AutoBacklogStore.open({ pg: resolvePgConfig({ dsn: cluster.dsn, connectTimeoutSeconds: 2 }, {}), dir, retrySeconds: 3600, log: silentLogger, clock: () => now });
-  const registry = createToolRegistry({ policy: loadPolicy(undefined, {}) });
+  const registry = await loadToolRegistry({ policy: loadPolicy(undefined, {}) });
   const ctx = {
     store,
     agent: "scheduler",

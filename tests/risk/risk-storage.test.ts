@@ -13,7 +13,10 @@ import { MemoryRiskHistory } from "../../lib/risk/memory.ts";
 import { PostgresRiskHistory } from "../../lib/risk/postgres.ts";
 import type { SignalRecord } from "../../lib/risk/signals.ts";
 import { riskHistoryFor } from "../../lib/risk/storage.ts";
-import { AutoBacklogStore, JsonlBacklogStore, MemoryBacklogStore, PostgresBacklogStore } from "../../lib/store/index.ts";
+import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
+import { MemoryBacklogStore } from "../../lib/store/memory.ts";
+import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 
 const sig = (id: string, env: string, service: string, ts: string, recorded_at = ts): SignalRecord => ({

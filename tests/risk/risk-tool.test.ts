@@ -14,11 +14,11 @@ import { reportPaths } from "../../lib/generation/reports.ts";
 import { riskHistoryFor } from "../../lib/risk/storage.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
 import { dispatch } from "../../lib/tools/dispatch.ts";
-import { createToolRegistry } from "../../lib/tools/index.ts";
+import { loadToolRegistry } from "../../lib/tools/index.ts";
 import type { ToolContext } from "../../lib/tools/types.ts";
 
 const policy = loadPolicy(undefined, {});
-const registry = createToolRegistry({ policy });
+const registry = await loadToolRegistry({ policy });
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 

@@ -12,7 +12,7 @@ import { silentLogger } from "../../lib/core/log.ts";
 import { loadPolicy, REPO_ROOT } from "../../lib/generation/policy.ts";
 import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import { dispatch } from "../../lib/tools/dispatch.ts";
-import { createToolRegistry } from "../../lib/tools/index.ts";
+import { loadToolRegistry } from "../../lib/tools/index.ts";
 import { expectItemsMatchDigest, runChain, SAMPLE, SCHEDULER, WEEK } from "./chain-helpers.ts";
 import { REPO, runScript } from "../helpers/run.ts";
 import { expectExit } from "../helpers/exit.ts";
@@ -34,7 +34,7 @@ describe("chain on JSONL through the dispatcher", () => {
     const dir = temp("bb-chain-");
     const reportsDir = join(dir, "reports");
     const store = new JsonlBacklogStore({ dir: join(dir, "backlog"), log: silentLogger, clock: () => new Date("2026-03-11T10:30:00.000Z") });
-    const registry = createToolRegistry({ policy: loadPolicy(undefined, {}) });
+    const registry = await loadToolRegistry({ policy: loadPolicy(undefined, {}) });
     const ctx = {
       store,
       agent: "scheduler",

@@ -12,7 +12,7 @@ import { silentLogger } from "../../lib/core/log.ts";
 import { loadPolicy, REPO_ROOT } from "../../lib/generation/policy.ts";
 import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import { dispatch } from "../../lib/tools/dispatch.ts";
-import { createToolRegistry } from "../../lib/tools/index.ts";
+import { loadToolRegistry } from "../../lib/tools/index.ts";
 import { startServer } from "../../server.ts";
 import { expectItemsMatchDigest, NOW, runChain, SCHEDULER } from "./chain-helpers.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
@@ -45,7 +45,7 @@ describe("chain on Postgres", () => {
   test("through the dispatcher: history in the risk tables, digests valid, items match the digest", async () => {
     const reportsDir = temp();
     const store = new PostgresBacklogStore({ sql: d.sql, log: silentLogger, clock: () => NOW });
-    const registry = createToolRegistry({ policy: loadPolicy(undefined, {}) });
+    const registry = await loadToolRegistry({ policy: loadPolicy(undefined, {}) });
     const ctx = { store, agent: "scheduler", entitlements: SCHEDULER, now: () => NOW, log: silentLogger, paths: { root: REPO_ROOT, reportsDir, policyFile: join(REPO_ROOT, "config/backlog_policy.yml") } };
     const call = (tool: string, action: string, params: Record<string, unknown> = {}) => dispatch(registry, { tool, action, params }, ctx) as Promise<any>;
 

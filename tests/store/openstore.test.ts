@@ -4,16 +4,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../lib/core/log.ts";
-import {
-  AutoBacklogStore,
-  DEFAULT_JSONL_DIR,
-  JsonlBacklogStore,
-  MemoryBacklogStore,
-  openStore,
-  PostgresBacklogStore,
-  REPO_ROOT,
-  resolveStoreConfig,
-} from "../../lib/store/index.ts";
+import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
+import { DEFAULT_JSONL_DIR, openStore, REPO_ROOT, resolveStoreConfig } from "../../lib/store/index.ts";
+import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
+import { MemoryBacklogStore } from "../../lib/store/memory.ts";
+import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 
 const dirs: string[] = [];

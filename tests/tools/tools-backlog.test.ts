@@ -6,7 +6,7 @@ import { rejectionOf } from "../helpers/app-error.ts";
 import { silentLogger } from "../../lib/core/log.ts";
 import { parsePolicyText, type Policy } from "../../lib/generation/policy.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
-import { createToolContext, createToolRegistry, dispatch } from "../../lib/tools/index.ts";
+import { createToolContext, loadToolRegistry, dispatch } from "../../lib/tools/index.ts";
 
 const FIXTURE = new URL("../fixtures/platform-2026-W47.json", import.meta.url).pathname;
 const RISK = new URL("../fixtures/risk-2026-11-23.json", import.meta.url).pathname;
@@ -25,12 +25,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(reports, { recursive: true, force: true }));
 
-function call(action: string, params: Record<string, unknown> = {}, o: { agent?: string; entitlements?: string[]; policy?: Policy } = {}) {
+async function call(action: string, params: Record<string, unknown> = {}, o: { agent?: string; entitlements?: string[]; policy?: Policy } = {}) {
   const ctx = createToolContext({
     store, agent: o.agent ?? "scheduler", entitlements: o.entitlements ?? ["tools.backlog.admin"], now: () => now, log: silentLogger,
     paths: { root: reports, reportsDir: reports, policyFile: "policy.yml" },
   });
-  return dispatch(createToolRegistry({ policy: o.policy ?? POLICY }), { tool: "backlog_tool", action, params }, ctx) as Promise<any>;
+  return dispatch(await loadToolRegistry({ policy: o.policy ?? POLICY }), { tool: "backlog_tool", action, params }, ctx) as Promise<any>;
 }
 const snapshot = async () => {
   const { items } = await store.list({ limit: 1000 });

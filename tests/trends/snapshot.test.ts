@@ -4,7 +4,7 @@ import { silentLogger } from "../../lib/core/log.ts";
 import { loadPolicy } from "../../lib/generation/policy.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
 import type { BacklogItem } from "../../lib/store/types.ts";
-import { createToolContext, createToolRegistry, dispatch, resolveToolPaths } from "../../lib/tools/index.ts";
+import { createToolContext, loadToolRegistry, dispatch, resolveToolPaths } from "../../lib/tools/index.ts";
 import { tallyDay } from "../../lib/trends/snapshot.ts";
 import { trendsFor } from "../../lib/trends/storage.ts";
 import { item } from "../store/contract.ts";
@@ -39,7 +39,7 @@ describe("trends_tool", () => {
     const old2 = (await store.list({ priority: "P2" })).items[0]!;
     await store.setStatus(old2.id, "done", { actor: "t" });
     await store.upsert(item({ env: "staging", dedupe_key: "stg", priority: "P0" }), { actor: "t" });
-    const registry = createToolRegistry({ policy: loadPolicy() });
+    const registry = await loadToolRegistry({ policy: loadPolicy() });
     const ctx = (entitlements: string[]) => createToolContext({ store, paths: resolveToolPaths({}), agent: "t", entitlements, now: () => now, log: silentLogger });
     const call = (action: string, params: Record<string, unknown>, ent = ["tools.backlog.admin"]) => dispatch(registry, { tool: "trends_tool", action, params }, ctx(ent));
     return { store, call, a };

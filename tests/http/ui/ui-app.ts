@@ -11,7 +11,7 @@ import type { Conn } from "../../../lib/core/runtime.ts";
 import { evaluateAlerts, loadPolicy } from "../../../lib/generation/policy.ts";
 import { MemoryBacklogStore } from "../../../lib/store/memory.ts";
 import type { BacklogStore } from "../../../lib/store/types.ts";
-import { createToolContext, createToolRegistry, resolveToolPaths } from "../../../lib/tools/index.ts";
+import { createToolContext, loadToolRegistry, resolveToolPaths } from "../../../lib/tools/index.ts";
 import { item } from "../../store/contract.ts";
 
 export const WRITER = "writer-key-0123456789";
@@ -41,7 +41,7 @@ export async function uiApp(o: UiAppOptions = {}) {
   const paths = resolveToolPaths({});
   const log = o.log ?? silentLogger;
   const app = createApp({
-    registry: createToolRegistry({ policy }),
+    registry: await loadToolRegistry({ policy }),
     access,
     toolContext: (id) => createToolContext({ store, paths, agent: id.agent, entitlements: id.entitlements, now: clock, log }),
     health: () => store.health(),
