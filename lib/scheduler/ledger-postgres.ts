@@ -3,8 +3,9 @@
  *
  * The run id is made here, before the INSERT, so a claimer recognises its own claim: a row for
  * (job, minute) carrying ITS run id means it won, whoever wrote the row (its own INSERT whose answer
- * was lost with the connection, or the auto router's replay of its local claim). A run id is granted
- * by the one claim call that made it, so exactly once still rests on the unique key alone.
+ * was lost with the connection, or the auto router's replay of its local claim). A run id is held by
+ * one claim call at a time (the one that made it, or a later one of this process that took it back
+ * after it was given up on), so exactly once still rests on the unique key alone.
  * Lost answer: the claim asks again with the same run (a fresh connection) until Postgres answers or
  * RESOLVE_MS passes; then it is a 503 (ClaimOutcomeUnknown) and the run is kept so this process's next
  * claim of that minute asks with it again. The cases: docs/scheduler.md "A lost claim answer".
