@@ -103,7 +103,13 @@ describe("auto backend under stress", () => {
       }
     }
 
-    const work = [...Array.from({ length: CLIENTS }, (_, k) => client(k)), ...Array.from({ length: RACERS }, (_, r) => racer(r))];
+    // Which worker failed, and when: an unexpected error out of a stress run is otherwise a bare driver stack.
+    const named = (who: string, p: Promise<void>) =>
+      p.catch((err) => {
+        running = false;
+        throw new Error(`${who} failed at ${new Date().toISOString()}: ${err instanceof Error ? err.stack : String(err)}`, { cause: err });
+      });
+    const work = [...Array.from({ length: CLIENTS }, (_, k) => named(`client ${k}`, client(k))), ...Array.from({ length: RACERS }, (_, r) => named(`racer ${r}`, racer(r)))];
     const outages = (async () => {
       try {
         for (let round = 0; round < 2; round++) {
@@ -118,7 +124,9 @@ describe("auto backend under stress", () => {
         running = false;
       }
     })();
-    await Promise.all([outages, ...work]);
+    // Every worker stops before the test ends (and its directory is removed), even when one failed.
+    const failed = (await Promise.allSettled([outages, ...work])).find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
     for (const s of stores) expect(await s.recover()).toBe(true);
 
     // Every acknowledged item once, with its last acknowledged title and status, reachable by its id.
