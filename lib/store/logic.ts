@@ -31,6 +31,10 @@ const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 let lastMs = 0;
 let seq = 0;
+/** Random bytes drawn 4 KiB at a time: one randomBytes call per id was 3% of a 1,000-item generation's CPU profile. */
+const POOL_BYTES = 4096;
+let pool: Uint8Array = new Uint8Array(0);
+let poolAt = 0;
 
 /**
  * `bl_` / `ev_` + time (9) + per-process sequence (4) + 10 random chars. Sorting ids sorts by creation
@@ -45,9 +49,13 @@ export function newId(prefix: "bl" | "ev"): string {
   } else {
     seq++;
   }
-  const bytes = randomBytes(10);
+  if (poolAt + 10 > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    poolAt = 0;
+  }
   let rand = "";
-  for (const b of bytes) rand += ALPHABET[b % 36];
+  for (let i = poolAt; i < poolAt + 10; i++) rand += ALPHABET[pool[i]! % 36];
+  poolAt += 10;
   return `${prefix}_${lastMs.toString(36).padStart(9, "0")}${(seq % 1_679_616).toString(36).padStart(4, "0")}${rand}`;
 }
 
@@ -112,6 +120,14 @@ export function stableJson(value: unknown): string {
 
 function event(itemId: string, type: BacklogEvent["type"], actor: string, message: string, ts: string, meta: Record<string, unknown> = {}): BacklogEvent {
   return { id: newId("ev"), item_id: itemId, ts, type, actor, message, meta };
+}
+
+/**
+ * A deep copy of an item for a caller (the stores keep theirs): only meta can nest, and it is JSON.
+ * About 10× cheaper than structuredClone in bun, which was 15% of a 1,000-item JSONL generation's CPU profile.
+ */
+export function copyItem(it: BacklogItem): BacklogItem {
+  return { ...it, tags: [...it.tags], meta: JSON.parse(JSON.stringify(it.meta)) };
 }
 
 export interface UpsertPlan {

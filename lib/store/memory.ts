@@ -2,6 +2,7 @@
 import {
   cleanupCutoff,
   computeDashboard,
+  copyItem,
   isExpired,
   listItems,
   notFound,
@@ -52,7 +53,7 @@ export class MemoryBacklogStore implements BacklogStore {
       this.byKey.set(plan.item.dedupe_key, plan.item.id);
       for (const e of plan.events) this.pushEvent(e);
     }
-    return { item: structuredClone(plan.item), created: plan.created, changed: plan.changed };
+    return { item: copyItem(plan.item), created: plan.created, changed: plan.changed };
   }
 
   async upsertMany(inputs: UpsertInput[], ctx: Actor): Promise<UpsertResult[]> {
@@ -63,7 +64,7 @@ export class MemoryBacklogStore implements BacklogStore {
       this.byKey.set(it.dedupe_key, it.id);
     }
     for (const e of plan.events) this.pushEvent(e);
-    return plan.results.map((r) => ({ ...r, item: structuredClone(r.item) }));
+    return plan.results.map((r) => ({ ...r, item: copyItem(r.item) }));
   }
 
   /** Every write adds an event (or, for cleanup, removes items): counting those is the version. */

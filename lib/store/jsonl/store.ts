@@ -19,6 +19,7 @@ import { isEventLine, isItemLine } from "./shape.ts";
 import { makeOp, type BacklogOpBody, type OpSink } from "../auto/ops.ts";
 import {
   cleanupCutoff,
+  copyItem,
   isExpired,
   listItems,
   notFound,
@@ -114,13 +115,13 @@ export class JsonlBacklogStore implements BacklogStore {
       const existing = this.index.getByKey(parsed.dedupe_key);
       return existing && !planUpsert(existing, parsed, ctx.actor, this.clock()).changed ? existing : null;
     });
-    if (quick) return { item: structuredClone(quick), created: false, changed: false };
+    if (quick) return { item: copyItem(quick), created: false, changed: false };
     return this.writing(async () => {
       const now = this.clock();
       const plan = planUpsert(this.index.getByKey(parsed.dedupe_key) ?? null, parsed, ctx.actor, now);
       if (plan.changed) await this.commit([plan.item], plan.events);
       await this.journaled({ kind: "upsert", input: parsed, local_id: plan.item.id }, ctx.actor, now);
-      return { item: structuredClone(plan.item), created: plan.created, changed: plan.changed };
+      return { item: copyItem(plan.item), created: plan.created, changed: plan.changed };
     });
   }
 
@@ -131,19 +132,24 @@ export class JsonlBacklogStore implements BacklogStore {
   async upsertMany(inputs: UpsertInput[], ctx: Actor): Promise<UpsertResult[]> {
     const parsed = parseUpsertMany(inputs);
     if (!parsed.length) return [];
-    const plan = (now: Date) => planUpsertMany(parsed, (key) => this.index.getByKey(key), ctx.actor, now);
-    const copies = (results: UpsertResult[]) => results.map((r) => ({ ...r, item: structuredClone(r.item) }));
     const quick = this.journal ? null : await this.reading("items", () => {
-      const p = plan(this.clock());
-      return p.items.length ? null : copies(p.results);
+      // Each input unchanged against the stored item means the batch in order is unchanged too.
+      const now = this.clock();
+      const same: BacklogItem[] = [];
+      for (const input of parsed) {
+        const existing = this.index.getByKey(input.dedupe_key);
+        if (!existing || planUpsert(existing, input, ctx.actor, now).changed) return null;
+        same.push(existing);
+      }
+      return same.map((it) => ({ item: copyItem(it), created: false, changed: false }));
     });
     if (quick) return quick;
     return this.writing(async () => {
       const now = this.clock();
-      const p = plan(now);
+      const p = planUpsertMany(parsed, (key) => this.index.getByKey(key), ctx.actor, now);
       await this.commit(p.items, p.events);
       await this.journaled(parsed.map((input, i) => ({ kind: "upsert" as const, input, local_id: p.results[i]!.item.id })), ctx.actor, now);
-      return copies(p.results);
+      return p.results.map((r) => ({ ...r, item: copyItem(r.item) }));
     });
   }
 
