@@ -167,7 +167,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     toolContext,
     health: () => store.health(),
     backend: () => servingBackend(store),
-    version: store.version ? () => store.version!() : undefined,
+    version: store.version ? (scope) => store.version!(scope) : undefined,
     alerts: (dashboard) => evaluateAlerts(dashboard, policy),
     metrics,
     log,

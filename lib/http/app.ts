@@ -22,7 +22,7 @@ import { dispatch, resolveAction, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import { conditionalGet } from "./conditional.ts";
 import { renderDashboardPage } from "./dashboard-page.tsx";
-import type { Metrics } from "./metrics.ts";
+import { requestRecorder, type Metrics } from "./metrics.ts";
 import { mountUi, type UiDeps } from "./ui/routes.ts";
 
 export interface Alert {
@@ -65,7 +65,7 @@ export interface AppDeps {
    * The store's change version (BacklogStore.version): when given, GET dashboard/items/item answers are
    * kept until it moves and carry a strong ETag (If-None-Match → 304). See conditional.ts.
    */
-  version?(): string | null;
+  version?(scope?: "items"): string | null;
   /** Called after each ledger-guarded run (metrics). */
   onScheduledRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: "already_ran" | "still_running"): void;
   /** The browser UI under /ui (lib/http/ui); absent: no UI routes. */
@@ -127,6 +127,7 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<Env>();
   const limit = deps.bodyLimitBytes ?? 256 * 1024;
 
+  const record = requestRecorder(deps.metrics);
   app.use("*", async (c, next) => {
     const started = performance.now();
     try {
@@ -134,8 +135,7 @@ export function createApp(deps: AppDeps) {
     } finally {
       const matched = routePath(c, -1);
       const route = !matched || matched === "*" || matched === "/*" ? "unmatched" : matched;
-      deps.metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-      deps.metrics.latency.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
+      record(c.req.method, route, c.res.status, (performance.now() - started) / 1000);
     }
   });
 
@@ -172,16 +172,21 @@ export function createApp(deps: AppDeps) {
   });
 
   if (deps.version) {
-    const cached = conditionalGet({
-      version: deps.version,
-      clock: deps.clock,
-      agentOf: (c) => (c as Context<Env>).get("identity").agent,
-      backend: () => {
-        const b = deps.backend();
-        return `${b.backend}:${b.degraded}`;
-      },
-    });
-    for (const path of ["/v1/backlog/dashboard", "/v1/backlog/items", "/v1/backlog/items/:id"]) app.use(path, cached);
+    const version = deps.version;
+    const cached = (scope?: "items") =>
+      conditionalGet({
+        version: () => version(scope),
+        clock: deps.clock,
+        agentOf: (c) => (c as Context<Env>).get("identity").agent,
+        backend: () => {
+          const b = deps.backend();
+          return `${b.backend}:${b.degraded}`;
+        },
+      });
+    // The dashboard and lists read items only (one stat per request on JSONL); an item's answer has its events.
+    const itemsOnly = cached("items");
+    for (const path of ["/v1/backlog/dashboard", "/v1/backlog/items"]) app.use(path, itemsOnly);
+    app.use("/v1/backlog/items/:id", cached());
   }
 
   const requireEntitlement = (c: Context<Env>, entitlement: string) => {

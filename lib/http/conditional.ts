@@ -11,6 +11,9 @@
  *   still gets its 401/403, never someone else's cached answer.
  * - A version of null (unknown: Postgres LISTEN connection down) disables the cache: every request
  *   recomputes, correctness over speed.
+ * - The version is read once per request (twice on a miss): on JSONL that is one stat per file the
+ *   route reads (app.ts asks dashboards and lists for items.jsonl only), the largest part of a 304's
+ *   cost (bench/http-stack.ts), kept because it is what makes another process's write visible at once.
  */
 import { createHash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";

@@ -30,6 +30,27 @@ export interface MetricsOptions {
 
 export const DEFAULT_METRICS_CACHE_MS = 10_000;
 
+/**
+ * Counts one request in backlog_http_requests_total and its latency histogram. The labelled children
+ * are kept per label set: prom-client otherwise hashes the label object on every call, which showed in
+ * the per-request cost of a 304 (bench/http-stack.ts). Label sets are as many as before (method × route
+ * × status), so nothing grows that did not grow already.
+ */
+export function requestRecorder(m: Pick<Metrics, "requests" | "latency">): (method: string, route: string, status: number, seconds: number) => void {
+  const counters = new Map<string, { inc(): void }>();
+  const timers = new Map<string, { observe(v: number): void }>();
+  return (method, route, status, seconds) => {
+    const key = `${method} ${route}`;
+    const ckey = `${key} ${status}`;
+    let counter = counters.get(ckey);
+    if (!counter) counters.set(ckey, (counter = m.requests.labels({ method, route, status: String(status) })));
+    counter.inc();
+    let timer = timers.get(key);
+    if (!timer) timers.set(key, (timer = m.latency.labels({ method, route })));
+    timer.observe(seconds);
+  };
+}
+
 export function createMetrics(snapshot: (now: Date) => Promise<MetricsSnapshot>, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const clock = options.clock ?? (() => new Date());

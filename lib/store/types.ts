@@ -208,8 +208,10 @@ export interface BacklogStore {
   /**
    * A token that changes whenever anything readable may have changed (any write, by any process or
    * replica sharing the data); null when that cannot be known right now. Read caches key on it
-   * (lib/http/conditional.ts). Cheap: no query.
+   * (lib/http/conditional.ts). Cheap: no query. `"items"`: only what item reads answer (dashboard,
+   * list, get without events) must be covered, so JSONL checks items.jsonl alone; backends with one
+   * token for everything ignore it.
    */
-  version?(): string | null;
+  version?(scope?: "items"): string | null;
   close(): Promise<void>;
 }

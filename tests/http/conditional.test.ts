@@ -122,6 +122,22 @@ describe("kept answers on JSONL", () => {
     expect(next.status).toBe(200);
     expect((await next.json()).total).toBe(1);
   });
+
+  test("a comment from another process (events.jsonl only) is seen in the item's answer; dashboards and lists, which read items only, stay 304", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bb-cond-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const served = new JsonlBacklogStore({ dir, log: silentLogger });
+    const other = new JsonlBacklogStore({ dir, log: silentLogger });
+    cleanups.push(() => served.close(), () => other.close());
+    const { item: it } = await other.upsert(item(), { actor: "cron" });
+    const app = appOn(served);
+    const paths = ["/v1/backlog/dashboard", "/v1/backlog/items?env=prod", `/v1/backlog/items/${it.id}`];
+    const etags = await Promise.all(paths.map(async (p) => (await get(app, p)).headers.get("etag")!));
+    await other.addComment(it.id, "looked at it", { actor: "bob" });
+    const [dash, list, one] = await Promise.all(paths.map((p, i) => get(app, p, "reader", { "if-none-match": etags[i]! })));
+    expect([dash!.status, list!.status, one!.status]).toEqual([304, 304, 200]);
+    expect((await one!.json()).events.map((e: { type: string }) => e.type)).toEqual(["created", "commented"]);
+  });
 });
 
 describe("kept answers on Postgres with two replicas", () => {

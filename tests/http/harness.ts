@@ -72,7 +72,7 @@ export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolea
     health: () => store.health(),
     backend: () => servingBackend(store),
     // As server.ts wires it: every HTTP test runs with the read cache on (conditional.ts).
-    version: store.version ? () => store.version!() : undefined,
+    version: store.version ? (scope) => store.version!(scope) : undefined,
     alerts: (d) => evaluateAlerts(d, policy),
     metrics,
     log: silentLogger,

@@ -95,9 +95,9 @@ export class AutoBacklogStore implements BacklogStore {
   }
 
   /** The serving backend's version, so a switch (either way) is a change too. */
-  version(): string | null {
+  version(scope?: "items"): string | null {
     const pg = this.router.serving;
-    return pg ? pg.version() : `fallback:${this.jsonl.version()}`;
+    return pg ? pg.version() : `fallback:${this.jsonl.version(scope)}`;
   }
 
   get degraded(): boolean {

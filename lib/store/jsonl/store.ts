@@ -301,16 +301,17 @@ export class JsonlBacklogStore implements BacklogStore {
     });
   }
 
-  /** Bytes read and full reloads per file: how tests and benchmarks see that catch-ups stay incremental. */
   /**
-   * Inode and size of both files: any append or rewrite, by this or any other process, changes it.
-   * Two stat calls, no read. (Writers only append or rename a new file over: a same-size in-place edit
-   * by hand is not noticed.)
+   * Inode and size of both files (of items.jsonl alone for `"items"`): any append or rewrite, by this or
+   * any other process, changes it. One stat call per file, no read. (Writers only append or rename a new
+   * file over: a same-size in-place edit by hand is not noticed.)
    */
-  version(): string {
-    return `jsonl:${fileVersion(this.itemsFile.path)}:${fileVersion(this.eventsFile.path)}`;
+  version(scope?: "items"): string {
+    const items = `jsonl:${fileVersion(this.itemsFile.path)}`;
+    return scope === "items" ? items : `${items}:${fileVersion(this.eventsFile.path)}`;
   }
 
+  /** Bytes read and full reloads per file: how tests and benchmarks see that catch-ups stay incremental. */
   readStats(): { items: ReadStats; events: ReadStats } {
     return { items: { ...this.itemsFile.stats }, events: { ...this.eventsFile.stats } };
   }
