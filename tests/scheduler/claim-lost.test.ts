@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import type { Sql } from "../../lib/pg/db.ts";
-import { silentLogger } from "../../lib/core/log.ts";
+import { createLogger, silentLogger, type Logger } from "../../lib/core/log.ts";
 import { ClaimOutcomeUnknown } from "../../lib/scheduler/ledger.ts";
 import { JsonlRunLedger } from "../../lib/scheduler/ledger-jsonl.ts";
 import { PostgresRunLedger } from "../../lib/scheduler/ledger-postgres.ts";
@@ -131,38 +131,54 @@ describe("a claim whose answer was lost", () => {
     expect(await claimer(a, calls, "A", minute)).toMatchObject({ skipped: "already ran" });
   });
 
-  test("in-process scheduler: a claim given up on is asked again later, within the job's window, and runs once", async () => {
+  /** A scheduler with one daily job (03:40) whose ledger goes through the proxy; its claim's answer is lost. */
+  async function schedulerLosingItsClaim(opts: { catchUpMs: number; now: string; log: Logger }) {
     const calls: string[] = [];
     const job = parseCron("40 3 * * * backlog bun run ops/scripts/run_governance_job.ts --job daily_count --tool test_tool --action count --params-json '{\"tag\":\"daily\"}'").jobs[0]!;
     const store = new MemoryBacklogStore();
     const s = createScheduler({
       jobs: [job],
-      catchUpMs: { daily_count: 6 * 3_600_000 },
+      catchUpMs: { daily_count: opts.catchUpMs },
       registry: createRegistry([countingTool(calls)]),
       ledger: ledger("proxy", 300),
       toolContext: (id) => createToolContext({ store, paths: resolveToolPaths({}), agent: id.agent, entitlements: id.entitlements, log: silentLogger }),
       identity: { agent: "scheduler", entitlements: ["tools.backlog.admin"], authenticated: true },
-      clock: () => new Date("2026-11-23T03:40:30Z"),
-      log: silentLogger,
+      clock: () => new Date(opts.now),
+      log: opts.log,
       claimRetryMs: 100,
     });
+    const lost = proxy.loseAnswer(INSERT);
+    const first = s.runJob(job, new Date("2026-11-23T03:40:00Z"));
+    await lost.happened;
+    await proxy.refuse(true);
+    lost.cut();
+    expect(await first).toMatchObject({ status: "error", error: expect.stringContaining("Nothing ran") });
+    expect(calls).toEqual([]);
+    await proxy.refuse(false);
+    return { s, calls };
+  }
+
+  test("in-process scheduler: a claim given up on is asked again later, within the job's window, and runs once", async () => {
+    await db.sql`delete from scheduler_runs where job = 'daily_count'`;
+    const { s, calls } = await schedulerLosingItsClaim({ catchUpMs: 6 * 3_600_000, now: "2026-11-23T03:40:30Z", log: silentLogger });
     try {
-      const lost = proxy.loseAnswer(INSERT);
-      const first = s.runJob(job, new Date("2026-11-23T03:40:00Z"));
-      await lost.happened;
-      await proxy.refuse(true);
-      lost.cut();
-      expect(await first).toMatchObject({ status: "error", error: expect.stringContaining("Nothing ran") });
-      expect(calls).toEqual([]);
-      await proxy.refuse(false);
       for (let i = 0; i < 80 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
       expect(calls).toEqual(["daily"]);
       const [row] = await db.sql<{ status: string }[]>`select status from scheduler_runs where job = 'daily_count'`;
       expect(row).toMatchObject({ status: "success" });
     } finally {
-      await proxy.refuse(false);
       await s.stop(1000);
     }
+  });
+
+  test("in-process scheduler: past the job's window (no catch-up: 10 min late at most) it is not asked again, and says so", async () => {
+    await db.sql`delete from scheduler_runs where job = 'daily_count'`;
+    const lines: string[] = [];
+    const log = createLogger({ level: "warn", write: (line) => lines.push(line) });
+    const { s } = await schedulerLosingItsClaim({ catchUpMs: 0, now: "2026-11-23T03:49:59.950Z", log });
+    await s.stop(1000);
+    expect(lines.some((l) => l.includes("scheduler: claim outcome unknown, past the job's window: not asked again"))).toBe(true);
+    expect(lines.some((l) => l.includes("asking again"))).toBe(false);
   });
 
   test("no connection could be opened (nothing was sent): the claim fails at once with the connection error, not after the window", async () => {
