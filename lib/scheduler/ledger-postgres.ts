@@ -93,14 +93,19 @@ export class PostgresRunLedger implements RunLedger {
       try {
         return await this.claimRun(run);
       } catch (err) {
+        if (!isConnectionError(err)) {
+          // Postgres answered: this attempt recorded nothing, but an earlier one may have.
+          if (sent || remembered) this.remember(key, run);
+          throw err;
+        }
         sent ||= !neverSent(err);
         // A run never sent (this time or before) is certainly not recorded: the error as it is.
         if (!sent && !remembered) throw err;
         // Ask again only while an answer may be on its way back; a remembered run that could not even be
         // sent now is still unknown, and is kept for the next claim.
-        if (!sent || !isConnectionError(err) || Date.now() + delay > started + this.resolveMs) {
+        if (!sent || Date.now() + delay > started + this.resolveMs) {
           this.remember(key, run);
-          throw isConnectionError(err) ? new ClaimOutcomeUnknown(run, Date.now() - started, err) : err;
+          throw new ClaimOutcomeUnknown(run, Date.now() - started, err);
         }
         await new Promise((r) => setTimeout(r, delay));
       }
