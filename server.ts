@@ -19,6 +19,7 @@ import { attentionSource } from "./lib/alerting/source.ts";
 import { quarantineOf, takeSnapshot } from "./lib/alerting/snapshot.ts";
 import { createMetrics } from "./lib/http/metrics.ts";
 import { resolveUiConfig } from "./lib/http/ui/config.ts";
+import { openRevokedSessions } from "./lib/http/ui/revoked-sessions.ts";
 import { log as defaultLog, type Logger } from "./lib/core/log.ts";
 import { evaluateAlerts } from "./lib/generation/policy.ts";
 import { serve } from "./lib/core/runtime.ts";
@@ -176,7 +177,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ledger,
     onScheduledRun: onRun,
     scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled, claimMinute: (job, at) => scheduler.claimMinute(job, at), claimable: (job, at, now) => scheduler.claimable(job, at, now) },
-    ui: { config: uiConfig, envs: policy.envs, warnDays: policy.notify.warn_days },
+    ui: { config: uiConfig, envs: policy.envs, warnDays: policy.notify.warn_days, revoked: openRevokedSessions(store, log) },
   });
 
   const served = serve((req, conn) => app.fetch(withSafeUrl(req), conn), { port: cfg.port, hostname: cfg.host });

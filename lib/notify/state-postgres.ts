@@ -1,6 +1,6 @@
 /** Postgres sent state (table notify_sent, migration 000008): claim = ONE insert … on conflict … returning. */
 import type { Sql } from "../pg/db.ts";
-import { AppError } from "../core/errors.ts";
+import { tableHint } from "../pg/table-hint.ts";
 import type { Decide, NoticeRecord, NotifyStateStore } from "./state.ts";
 
 interface Row {
@@ -24,16 +24,7 @@ const toRecord = (r: Row): NoticeRecord => ({
   sent_at: r.sent_at ? new Date(r.sent_at).toISOString() : null,
 });
 
-async function hinted<T>(what: string, query: () => Promise<T>): Promise<T> {
-  try {
-    return await query();
-  } catch (err) {
-    if ((err as { code?: unknown }).code === "42P01") {
-      throw new AppError("unavailable", `Cannot ${what}: the table notify_sent does not exist. Run the migrations (bun run migrate; migration 000008_notify_sent.sql).`, { cause: err });
-    }
-    throw err;
-  }
-}
+const hinted = tableHint("notify_sent", "000008_notify_sent.sql");
 
 export class PostgresNotifyState implements NotifyStateStore {
   readonly name = "PostgresNotifyState";

@@ -11,7 +11,7 @@
  * claim of that minute asks with it again. The cases: docs/scheduler.md "A lost claim answer".
  */
 import type { Sql } from "../pg/db.ts";
-import { AppError } from "../core/errors.ts";
+import { tableHint } from "../pg/table-hint.ts";
 import { isConnectionError } from "../store/postgres/errors.ts";
 import { ClaimOutcomeUnknown, newRun, scheduledMinute, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
@@ -58,17 +58,7 @@ const toRecord = (r: Row): RunRecord => ({
   ...(r.error ? { error: r.error } : {}),
 });
 
-/** A missing table is an un-migrated database: say which migration and how, not just "relation … does not exist". */
-async function hinted<T>(what: string, query: () => Promise<T>): Promise<T> {
-  try {
-    return await query();
-  } catch (err) {
-    if ((err as { code?: unknown }).code === "42P01") {
-      throw new AppError("unavailable", `Cannot ${what}: the table scheduler_runs does not exist. Run the migrations (npx bun run migrate; migration 000003_scheduler_runs.sql).`, { cause: err });
-    }
-    throw err;
-  }
-}
+const hinted = tableHint("scheduler_runs", "000003_scheduler_runs.sql");
 
 export class PostgresRunLedger implements RunLedger {
   readonly name = "PostgresRunLedger";

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { auth } from "./harness.ts";
 import { openBackends, type Backend } from "./backends.ts";
+import { openRevokedSessions } from "../../lib/http/ui/revoked-sessions.ts";
 import { csrfOf, login, READER, uiApp, type UiApp } from "./ui/ui-app.ts";
 
 const SEED = 15_2026;
@@ -159,7 +160,7 @@ describe("fuzz /ui on Postgres and JSONL", () => {
   }
 
   beforeAll(async () => {
-    sides = await Promise.all([pg, jsonl].map(async (b) => signIn({ b, ...(await uiApp({ store: b.store })) })));
+    sides = await Promise.all([pg, jsonl].map(async (b) => signIn({ b, ...(await uiApp({ store: b.store, revoked: openRevokedSessions(b.store) })) })));
   });
 
   const ascii = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 });

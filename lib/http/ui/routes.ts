@@ -30,6 +30,7 @@ import { itemHref } from "./items-table.tsx";
 import { renderItemsPage } from "./items-page.tsx";
 import type { View } from "./layout.tsx";
 import { LoginLimiter } from "./login-limit.ts";
+import { MemoryRevokedSessions, type RevokedSessions } from "./revoked-sessions.ts";
 import { renderLoginPage } from "./login-page.tsx";
 import { renderOverviewPage } from "./overview-page.tsx";
 import { renderOwnerPage } from "./owner-page.tsx";
@@ -42,6 +43,8 @@ export interface UiDeps {
   envs: readonly string[];
   /** The policy's notify.warn_days: "due soon" on every page. */
   warnDays: number;
+  /** Signed-out sessions shared by every replica (openRevokedSessions); absent: this process only. */
+  revoked?: RevokedSessions;
 }
 
 type Env = { Variables: { identity: Identity } };
@@ -63,8 +66,7 @@ const DONE: Record<string, string> = { status: "Status changed.", comment: "Comm
 
 export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
   const { config } = ui;
-  /** Signed-out sessions, until they would have expired anyway (per process; see docs/dashboard.md). */
-  const revoked = new Map<string, number>();
+  const revoked = ui.revoked ?? new MemoryRevokedSessions();
   const attempts = new LoginLimiter();
 
   // Never new URL(c.req.url): it is built from the Host header, which may be absent or junk.
@@ -87,7 +89,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     return o === undefined || o === origin(c);
   };
 
-  const who = (c: C): Who => {
+  const who = async (c: C): Promise<Who> => {
     if (config.proxyIdentityHeader) {
       const person = c.req.header(config.proxyIdentityHeader)?.trim();
       if (person) {
@@ -98,7 +100,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     }
     const now = deps.clock().getTime();
     const session = S.verifySession(config.secret, S.readCookie(c.req.header("cookie"), S.SESSION_COOKIE), now);
-    if (session && !revoked.has(session.nonce)) {
+    if (session && !(await revoked.isRevoked(session.nonce, now))) {
       const agent = deps.access.agents.find((a) => a.name === session.agent && a.enabled);
       if (agent) return { identity: { agent: agent.name, entitlements: agent.entitlements, authenticated: true }, binding: `session\0${session.nonce}`, session };
     }
@@ -133,24 +135,29 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     return c.redirect(`/ui/login?next=${encodeURIComponent(next)}`, 303);
   };
 
-  /** Runs a page handler; refusals and failures become HTML pages with the reason, never a stack or a JSON 500. */
+  /** A refusal or failure as an HTML page with the reason, never a stack or a JSON 500. */
+  const failed = (c: C, err: unknown, w: Who | null) => {
+    const view = w && hasEntitlement(w.identity.entitlements, READ) ? viewFor(w, ui.envs[0]!) : null;
+    if (err instanceof AppError && err.status < 500) return page(c, renderErrorPage({ view, status: err.status, message: err.message }), err.status);
+    const message = err instanceof AppError && (err.code === "degraded" || err.code === "unavailable") ? err.message : "The server could not answer this page; its log has the details.";
+    deps.log.error("ui page failed", { path: c.req.path, error: (err as Error).message });
+    return page(c, renderErrorPage({ view, status: 503, message }), 503);
+  };
+
+  /** Runs a page handler; refusals and failures become pages (failed). */
   const guarded =
     (handler: (c: C, w: Who) => Promise<Response>, after?: (c: C) => string) =>
     async (c: C): Promise<Response> => {
       let w: Who | null = null;
       try {
-        w = who(c);
+        w = await who(c);
         if (!hasEntitlement(w.identity.entitlements, READ)) {
           if (!w.identity.authenticated) return toLogin(c, after?.(c));
           throw new AppError("forbidden", `Agent ${w.identity.agent} lacks the entitlement ${READ} needed to see the backlog.`);
         }
         return await handler(c, w);
       } catch (err) {
-        const view = w && hasEntitlement(w.identity.entitlements, READ) ? viewFor(w, ui.envs[0]!) : null;
-        if (err instanceof AppError && err.status < 500) return page(c, renderErrorPage({ view, status: err.status, message: err.message }), err.status);
-        const message = err instanceof AppError && (err.code === "degraded" || err.code === "unavailable") ? err.message : "The server could not answer this page; its log has the details.";
-        deps.log.error("ui page failed", { path: c.req.path, error: (err as Error).message });
-        return page(c, renderErrorPage({ view, status: 503, message }), 503);
+        return failed(c, err, w);
       }
     };
 
@@ -175,9 +182,10 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     return page(c, renderLoginPage({ csrf: S.csrfToken(config.secret, `login\0${nonce}`), next, errors, notice }), status);
   };
 
-  app.get("/ui/login", (c) => {
+  app.get("/ui/login", async (c) => {
     const next = S.safeNext(c.req.query("next"));
-    if (who(c).session) return c.redirect(next, 303);
+    // Who cannot be told (an unmapped proxy identity, the store down): the form, as to anyone signed out.
+    if ((await who(c).catch(() => null))?.session) return c.redirect(next, 303);
     return loginPage(c, next, 200, [], c.req.query("signed_out") !== undefined ? "You are signed out." : null);
   });
 
@@ -230,19 +238,23 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
   });
 
   app.post("/ui/logout", formLimit, async (c) => {
-    const w = who(c);
-    const form = await readForm(c);
-    if (w.session) {
-      if (!sameOrigin(c) || !w.binding || !S.checkCsrf(config.secret, w.binding, form.csrf)) {
-        return page(c, renderErrorPage({ view: null, status: 403, message: "Sign-out must come from a page of this site (missing or wrong CSRF token)." }), 403);
+    let w: Who | null = null;
+    try {
+      w = await who(c);
+      const form = await readForm(c);
+      if (w.session) {
+        if (!sameOrigin(c) || !w.binding || !S.checkCsrf(config.secret, w.binding, form.csrf)) {
+          return page(c, renderErrorPage({ view: null, status: 403, message: "Sign-out must come from a page of this site (missing or wrong CSRF token)." }), 403);
+        }
+        // Recorded where every replica looks (revoked-sessions.ts), until the session would have expired.
+        await revoked.revoke(w.session.nonce, w.session.expiresAt, deps.clock().getTime());
+        deps.log.info("ui sign-out", { agent: w.identity.agent });
       }
-      const now = deps.clock().getTime();
-      for (const [n, exp] of revoked) if (exp <= now) revoked.delete(n);
-      revoked.set(w.session.nonce, w.session.expiresAt);
-      deps.log.info("ui sign-out", { agent: w.identity.agent });
+      c.header("set-cookie", S.cookie(S.SESSION_COOKIE, "", { secure: https(c), maxAge: 0 }));
+      return c.redirect("/ui/login?signed_out=1", 303);
+    } catch (err) {
+      return failed(c, err, w);
     }
-    c.header("set-cookie", S.cookie(S.SESSION_COOKIE, "", { secure: https(c), maxAge: 0 }));
-    return c.redirect("/ui/login?signed_out=1", 303);
   });
 
   // ---- pages ----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import { buildAccess } from "../../../lib/access/config.ts";
 import { createApp } from "../../../lib/http/app.ts";
 import { createMetrics } from "../../../lib/http/metrics.ts";
 import { resolveUiConfig } from "../../../lib/http/ui/config.ts";
+import type { RevokedSessions } from "../../../lib/http/ui/revoked-sessions.ts";
 import { silentLogger, type Logger } from "../../../lib/core/log.ts";
 import type { Conn } from "../../../lib/core/runtime.ts";
 import { evaluateAlerts, loadPolicy } from "../../../lib/generation/policy.ts";
@@ -26,6 +27,8 @@ export interface UiAppOptions {
   now?: Date;
   /** Default: a new memory store on the clock. */
   store?: BacklogStore;
+  /** Shared sign-outs (openRevokedSessions); default: this app only. */
+  revoked?: RevokedSessions;
 }
 
 export async function uiApp(o: UiAppOptions = {}) {
@@ -50,7 +53,7 @@ export async function uiApp(o: UiAppOptions = {}) {
     metrics: createMetrics(() => Promise.reject(new Error("these tests do not scrape /metrics"))),
     log,
     clock,
-    ui: { config: resolveUiConfig({ BACKLOG_SESSION_SECRET: "x".repeat(32), ...o.env }), envs: policy.envs, warnDays: policy.notify.warn_days },
+    ui: { config: resolveUiConfig({ BACKLOG_SESSION_SECRET: "x".repeat(32), ...o.env }), envs: policy.envs, warnDays: policy.notify.warn_days, revoked: o.revoked },
   });
   return { app, store, id: it.id, policy, at };
 }
