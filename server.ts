@@ -52,16 +52,16 @@ export interface ServerConfig {
 
 /** Every server setting in one place: option → env → default (tool paths and policy: lib/tools/context.ts). */
 export function resolveServerConfig(options: Partial<Pick<ServerConfig, "port" | "host" | "schedulerEnabled">> = {}, env: Env = processEnv()): ServerConfig {
-  const port = options.port ?? readVar<number>("PORT", env)!;
-  const host = options.host ?? readVar<string>("HOST", env)!;
-  const bodyKb = readVar<number>("BACKLOG_MAX_BODY_KB", env)!;
-  const sched = options.schedulerEnabled ?? readVar<boolean>("SCHEDULER_ENABLED", env)!;
+  const port = options.port ?? readVar("PORT", env)!;
+  const host = options.host ?? readVar("HOST", env)!;
+  const bodyKb = readVar("BACKLOG_MAX_BODY_KB", env)!;
+  const sched = options.schedulerEnabled ?? readVar("SCHEDULER_ENABLED", env)!;
   return {
     port,
     host,
     bodyLimitBytes: Math.round(bodyKb * 1024),
     schedulerEnabled: sched,
-    cronFile: readVar<string>("SCHEDULER_CRON_FILE", env) ?? DEFAULT_CRON_FILE, // relative: from the repository root
+    cronFile: readVar("SCHEDULER_CRON_FILE", env) ?? DEFAULT_CRON_FILE, // relative: from the repository root
   };
 }
 

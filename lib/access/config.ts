@@ -111,7 +111,7 @@ export function buildAccess(raw: unknown, env: Record<string, string | undefined
 
 /** Which file: explicit path → BACKLOG_ACCESS_FILE of `env` (relative: from the repository root) → config/access.yml. */
 export function loadAccess(file?: string, env = processEnv()): AccessControl {
-  const path = file ?? readVar<string>("BACKLOG_ACCESS_FILE", env) ?? DEFAULT_ACCESS_FILE;
+  const path = file ?? readVar("BACKLOG_ACCESS_FILE", env) ?? DEFAULT_ACCESS_FILE;
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -9,9 +9,9 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as v from "valibot";
 import { AppError } from "../core/errors.ts";
-import { type Group, namesReadBy, PROGRAMS, VARS, type VarSpec } from "./vars.ts";
+import { type Group, namesReadBy, PROGRAMS, VARS, type VarName, type VarSpec, type VarValue } from "./vars.ts";
 
-export { namesReadBy, PROGRAMS, VARS, type Group, type VarSpec };
+export { namesReadBy, PROGRAMS, VARS, type Group, type VarName, type VarSpec, type VarValue };
 export type Env = Record<string, string | undefined>;
 
 /** The repository root (two levels above lib/config/): relative paths in the environment start here. */
@@ -20,7 +20,7 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The process's environment. Everything else in lib/ takes an env argument that defaults to this. */
 export const processEnv = (): Env => process.env;
 
-const SPECS = new Map(VARS.map((s) => [s.name, s]));
+const SPECS = new Map<string, VarSpec>(VARS.map((s) => [s.name, s]));
 
 function specOf(name: string): VarSpec {
   const s = SPECS.get(name);
@@ -35,25 +35,25 @@ export const fromRepo = (p: string) => (isAbsolute(p) ? p : resolve(REPO_ROOT, p
  * One variable's value: unset or "" → its default (or undefined), else parsed; paths resolved against
  * the repository root. Throws AppError("config") naming the variable.
  */
-export function readVar<T = unknown>(name: string, env: Env = processEnv()): T | undefined {
+export function readVar<N extends VarName>(name: N, env: Env = processEnv()): VarValue<N> | undefined {
   const s = specOf(name);
   const raw = env[name];
   const given = raw === undefined || raw === "" ? s.default : raw;
-  return given === undefined ? undefined : parseVar<T>(name, given);
+  return given === undefined ? undefined : parseVar(name, given);
 }
 
 /**
  * A value parsed by a variable's rule though it came from elsewhere (a flag or an option), so a flag and
  * its variable accept the same inputs; errors name `label` (e.g. "--backend").
  */
-export function parseVar<T = unknown>(name: string, given: string, label = name): T {
+export function parseVar<N extends VarName>(name: N, given: string, label: string = name): VarValue<N> {
   const s = specOf(name);
   const r = v.safeParse(s.schema, given);
   if (!r.success) {
     const shown = s.secret ? "" : r.issues[0].message.includes("got ") ? "" : `, got ${JSON.stringify(given)}`;
     throw new AppError("config", `${label} ${r.issues[0].message}${shown}.`);
   }
-  return (s.path ? fromRepo(r.output as string) : r.output) as T;
+  return (s.path ? fromRepo(r.output as string) : r.output) as VarValue<N>;
 }
 
 /** Where a variable's value comes from, for messages and log lines: its name when set, else "default". */

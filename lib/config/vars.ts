@@ -74,9 +74,10 @@ const dsn = v.pipe(
 );
 const url = v.pipe(v.string(), v.check((s) => URL.canParse(s) && /^https?:/.test(s), (i) => `must be a URL like http://localhost:8000, ${got(i.input)}`));
 
-const spec = (name: string, group: Group, s: Omit<VarSpec, "name" | "group">): VarSpec => ({ name, group, ...s });
+// Keeps each variable's name and schema type, so readVar("PORT") is a number without a cast.
+const spec = <const N extends string, S extends v.GenericSchema<string, unknown>>(name: N, group: Group, s: Omit<VarSpec, "name" | "group" | "schema"> & { schema: S }) => ({ name, group, ...s });
 
-export const VARS: readonly VarSpec[] = [
+export const VARS = [
   spec("BACKLOG_BACKEND", "store", { default: "auto", schema: oneOf(["auto", "postgres", "jsonl", "memory"] as const), description: "`auto` (Postgres, falling back to JSONL), `postgres`, `jsonl`, `memory` (tests)" }),
   spec("BACKLOG_POSTGRES_DSN", "postgres", { schema: dsn, secret: true, description: "Postgres DSN, e.g. `postgresql://user:pass@host:5432/daarion` (first choice)" }),
   spec("POSTGRES_DSN", "postgres", { schema: dsn, secret: true, description: "used when `BACKLOG_POSTGRES_DSN` is unset" }),
@@ -141,7 +142,11 @@ export const VARS: readonly VarSpec[] = [
   spec("CHROMIUM_PATH", "tests", { default: "/usr/bin/chromium", schema: text, description: "tests: the Chromium binary" }),
   spec("DENO_PATH", "tests", { default: "node_modules/.bin/deno", schema: text, description: "tests: the Deno 2 binary" }),
   spec("BENCH_POSTGRES_DSN", "tests", { schema: dsn, secret: true, description: "benchmarks: use an existing server" }),
-];
+] as const satisfies readonly VarSpec[];
+
+export type VarName = (typeof VARS)[number]["name"];
+/** The parsed value of a variable (paths: the resolved string). */
+export type VarValue<N extends VarName> = v.InferOutput<Extract<(typeof VARS)[number], { name: N }>["schema"]>;
 
 /**
  * What each entry point reads: groups and single names. The deployment tests check every variable a

@@ -21,7 +21,7 @@ export { evaluateAlerts, type Alert } from "./alerts.ts";
 
 export { REPO_ROOT };
 /** The declared default (lib/config/vars.ts), read with an empty environment. */
-export const DEFAULT_POLICY_FILE = readVar<string>("BACKLOG_POLICY_FILE", {})!;
+export const DEFAULT_POLICY_FILE = readVar("BACKLOG_POLICY_FILE", {})!;
 
 export type Policy = PolicyData & {
   /** The file it came from (for messages), relative to the repo root when inside it. */
@@ -39,7 +39,7 @@ export function displayPath(file: string): string {
 
 /** Which file: explicit path → BACKLOG_POLICY_FILE → config/backlog_policy.yml. */
 export function resolvePolicyFile(path?: string, env: Env = processEnv()): string {
-  return path ? resolve(path) : readVar<string>("BACKLOG_POLICY_FILE", env)!;
+  return path ? resolve(path) : readVar("BACKLOG_POLICY_FILE", env)!;
 }
 
 export function loadPolicy(path?: string, env: Env = processEnv()): Policy {

@@ -22,21 +22,21 @@ export function resolvePgConfig(
   options: { dsn?: string | undefined; connectTimeoutSeconds?: number | undefined } = {},
   env: Env = processEnv(),
 ): PgConfig | null {
-  const timeout = options.connectTimeoutSeconds ?? readVar<number>("BACKLOG_PG_CONNECT_TIMEOUT", env)!;
-  if (options.dsn) return { source: "--dsn", dsn: parseVar<string>("BACKLOG_POSTGRES_DSN", options.dsn, "--dsn"), connectTimeoutSeconds: timeout };
+  const timeout = options.connectTimeoutSeconds ?? readVar("BACKLOG_PG_CONNECT_TIMEOUT", env)!;
+  if (options.dsn) return { source: "--dsn", dsn: parseVar("BACKLOG_POSTGRES_DSN", options.dsn, "--dsn"), connectTimeoutSeconds: timeout };
   for (const name of ["BACKLOG_POSTGRES_DSN", "POSTGRES_DSN"] as const) {
-    const dsn = readVar<string>(name, env);
+    const dsn = readVar(name, env);
     if (dsn) return { source: name, dsn, connectTimeoutSeconds: timeout };
   }
-  const host = readVar<string>("POSTGRES_HOST", env);
+  const host = readVar("POSTGRES_HOST", env);
   if (!host) return null;
   return {
     source: "POSTGRES_HOST/POSTGRES_PORT/POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB",
     host,
-    port: readVar<number>("POSTGRES_PORT", env)!,
-    user: readVar<string>("POSTGRES_USER", env),
-    password: readVar<string>("POSTGRES_PASSWORD", env),
-    database: readVar<string>("POSTGRES_DB", env),
+    port: readVar("POSTGRES_PORT", env)!,
+    user: readVar("POSTGRES_USER", env),
+    password: readVar("POSTGRES_PASSWORD", env),
+    database: readVar("POSTGRES_DB", env),
     connectTimeoutSeconds: timeout,
   };
 }

@@ -137,7 +137,7 @@ export function parseRiskPolicy(raw: unknown, source = RISK_POLICY_PATH): RiskPo
 
 /** Which file: explicit path → BACKLOG_RISK_POLICY_FILE (relative to the repo root) → config/risk_policy.yml. */
 export function resolveRiskPolicyFile(path?: string, env: Env = processEnv()): string {
-  return path ? resolve(path) : readVar<string>("BACKLOG_RISK_POLICY_FILE", env)!;
+  return path ? resolve(path) : readVar("BACKLOG_RISK_POLICY_FILE", env)!;
 }
 
 /** Reads and validates the policy file (default: resolveRiskPolicyFile()). */

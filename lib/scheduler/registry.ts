@@ -77,7 +77,7 @@ export function parseRegistry(raw: unknown, source = "ops/task_registry.yml"): J
 
 /** Which file: explicit path → BACKLOG_TASK_REGISTRY_FILE of `env` (relative: from the repository root) → ops/task_registry.yml. */
 export function loadRegistry(file?: string, env = processEnv()): JobSpec[] {
-  const path = file ?? readVar<string>("BACKLOG_TASK_REGISTRY_FILE", env) ?? DEFAULT_REGISTRY_FILE;
+  const path = file ?? readVar("BACKLOG_TASK_REGISTRY_FILE", env) ?? DEFAULT_REGISTRY_FILE;
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -67,7 +67,7 @@ export async function toolsCheck(accessFile?: string): Promise<Check> {
         if ("error" in loaded) return [loaded.error];
         tools = loaded.tools;
         // Keys are not needed to read who may do what: an empty env leaves every agent disabled but listed.
-        const access = loadAccess(accessFile ?? readVar<string>("BACKLOG_ACCESS_FILE"), {});
+        const access = loadAccess(accessFile ?? readVar("BACKLOG_ACCESS_FILE"), {});
         entitlements = access.agents.find((a) => a.name === SCHEDULER_AGENT)?.entitlements ?? null;
       } catch (err) {
         return [(err as Error).message];

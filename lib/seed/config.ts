@@ -12,10 +12,10 @@ import { envSchemaOf, processEnv, readVar } from "../config/index.ts";
 
 type Env = Record<string, string | undefined>;
 
-const DEFAULT_PROJECT_ID = readVar<string>("PROJECT_ID", {});
-const DEFAULT_SPRINT_ID = readVar<string>("SPRINT_ID", {});
-const DEFAULT_TIMEOUT_MS = readVar<number>("PROJECT_SERVICE_TIMEOUT_MS", {});
-const DEFAULT_TEAM = readVar<string[]>("DEFAULT_TEAM_MEMBERS", {})!;
+const DEFAULT_PROJECT_ID = readVar("PROJECT_ID", {});
+const DEFAULT_SPRINT_ID = readVar("SPRINT_ID", {});
+const DEFAULT_TIMEOUT_MS = readVar("PROJECT_SERVICE_TIMEOUT_MS", {});
+const DEFAULT_TEAM = readVar("DEFAULT_TEAM_MEMBERS", {})!;
 
 /** Every env var the job reads, with its meaning. Order = the --help order. */
 export const ENV_DOCS: Record<string, string> = {

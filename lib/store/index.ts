@@ -25,8 +25,8 @@ export type BackendName = (typeof BACKENDS)[number];
 
 export { REPO_ROOT };
 /** The declared defaults (lib/config/vars.ts), read with an empty environment. */
-export const DEFAULT_JSONL_DIR = readVar<string>("BACKLOG_JSONL_DIR", {})!;
-export const DEFAULT_RETRY_SECONDS = readVar<number>("BACKLOG_PG_RETRY_SECONDS", {})!;
+export const DEFAULT_JSONL_DIR = readVar("BACKLOG_JSONL_DIR", {})!;
+export const DEFAULT_RETRY_SECONDS = readVar("BACKLOG_PG_RETRY_SECONDS", {})!;
 
 export interface StoreOptions {
   backend?: string;
@@ -51,7 +51,7 @@ export interface StoreConfig {
 export function resolveStoreConfig(options: Omit<StoreOptions, "clock" | "log"> = {}, env: Env = processEnv()): StoreConfig {
   const backendSource = options.backend !== undefined ? "option backend" : varSource("BACKLOG_BACKEND", env);
   const backend =
-    options.backend !== undefined ? parseVar<BackendName>("BACKLOG_BACKEND", options.backend, backendSource) : readVar<BackendName>("BACKLOG_BACKEND", env)!;
+    options.backend !== undefined ? parseVar("BACKLOG_BACKEND", options.backend, backendSource) : readVar("BACKLOG_BACKEND", env)!;
 
   const pg = backend === "auto" || backend === "postgres" ? resolvePgConfig({ dsn: options.dsn, connectTimeoutSeconds: options.connectTimeoutSeconds }, env) : null;
   if (backend === "postgres" && !pg) {
@@ -64,14 +64,14 @@ export function resolveStoreConfig(options: Omit<StoreOptions, "clock" | "log"> 
 
   // an option dir is the caller's (a flag typed in a shell): relative to the current directory
   const fromOption = options.dir !== undefined && options.dir !== "";
-  const dir = fromOption ? resolve(options.dir!) : readVar<string>("BACKLOG_JSONL_DIR", env)!;
+  const dir = fromOption ? resolve(options.dir!) : readVar("BACKLOG_JSONL_DIR", env)!;
   const dirSource = fromOption ? "option dir" : varSource("BACKLOG_JSONL_DIR", env);
 
   const retrySource = options.retrySeconds !== undefined ? "option retrySeconds" : varSource("BACKLOG_PG_RETRY_SECONDS", env);
   const retrySeconds =
     options.retrySeconds !== undefined
-      ? parseVar<number>("BACKLOG_PG_RETRY_SECONDS", String(options.retrySeconds), retrySource)
-      : readVar<number>("BACKLOG_PG_RETRY_SECONDS", env)!;
+      ? parseVar("BACKLOG_PG_RETRY_SECONDS", String(options.retrySeconds), retrySource)
+      : readVar("BACKLOG_PG_RETRY_SECONDS", env)!;
 
   return { backend, sources: { backend: backendSource, dir: dirSource, retrySeconds: retrySource }, pg, dir, retrySeconds };
 }

@@ -13,7 +13,7 @@ import { processEnv, readVar, type Env } from "../config/index.ts";
 
 
 /** The declared default (lib/config/vars.ts), read with an empty environment. */
-export const DEFAULT_REPORTS_DIR = readVar<string>("BACKLOG_REPORTS_DIR", {})!;
+export const DEFAULT_REPORTS_DIR = readVar("BACKLOG_REPORTS_DIR", {})!;
 
 /** Local runs (scripts/tool.ts, generate.ts, cleanup.ts) act as "cli" with admin on every domain. */
 export const CLI_AGENT = "cli";
@@ -22,7 +22,7 @@ export const CLI_ENTITLEMENTS = ["tools.backlog.admin", "tools.risk.admin", "too
 export function resolveToolPaths(env: Env = processEnv()): ToolPaths {
   return {
     root: REPO_ROOT,
-    reportsDir: readVar<string>("BACKLOG_REPORTS_DIR", env)!,
+    reportsDir: readVar("BACKLOG_REPORTS_DIR", env)!,
     policyFile: resolvePolicyFile(undefined, env),
   };
 }

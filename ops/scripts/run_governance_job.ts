@@ -60,7 +60,7 @@ type Env = Record<string, string | undefined>;
  * fire (cron not running in UTC).
  */
 function jobMinute(job: string, env: Env, now: Date): { minute: string; warning?: string } {
-  const file = readVar<string>("BACKLOG_TASK_REGISTRY_FILE", env) ?? DEFAULT_REGISTRY_FILE; // relative: from the repository root
+  const file = readVar("BACKLOG_TASK_REGISTRY_FILE", env) ?? DEFAULT_REGISTRY_FILE; // relative: from the repository root
   try {
     const spec = loadRegistry(file).find((j) => j.id === job);
     if (!spec) return { minute: scheduledMinute(now), warning: `job ${job} is not in ${file}: claiming the current minute` };
@@ -97,9 +97,9 @@ export function loadRunnerConfig(values: Record<string, unknown>, env: Env, now 
   if (flags["scheduled-at"] !== undefined && !flags.job) {
     throw new AppError("invalid_input", "--scheduled-at needs --job (the minute is claimed per job); nothing was sent.");
   }
-  const routerUrl = readVar<string>("ROUTER_URL", env)!.replace(/\/+$/, "");
-  let key = readVar<string>("SCHEDULER_API_KEY", env) ?? "";
-  const keyFile = readVar<string>("SCHEDULER_API_KEY_FILE", env);
+  const routerUrl = readVar("ROUTER_URL", env)!.replace(/\/+$/, "");
+  let key = readVar("SCHEDULER_API_KEY", env) ?? "";
+  const keyFile = readVar("SCHEDULER_API_KEY_FILE", env);
   if (!key && keyFile) {
     try {
       key = readFileSync(keyFile, "utf8").trim();
@@ -107,7 +107,7 @@ export function loadRunnerConfig(values: Record<string, unknown>, env: Env, now 
       throw new AppError("config", `Cannot read SCHEDULER_API_KEY_FILE ${keyFile}: ${(err as Error).message}`);
     }
   }
-  const timeout = readVar<number>("RUNNER_TIMEOUT_SECONDS", env)!;
+  const timeout = readVar("RUNNER_TIMEOUT_SECONDS", env)!;
   const body: Record<string, unknown> = { tool: flags.tool, action: flags.action, ...params };
   if (values["dry-run"]) body.dry_run = true;
   const warnings: string[] = [];

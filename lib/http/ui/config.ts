@@ -27,17 +27,17 @@ export interface UiConfig {
 
 /** The variables are declared (default, schema, description) in lib/config/vars.ts; read and turned into settings here. */
 export function resolveUiConfig(env: Env, log?: Logger): UiConfig {
-  const raw = readVar<string>("BACKLOG_SESSION_SECRET", env);
+  const raw = readVar("BACKLOG_SESSION_SECRET", env);
   const ephemeralSecret = !raw;
   if (ephemeralSecret) {
     log?.warn("BACKLOG_SESSION_SECRET is unset: using a random per-process secret; browser sessions end on restart and do not span replicas");
   }
-  const header = readVar<string>("BACKLOG_PROXY_IDENTITY_HEADER", env)?.trim();
+  const header = readVar("BACKLOG_PROXY_IDENTITY_HEADER", env)?.trim();
   return {
     secret: raw ? Buffer.from(raw, "utf8") : randomBytes(32),
     ephemeralSecret,
-    sessionMs: Math.round(readVar<number>("BACKLOG_SESSION_HOURS", env)! * 3_600_000),
-    trustProxy: readVar<boolean>("BACKLOG_TRUST_PROXY", env)!,
+    sessionMs: Math.round(readVar("BACKLOG_SESSION_HOURS", env)! * 3_600_000),
+    trustProxy: readVar("BACKLOG_TRUST_PROXY", env)!,
     proxyIdentityHeader: header ? header.toLowerCase() : null,
   };
 }
