@@ -221,6 +221,8 @@ describe("fuzz /ui on Postgres and JSONL", () => {
     const where = { url: url.slice(0, 200), method: r.method, status: res.status };
     expect({ ...where, server_error: res.status >= 500 }).toEqual({ ...where, server_error: false });
     expect({ ...where, trace: /\n\s+at |\/lib\/|\.tsx?:\d+|node_modules/.test(raw) }).toEqual({ ...where, trace: false });
+    // A person reads every answer that is not a redirect: an HTML page, never JSON or bare text.
+    if (res.status !== 303) expect({ ...where, type: res.headers.get("content-type") }).toEqual({ ...where, type: "text/html; charset=UTF-8" });
     return res.status;
   }
 

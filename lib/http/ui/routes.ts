@@ -191,7 +191,8 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
 
   const formLimit = bodyLimit({
     maxSize: 64 * 1024,
-    onError: (c) => c.text("Form is larger than 64 KiB.", 413),
+    // A page like every other refusal here: a person reads it, and the way back is in its header.
+    onError: (c) => page(c, renderErrorPage({ view: null, status: 413, message: "This form is larger than 64 KiB: shorten the text (a comment holds at most 20,000 characters) and send it again." }), 413),
   });
 
   /** The posted form; a body that is not a form reads as an empty one (then validation names the fields). */
