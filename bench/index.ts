@@ -20,8 +20,8 @@ import { adminDsn, stopOwnedCluster } from "./lib/postgres.ts";
 import { BUN } from "./lib/proc.ts";
 import { resultsTable, type BenchResult } from "./lib/report.ts";
 
-const BENCHES = ["jsonl-fold", "pg-upsert", "pg-dashboard", "startup", "memory", "http", "growth", "ui", "policy-load"] as const;
-const USES_POSTGRES = new Set(["pg-upsert", "pg-dashboard", "http", "growth", "ui"]);
+const BENCHES = ["jsonl-fold", "pg-upsert", "pg-dashboard", "startup", "memory", "http", "growth", "ui", "policy-load", "alert-metrics"] as const;
+const USES_POSTGRES = new Set(["pg-upsert", "pg-dashboard", "http", "growth", "ui", "alert-metrics"]);
 const HERE = fileURLToPath(new URL("./", import.meta.url));
 
 const USAGE = `Usage: npx bun run bench [--full] [--runs N] [--only NAME,...] [--markdown] [--json]
