@@ -6,7 +6,7 @@
 import { appendFileSync } from "node:fs";
 import { markdownTable, textTable } from "./table.ts";
 
-export type Unit = "ms" | "rows/s" | "req/s" | "MB";
+export type Unit = "ms" | "rows/s" | "req/s" | "MB" | "KiB";
 
 export interface BenchResult {
   /** Short name, e.g. "jsonl fold: cold load + dashboard". */
