@@ -75,7 +75,8 @@ function rewrite(path: string, records: readonly object[]): void {
 async function generate(store: BacklogStore, reportsDir: string, policy: ReturnType<typeof loadPolicy>): Promise<number> {
   const registry = await loadToolRegistry({ policy });
   const ctx = createToolContext({ store, paths: { ...resolveToolPaths({}), reportsDir }, agent: "scheduler", entitlements: ["tools.backlog.admin"], now: () => GEN_NOW, log: silentLogger });
-  const res = (await dispatch(registry, { tool: "backlog_tool", action: "auto_generate_weekly", params: { env: "prod", week: WEEK } }, ctx)) as { created: number };
+  const res = await dispatch(registry, { tool: "backlog_tool", action: "auto_generate_weekly", params: { env: "prod", week: WEEK } }, ctx);
+  if (res.skipped) throw new Error(`generation was skipped: ${res.reason}`);
   return res.created;
 }
 

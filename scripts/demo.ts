@@ -16,7 +16,7 @@ import { displayPath, fromRepoRoot } from "../lib/generation/policy.ts";
 import { hourStart } from "../lib/risk/score.ts";
 import { parseBatchText, shiftToNow } from "../lib/risk/record.ts";
 import { openStore } from "../lib/store/index.ts";
-import { CLI_ENTITLEMENTS, createToolContext, loadToolRegistry, dispatch, loadToolConfig } from "../lib/tools/index.ts";
+import { type ActionName, CLI_ENTITLEMENTS, createToolContext, dispatch, loadToolConfig, loadToolRegistry, type ToolName } from "../lib/tools/index.ts";
 import { startServer } from "../server.ts";
 
 export const DEFAULT_SAMPLE = "ops/samples/risk_signals.sample.json";
@@ -92,7 +92,7 @@ async function main(): Promise<number> {
   const store = await openStore({ log }, env);
   try {
     const ctx = createToolContext({ store, paths, agent: "demo", entitlements: CLI_ENTITLEMENTS, log });
-    const call = (tool: string, action: string, params: Record<string, unknown> = {}) => dispatch(registry, { tool, action, params }, ctx) as Promise<any>;
+    const call = <T extends ToolName, A extends ActionName<T>>(tool: T, action: A, params: Record<string, unknown> = {}) => dispatch(registry, { tool, action, params }, ctx);
     const now = new Date();
     const records = shiftToNow(parseBatchText(text, displayPath(samplePath)).entries, now);
 

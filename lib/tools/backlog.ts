@@ -38,7 +38,7 @@ async function mustGet(ctx: ToolContext, id: string) {
   return item;
 }
 
-export function createBacklogTool(policy: Policy): Tool {
+export function createBacklogTool(policy: Policy) {
   const Env = v.picklist(policy.envs as [string, ...string[]]);
   const GenEnv = v.optional(Env, policy.envs[0]!);
 
@@ -211,5 +211,5 @@ export function createBacklogTool(policy: Policy): Tool {
         },
       }),
     },
-  };
+  } satisfies Tool;
 }

@@ -7,6 +7,7 @@
 import { hasEntitlement } from "../access/entitlements.ts";
 import { jsonValueProblem, MAX_BODY_DEPTH } from "../domain/schemas.ts";
 import { AppError, parseOrThrow } from "../core/errors.ts";
+import type { ActionName, ToolName, ToolResult } from "./index.ts";
 import type { Tool, ToolCall, ToolContext } from "./types.ts";
 
 export type Registry = ReadonlyMap<string, Tool>;
@@ -32,6 +33,13 @@ export function resolveAction(registry: Registry, call: Pick<ToolCall, "tool" | 
   return { tool, action };
 }
 
+/**
+ * A call naming its tool and action literally answers that action's result type (no cast at the caller);
+ * a call built at run time (HTTP, the scheduler, scripts/tool.ts) answers unknown. Params are checked here,
+ * at run time, against the action's schema either way.
+ */
+export function dispatch<T extends ToolName, A extends ActionName<T>>(registry: Registry, call: { tool: T; action: A; params?: Record<string, unknown> }, ctx: ToolContext): Promise<ToolResult<T, A>>;
+export function dispatch(registry: Registry, call: ToolCall, ctx: ToolContext): Promise<unknown>;
 export async function dispatch(registry: Registry, call: ToolCall, ctx: ToolContext): Promise<unknown> {
   const { tool, action } = resolveAction(registry, call);
   if (!hasEntitlement(ctx.entitlements, action.entitlement)) {

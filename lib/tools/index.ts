@@ -10,7 +10,7 @@ import type { Policy } from "../generation/policy.ts";
 import type { RiskPolicy } from "../risk/policy.ts";
 import { createRegistry, type Registry } from "./dispatch.ts";
 import type { NotifyToolOptions } from "./notify.ts";
-import type { Tool } from "./types.ts";
+import type { Tool, ToolAction } from "./types.ts";
 
 export { dispatch, resolveAction, type Registry } from "./dispatch.ts";
 export { CLI_AGENT, CLI_ENTITLEMENTS, createToolContext, loadToolConfig, resolveToolPaths } from "./context.ts";
@@ -42,6 +42,12 @@ const TOOLS = {
 
 export type ToolName = keyof typeof TOOLS;
 export const TOOL_NAMES = Object.keys(TOOLS) as ToolName[];
+
+/** Each tool as its factory builds it: action names, params schemas and result types (types only). */
+type Tools = { [T in ToolName]: Awaited<ReturnType<(typeof TOOLS)[T]>> };
+export type ActionName<T extends ToolName> = keyof Tools[T]["actions"] & string;
+/** What `dispatch` answers for one tool action, e.g. ToolResult<"backlog_tool", "list"> is {items, total, lineages?}. */
+export type ToolResult<T extends ToolName, A extends ActionName<T>> = Tools[T]["actions"][A] extends ToolAction<infer _S, infer R> ? R : unknown;
 
 /** Loads the registry: every tool, or only the named ones (names that are no tool are ignored). */
 export async function loadToolRegistry(options: RegistryOptions = {}): Promise<Registry> {

@@ -16,7 +16,7 @@ export interface NotifyToolOptions extends SenderDeps {
   env?: Record<string, string | undefined>;
 }
 
-export function createNotifyTool(policy: Policy, options: NotifyToolOptions = {}): Tool {
+export function createNotifyTool(policy: Policy, options: NotifyToolOptions = {}) {
   return {
     name: "notify_tool",
     description: "Notifies owners of overdue and due-soon backlog items through the policy's webhooks.",
@@ -37,5 +37,5 @@ export function createNotifyTool(policy: Policy, options: NotifyToolOptions = {}
         },
       }),
     },
-  };
+  } satisfies Tool;
 }

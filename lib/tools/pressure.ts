@@ -39,7 +39,7 @@ export function weekWindow(week: string, now: Date): { from: string; to: string 
   return { from: new Date(end - 7 * DAY_MS).toISOString(), to: new Date(end).toISOString() };
 }
 
-export function createPressureTool(policy: Policy, risk: RiskPolicy): Tool {
+export function createPressureTool(policy: Policy, risk: RiskPolicy) {
   const envs = policy.envs as [string, ...string[]];
   const Env = v.optional(v.picklist(envs, `must be one of ${envs.join("|")} (config/backlog_policy.yml envs)`), envs[0]);
 
@@ -83,5 +83,5 @@ export function createPressureTool(policy: Policy, risk: RiskPolicy): Tool {
         },
       }),
     },
-  };
+  } satisfies Tool;
 }

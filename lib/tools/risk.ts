@@ -38,7 +38,7 @@ function pastInstant(field: string, value: string | undefined, now: Date): Date 
   return at;
 }
 
-export function createRiskTool(policy: Policy, risk: RiskPolicy): Tool {
+export function createRiskTool(policy: Policy, risk: RiskPolicy) {
   const envs = policy.envs as [string, ...string[]];
   const Env = v.optional(v.picklist(envs, `must be one of ${envs.join("|")} (config/backlog_policy.yml envs)`), envs[0]);
   const storage = (ctx: ToolContext) => riskHistoryFor(ctx.store, ctx.log);
@@ -183,5 +183,5 @@ export function createRiskTool(policy: Policy, risk: RiskPolicy): Tool {
         },
       }),
     },
-  };
+  } satisfies Tool;
 }

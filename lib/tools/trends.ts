@@ -20,7 +20,7 @@ export const TRENDS_RETENTION_DAYS = 400;
 const params = <E extends v.ObjectEntries>(entries: E) => strictObject(entries, "parameter");
 const DryRun = v.optional(v.boolean(), false);
 
-export function createTrendsTool(policy: Policy): Tool {
+export function createTrendsTool(policy: Policy) {
   const envs = policy.envs as [string, ...string[]];
   const Env = v.picklist(envs, `must be one of ${envs.join("|")} (config/backlog_policy.yml envs)`);
   return {
@@ -69,5 +69,5 @@ export function createTrendsTool(policy: Policy): Tool {
         },
       }),
     },
-  };
+  } satisfies Tool;
 }

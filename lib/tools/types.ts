@@ -27,25 +27,28 @@ export interface ToolPaths {
   policyFile: string;
 }
 
-export interface ToolAction<S extends v.GenericSchema = v.GenericSchema> {
+export interface ToolAction<S extends v.GenericSchema = v.GenericSchema, R = unknown> {
   description: string;
   params: S;
   /** e.g. tools.backlog.read | tools.backlog.write | tools.backlog.admin */
   entitlement: string;
   /** Writes something (then `dry_run: true` must be honoured). */
   writes: boolean;
-  run(params: v.InferOutput<S>, ctx: ToolContext): Promise<unknown>;
+  run(params: v.InferOutput<S>, ctx: ToolContext): Promise<R>;
 }
 
-export interface Tool {
+export interface Tool<A extends Record<string, ToolAction> = Record<string, ToolAction>> {
   name: string;
   description: string;
-  actions: Record<string, ToolAction>;
+  actions: A;
 }
 
-/** Helps TypeScript infer params per action while storing actions in one record. */
-export function defineAction<S extends v.GenericSchema>(action: ToolAction<S>): ToolAction {
-  return action as unknown as ToolAction;
+/**
+ * Keeps each action's params schema and result type (a tool factory returns its literal `satisfies Tool`),
+ * so lib/tools/index.ts can derive what dispatch answers for each tool and action.
+ */
+export function defineAction<S extends v.GenericSchema, R>(action: ToolAction<S, R>): ToolAction<S, R> {
+  return action;
 }
 
 export interface ToolCall {

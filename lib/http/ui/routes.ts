@@ -16,10 +16,10 @@ import { bodyLimit } from "hono/body-limit";
 import { hasEntitlement } from "../../access/entitlements.ts";
 import type { Identity } from "../../access/config.ts";
 import { AppError } from "../../core/errors.ts";
-import type { BacklogEvent, BacklogItem, Dashboard, ListResult } from "../../store/types.ts";
 import { dispatch } from "../../tools/dispatch.ts";
+import type { ActionName } from "../../tools/index.ts";
 import type { Conn } from "../../core/runtime.ts";
-import type { Alert, AppDeps } from "../app.ts";
+import type { AppDeps } from "../app.ts";
 import { APP_CSS, CSS_PATH } from "./assets.ts";
 import type { UiConfig } from "./config.ts";
 import { renderErrorPage } from "./error-page.tsx";
@@ -119,7 +119,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     warnDays: ui.warnDays,
   });
 
-  const call = (w: Who, action: string, params: Record<string, unknown>) =>
+  const call = <A extends ActionName<typeof BACKLOG>>(w: Who, action: A, params: Record<string, unknown>) =>
     dispatch(deps.registry, { tool: BACKLOG, action, params }, deps.toolContext(w.identity));
 
   const page = (c: C, html: string, status = 200) => {
@@ -264,8 +264,8 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     "/ui",
     guarded(async (c, w) => {
       const env = envOf(c);
-      const dashboard = (await call(w, "dashboard", { env })) as Dashboard & { alerts?: Alert[] };
-      const dueSoon = (await call(w, "list", { env, due_within_days: ui.warnDays, sort: "due", limit: 10 })) as ListResult;
+      const dashboard = await call(w, "dashboard", { env });
+      const dueSoon = await call(w, "list", { env, due_within_days: ui.warnDays, sort: "due", limit: 10 });
       return page(c, renderOverviewPage(viewFor(w, env), { dashboard: { ...dashboard, alerts: dashboard.alerts ?? deps.alerts(dashboard) }, dueSoon }));
     }),
   );
@@ -278,13 +278,13 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
         const fallback = F.parseListQuery(ui.envs, { env: ui.envs.includes(c.req.query("env") ?? "") ? c.req.query("env")! : ui.envs[0]! }).value!;
         return page(c, renderItemsPage(viewFor(w, fallback.env), fallback, null, parsed.errors), 400);
       }
-      const result = (await call(w, "list", F.toFilter(parsed.value, ui.warnDays) as Record<string, unknown>)) as ListResult;
+      const result = await call(w, "list", F.toFilter(parsed.value, ui.warnDays) as Record<string, unknown>);
       return page(c, renderItemsPage(viewFor(w, parsed.value.env), parsed.value, result));
     }),
   );
 
   const itemView = async (c: C, w: Who, id: string, extra: { errors?: string[]; done?: string | null; form?: Record<string, string> }, status = 200) => {
-    const { item, events } = (await call(w, "get", { id })) as { item: BacklogItem; events: BacklogEvent[] };
+    const { item, events } = await call(w, "get", { id });
     const lineage = await loadLineage((p) => call(w, "list", p), item);
     return page(c, renderItemPage(viewFor(w, item.env), { item, events, lineage, ...extra }), status);
   };
@@ -301,9 +301,9 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
       const owner = c.req.param("owner") ?? "";
       if (owner.length > 200) throw new AppError("invalid_input", "owner: must be at most 200 characters.");
       const base = { env, owner, status: ["open", "in_progress", "blocked"] };
-      const open = (await call(w, "list", { ...base, sort: "priority", limit: F.PAGE_SIZE })) as ListResult;
-      const overdue = ((await call(w, "list", { env, owner, overdue: true, limit: 1 })) as ListResult).total;
-      const dueSoon = ((await call(w, "list", { env, owner, due_within_days: ui.warnDays, limit: 1 })) as ListResult).total;
+      const open = await call(w, "list", { ...base, sort: "priority", limit: F.PAGE_SIZE });
+      const overdue = (await call(w, "list", { env, owner, overdue: true, limit: 1 })).total;
+      const dueSoon = (await call(w, "list", { env, owner, due_within_days: ui.warnDays, limit: 1 })).total;
       return page(c, renderOwnerPage(viewFor(w, env), { owner, open, overdue, dueSoon }));
     }),
   );
@@ -312,7 +312,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
     "/ui/trends",
     guarded(async (c, w) => {
       const env = envOf(c);
-      const data = (await dispatch(deps.registry, { tool: "trends_tool", action: "history", params: { env, weeks: 12 } }, deps.toolContext(w.identity))) as TrendsData;
+      const data: TrendsData = await dispatch(deps.registry, { tool: "trends_tool", action: "history", params: { env, weeks: 12 } }, deps.toolContext(w.identity));
       return page(c, renderTrendsPage(viewFor(w, env), data));
     }),
   );
@@ -326,7 +326,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
       schema: F.OwnerFormSchema,
       // upsert is the tool's one way to change an owner: same key and fields, only the owner differs.
       run: async (w: Who, id: string, v: { owner: string | null }) => {
-        const { item } = (await call(w, "get", { id })) as { item: BacklogItem };
+        const { item } = await call(w, "get", { id });
         return call(w, "upsert", { env: item.env, service: item.service, category: item.category, title: item.title, dedupe_key: item.dedupe_key, owner: v.owner });
       },
     },
