@@ -8,13 +8,13 @@
  * while we hold the old one — so one stat per call tells "same file, maybe longer" from "new file".
  * A size below our offset means someone truncated it in place: also replayed from scratch.
  */
-import { closeSync, fsyncSync, openSync, readdirSync, statSync, unlinkSync, type Stats } from "node:fs";
-import { open, rename, type FileHandle } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import process from "node:process";
-import { randomBytes } from "node:crypto";
+import { statSync, type Stats } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { replaceFile } from "./atomic-write.ts";
 import { AppError, describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+
+export { listTemps, removeStaleTemps, syncDir } from "./atomic-write.ts";
 
 /**
  * Reads of 2 MiB: a parsed batch of this much text is alive at once, so larger reads raise the peak RSS
@@ -57,10 +57,6 @@ export interface ReadStats {
   /** Bytes a load from byte 0 read a second time to parse the last line of each id (loadWinners). */
   winnerBytes: number;
 }
-
-/** `.<file>.<pid>.<hex>.tmp`: what rewrite() creates next to items.jsonl / events.jsonl (nothing else's). */
-const TEMP_NAME = /^\.(items|events)\.jsonl\.\d+\.[0-9a-f]+\.tmp$/;
-const isTempFile = (name: string) => TEMP_NAME.test(name);
 
 export class JsonlFile {
   readonly path: string;
@@ -146,29 +142,12 @@ export class JsonlFile {
    * fsync, rename over, fsync the directory. Our handle then points at the new file.
    */
   async rewrite(chunks: Iterable<string>, lineCount: number): Promise<void> {
-    const tmp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-    let size = 0;
+    let size: number;
     try {
-      const out = await open(tmp, "wx");
-      try {
-        for (const chunk of chunks) {
-          const buf = Buffer.from(chunk, "utf8");
-          let done = 0;
-          while (done < buf.length) done += (await out.write(buf, done, buf.length - done)).bytesWritten;
-          size += buf.length;
-        }
-        await out.sync();
-      } finally {
-        await out.close();
-      }
-      await rename(tmp, this.path);
+      size = await replaceFile(this.path, chunks);
     } catch (err) {
-      try {
-        unlinkSync(tmp);
-      } catch {}
       throw new AppError("unavailable", `Cannot rewrite ${this.path}: ${describeError(err)}. The old file is unchanged.`, { cause: err });
     }
-    syncDir(dirname(this.path));
     const st = await this.reopen();
     this.offset = st.size;
     this.seenSize = st.size;
@@ -410,36 +389,5 @@ async function openAppendOrRead(path: string): Promise<FileHandle> {
   }
 }
 
-/** Makes a rename durable. Some platforms refuse to fsync a directory; the rename itself is already atomic. */
-export function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, "r");
-    fsyncSync(fd);
-  } catch {
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 
-/** Leftover temp files of rewrites in `dir` (none if it cannot be listed). */
-export function listTemps(dir: string): string[] {
-  try {
-    return readdirSync(dir).filter(isTempFile);
-  } catch {
-    return [];
-  }
-}
 
-/** Temp files of rewrites that never finished (a crash between create and rename). Call under the lock. */
-export function removeStaleTemps(dir: string, log: Logger): number {
-  let removed = 0;
-  for (const name of listTemps(dir)) {
-    try {
-      unlinkSync(join(dir, name));
-      removed++;
-      log.warn("backlog_jsonl_temp_removed", { file: join(dir, name), hint: "left by a rewrite that crashed before its rename; the real file was never touched" });
-    } catch {}
-  }
-  return removed;
-}

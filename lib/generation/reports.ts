@@ -13,14 +13,12 @@
  * so a reader sees the old or the new report, never half of one. The .md goes first and the .json (the
  * one generation reads) last: a .json on disk always has its readable twin.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import process from "node:process";
+import { mkdir } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import * as v from "valibot";
 import { AppError, describeError, formatIssues } from "../core/errors.ts";
 import { isValidDate, isValidIsoWeek } from "../core/isoweek.ts";
-import { syncDir } from "../fs/jsonl-file.ts";
+import { replaceFile } from "../fs/atomic-write.ts";
 import { EnvName } from "../store/types.ts";
 
 export type ReportKind = "risk" | "platform";
@@ -50,23 +48,12 @@ export function reportPaths(reportsDir: string, kind: ReportKind, env: string, p
 
 /** Writes `content` to `path` atomically (see the header). */
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   try {
-    await mkdir(dir, { recursive: true });
-    const fh = await open(tmp, "wx");
-    try {
-      await fh.writeFile(content, "utf8");
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
+    await mkdir(dirname(path), { recursive: true });
+    await replaceFile(path, [content]);
   } catch (err) {
-    await rm(tmp, { force: true }).catch(() => {});
     throw new AppError("unavailable", `Cannot write the report ${path}: ${describeError(err)}. Check that the reports directory (BACKLOG_REPORTS_DIR) is writable.`, { cause: err });
   }
-  syncDir(dir);
 }
 
 /** The report pair: .md first, .json last (see the header). */

@@ -9,11 +9,10 @@
  * replay moves on (issue 14 case 4): one bad record never keeps the store on the fallback.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { open, rename, unlink } from "node:fs/promises";
+import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import process from "node:process";
 import { AppError, describeError } from "../../core/errors.ts";
-import { syncDir } from "../../fs/jsonl-file.ts";
+import { replaceFile, syncDir } from "../../fs/atomic-write.ts";
 
 export const JOURNAL_FILE = "outage-journal.jsonl";
 export const QUARANTINE_FILE = "outage-journal.quarantine.jsonl";
@@ -127,17 +126,7 @@ export class OpJournal<T extends { op_id: string }> {
       syncDir(this.dir);
       return "removed";
     }
-    const rest = readFileSync(this.path).subarray(mark.offset);
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    const fh = await open(tmp, "w");
-    try {
-      await fh.write(rest);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.path);
-    syncDir(this.dir);
+    await replaceFile(this.path, [readFileSync(this.path).subarray(mark.offset)]);
     return "kept_tail";
   }
 

@@ -68,6 +68,9 @@ export interface JsonlStoreOptions {
 /** Rewrites write in pieces of about this many characters: no giant string for a huge file. */
 const REWRITE_CHUNK = 4 << 20;
 
+/** The files this store's lock guards: their rewrite temps are removed at once (lib/fs/atomic-write.ts). */
+const OWN_FILES = ["items.jsonl", "events.jsonl"] as const;
+
 export class JsonlBacklogStore implements BacklogStore {
   readonly name = "JsonlBacklogStore";
   readonly binding: StoreBinding;
@@ -331,7 +334,7 @@ export class JsonlBacklogStore implements BacklogStore {
     }
     this.prepared = true;
     // Leftovers of a rewrite that crashed: harmless, but remove them if nobody is writing right now.
-    if (listTemps(this.dir).length) await this.lock.tryRun(async () => removeStaleTemps(this.dir, this.log));
+    if (listTemps(this.dir).length) await this.lock.tryRun(async () => removeStaleTemps(this.dir, OWN_FILES, this.log));
   }
 
   private async catchUp(which: "items" | "events" | "both"): Promise<void> {
@@ -395,7 +398,7 @@ export class JsonlBacklogStore implements BacklogStore {
 
   /** Under the lock: removes `ids` (and their events) and rewrites each file that has lines to drop. */
   private async rewrite(ids: ReadonlySet<string>, reason: "cleanup" | "compact"): Promise<void> {
-    removeStaleTemps(this.dir, this.log);
+    removeStaleTemps(this.dir, OWN_FILES, this.log);
     const before = { items: this.itemsFile.lines, events: this.eventsFile.lines };
     try {
       const events = this.index.remove(ids);
