@@ -1,5 +1,5 @@
 /**
- * Postgres run ledger: claim = ONE `INSERT … ON CONFLICT (job, scheduled_at) DO NOTHING RETURNING`.
+ * Postgres run ledger: claim = ONE `INSERT … ON CONFLICT DO NOTHING RETURNING` (unique job, scheduled_at).
  *
  * The run id is made here, before the INSERT, so a claimer recognises its own claim: a row for
  * (job, minute) carrying ITS run id means it won, whoever wrote the row (its own INSERT whose answer
@@ -137,10 +137,13 @@ export class PostgresRunLedger implements RunLedger {
   }
 
   private async insertClaim(run: RunRecord): Promise<ClaimResult> {
+    // No conflict target: the run_id key counts as a conflict too. The auto router's replay may insert
+    // this very run (from JSONL) at the same moment; with only (job, scheduled_at) as the arbiter, a
+    // concurrent insert of the same run_id is a unique-violation error instead of "already there".
     const [won] = await this.sql<Row[]>`
       insert into scheduler_runs (run_id, job, scheduled_at, source, started_at, status)
       values (${run.run_id}, ${run.job}, ${run.scheduled_at}, ${run.source}, ${run.started_at}, 'running')
-      on conflict (job, scheduled_at) do nothing
+      on conflict do nothing
       returning *`;
     if (won) return { claimed: true, run: toRecord(won) };
     const [existing] = await this.sql<Row[]>`select * from scheduler_runs where job = ${run.job} and scheduled_at = ${run.scheduled_at}`;

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import type { Sql } from "../../lib/pg/db.ts";
 import { createLogger, silentLogger, type Logger } from "../../lib/core/log.ts";
-import { ClaimOutcomeUnknown } from "../../lib/scheduler/ledger.ts";
+import { ClaimOutcomeUnknown, newRun } from "../../lib/scheduler/ledger.ts";
 import { JsonlRunLedger } from "../../lib/scheduler/ledger-jsonl.ts";
 import { PostgresRunLedger } from "../../lib/scheduler/ledger-postgres.ts";
 import { runClaimed } from "../../lib/scheduler/run-claimed.ts";
@@ -205,5 +205,28 @@ describe("a claim whose answer was lost", () => {
     expect(remote).toMatchObject({ claimed: true, run: { run_id: local.run.run_id } });
     // and nobody else's claim is mistaken for it
     expect(await ledger("direct").claim("lost_job", minute, "B", new Date())).toMatchObject({ claimed: false, existing: { run_id: local.run.run_id } });
+  });
+
+  test("auto: the replay inserts this claim's run at the same moment as its Postgres claim: never an error, always this claim's", async () => {
+    // A race, not a scripted interleaving: 800 claims each racing the replay of their own run. Without the
+    // fix (a conflict target on (job, scheduled_at) only) 1-33 of them failed with a unique violation on
+    // run_id in every run tried; the window is too narrow to hit by steering a connection.
+    const pool = () => postgres(db.dsn, { max: 8, onnotice: () => {} }) as unknown as Sql;
+    const claims = pool();
+    const replays = pool();
+    conns.push(claims, replays);
+    const a = new PostgresRunLedger(claims);
+    const b = new PostgresRunLedger(replays);
+    const outcomes: string[] = [];
+    for (let batch = 0; batch < 100; batch++) {
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const run = newRun("race_job", nextMinute(), "A", new Date());
+          const [mine] = await Promise.all([a.claimRun(run).catch((e: Error) => e), b.pushRuns([run])]);
+          outcomes.push(mine instanceof Error ? `error: ${mine.message}` : mine.claimed ? "claimed" : "refused");
+        }),
+      );
+    }
+    expect(outcomes.filter((o) => o !== "claimed")).toEqual([]);
   });
 });
