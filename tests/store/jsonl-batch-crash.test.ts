@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../lib/core/log.ts";
 import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
+import type { BacklogOp } from "../../lib/store/auto/ops.ts";
 import type { BacklogEvent, BacklogItem } from "../../lib/store/types.ts";
 import { readJsonl, startWorker, WORKER } from "./fixtures/jsonl-spawn.ts";
 import { spawnSync } from "node:child_process";
@@ -85,6 +86,24 @@ describe("JSONL upsertMany cut in the middle", () => {
       rmSync(root, { recursive: true, force: true });
     }
   }, 60_000);
+
+  test("a batch written but not journaled (auto, the journal append failed) is journaled whole by the re-run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bb-jsonl-batch-journal-"));
+    try {
+      const inputs = Array.from({ length: 50 }, (_, i) => ({ env: "prod", service: "s", category: "c", title: `t${i}`, priority: "P2" as const, dedupe_key: `j-${i}` }));
+      const failing = new JsonlBacklogStore({ dir, log: silentLogger, journal: async () => { throw new Error("disk full"); } });
+      await expect(failing.upsertMany(inputs, { actor: "gen" })).rejects.toThrow("disk full"); // never acknowledged
+      await failing.close();
+      const ops: BacklogOp[] = [];
+      const store = new JsonlBacklogStore({ dir, log: silentLogger, journal: async (batch) => void ops.push(...batch) });
+      const rerun = await store.upsertMany(inputs, { actor: "gen" });
+      expect(rerun.every((r) => !r.created && !r.changed)).toBe(true); // the files had it all already
+      expect(ops.map((o) => (o.kind === "upsert" ? [o.input.dedupe_key, o.local_id] : o.kind))).toEqual(rerun.map((r) => [r.item.dedupe_key, r.item.id]));
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test("kill -9 during a run of batches: every acknowledged batch is whole, a re-run completes the rest", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bb-jsonl-batch-kill-"));
