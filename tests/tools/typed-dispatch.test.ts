@@ -9,6 +9,8 @@ import { silentLogger } from "../../lib/core/log.ts";
 import { parsePolicyText } from "../../lib/generation/policy.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
 import { createToolContext, dispatch, loadToolRegistry, TOOL_NAMES, type ToolResult } from "../../lib/tools/index.ts";
+import { runLocalTool } from "../../lib/tools/local.ts";
+import { rejectionOf } from "../helpers/app-error.ts";
 
 const POLICY = parsePolicyText("{}\n", "policy.yml");
 
@@ -32,6 +34,12 @@ describe("dispatch answers the action's own result type", () => {
     const loose = await dispatch(registry, { tool: "backlog_tool", action, params: {} }, ctx);
     // @ts-expect-error unknown until the caller checks it
     expect(loose.total).toBe(1);
+  });
+
+  test("a local run of an unknown tool still names every known tool (it loads them all to say so)", async () => {
+    const err = await rejectionOf(runLocalTool({ tool: "backlog_tol", action: "list" }, { env: {}, log: silentLogger }));
+    expect(err.code).toBe("not_found");
+    expect(err.message).toBe(`Unknown tool "backlog_tol". Known tools: ${TOOL_NAMES.join(", ")}.`);
   });
 
   test("only: loads just the named tools; the full registry has every tool", async () => {
