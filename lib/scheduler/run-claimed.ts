@@ -76,7 +76,8 @@ const FUTURE_SKEW_MS = 60_000;
 
 /**
  * The scheduled minute a caller asking for `job` at `at` may claim, checked against the job's own
- * schedule and catch-up window: an unknown job, a minute in the future, a minute that is no fire of
+ * schedule and catch-up window: the fire `at` is late for, or `at` itself when it is no fire but recent
+ * (an off-schedule runner); an unknown job, a minute in the future, an old minute that is no fire of
  * the job, or a fire older than its window is `invalid_input` (400) and nothing is recorded.
  */
 export function claimableFire(jobs: readonly ClaimableJob[], jobId: string, at: Date, now: Date): { job: ClaimableJob; minute: string } {
@@ -91,6 +92,10 @@ export function claimableFire(jobs: readonly ClaimableJob[], jobId: string, at: 
   }
   const fire = fireFor(job.schedule, at);
   if (!fire) {
+    // Off-schedule (a cron in local time, a manual --job run): the runner claims its own current minute
+    // (docs/scheduler.md, Runner), so a recent minute is claimable as itself. It grants nothing a plain
+    // call without `job` could not do, and two runners for that minute still run once.
+    if (now.getTime() - at.getTime() <= LATE_TOLERANCE_MS) return { job, minute: scheduledMinute(at) };
     throw new AppError("invalid_input", `scheduled_at: ${at.toISOString()} is not a scheduled fire of ${job.id} (schedule "${job.schedule}" UTC, up to ${LATE_TOLERANCE_MS / 60_000} min late); send the fire's minute.`, {
       details: [`scheduled_at: expected a fire of "${job.schedule}" (UTC)`],
     });

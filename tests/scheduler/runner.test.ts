@@ -29,6 +29,14 @@ afterAll(() => server.stop());
 
 const run = (args: string[], env: Record<string, string> = {}) => runScript(RUNNER, args, { env: { ROUTER_URL: server.url, SCHEDULER_API_KEY: KEY, ...env } });
 
+/** A cron runner's call as the server sees it: daily_backlog_cleanup claiming `scheduled_at`. */
+const postCleanupClaim = (scheduled_at: string) =>
+  fetch(`${server.url}/v1/tools/execute`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ tool: "backlog_tool", action: "cleanup", job: "daily_backlog_cleanup", scheduled_at }),
+  }).then(async (r) => ({ status: r.status, body: await r.json() }));
+
 describe("run_governance_job", () => {
   test("success prints the JSON result and exits 0", async () => {
     const r = await run(["--tool", "backlog_tool", "--action", "cleanup", "--params-json", '{"retention_days": 180}']);
@@ -67,12 +75,7 @@ describe("run_governance_job", () => {
   });
 
   test("the server claims the job's scheduled fire: a call 3 minutes late claims the same minute", async () => {
-    const post = (scheduled_at: string) =>
-      fetch(`${server.url}/v1/tools/execute`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({ tool: "backlog_tool", action: "cleanup", job: "daily_backlog_cleanup", scheduled_at }),
-      }).then((r) => r.json());
+    const post = (scheduled_at: string) => postCleanupClaim(scheduled_at).then((r) => r.body);
     pinned = new Date("2026-11-25T03:43:20Z");
     const late = await post("2026-11-25T03:43:00Z");
     expect(late.removed).toBe(0);
@@ -82,6 +85,26 @@ describe("run_governance_job", () => {
     pinned = new Date("2026-11-25T12:00:00Z");
     expect(await post("2026-11-25T03:40:00Z")).toMatchObject({ error: expect.stringContaining("older than its catch-up window") });
     pinned = null;
+  });
+
+  test("a runner started off its UTC schedule claims its own minute on the server: two such runners run once", async () => {
+    // The server must accept what the runner sends off-schedule (docs/scheduler.md, Runner), else the job never runs.
+    const post = postCleanupClaim;
+    pinned = new Date("2026-11-26T12:00:20Z"); // 8 h after 03:40: not late, off-schedule
+    const [a, b] = await Promise.all([post("2026-11-26T12:00:00Z"), post("2026-11-26T12:00:00Z")]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect([a.body, b.body].filter((x) => x.skipped === "already ran")).toHaveLength(1);
+    expect([a.body, b.body].find((x) => x.skipped !== "already ran")).toMatchObject({ removed: 0 });
+    // an old minute that is no fire stays refused
+    expect((await post("2026-11-26T11:40:00Z")).body).toMatchObject({ error: expect.stringContaining("is not a scheduled fire") });
+    pinned = null;
+    // end to end: two runner processes for the same real minute, as two cron hosts would fire them
+    const args = ["--job", "daily_backlog_cleanup", "--tool", "backlog_tool", "--action", "cleanup", "--params-json", "{}"];
+    const skippedOf = (rs: { stdout: string }[]) => rs.filter((r) => JSON.parse(r.stdout || "{}").skipped === "already ran").length;
+    let runs = await Promise.all([run(args), run(args)]);
+    if (runs.every((r) => r.code === 0) && skippedOf(runs) === 0) runs = await Promise.all([run(args), run(args)]); // a minute boundary fell between them
+    for (const r of runs) expectExit(r, 0);
+    expect(skippedOf(runs)).toBe(1);
   });
 
   test("the key may come from SCHEDULER_API_KEY_FILE", async () => {
