@@ -29,7 +29,7 @@ async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
   const files = renderAlertFiles({
     policyFile: values.policy,
     rulesFile: values.out,
-    prometheusRuleFile: values["k8s-out"] as string | undefined,
+    prometheusRuleFile: values["k8s-out"],
   });
   if (values.stdout) return void process.stdout.write(files[0]![1]), 0;
   for (const [out, content] of files) {

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import * as v from "valibot";
-import { type ParsedCli, printJson, runCli } from "../../lib/core/cli.ts";
+import { type CliValues, type ParsedCli, printJson, runCli } from "../../lib/core/cli.ts";
 import { readVar } from "../../lib/config/index.ts";
 import { AppError, describeError, parseOrThrow } from "../../lib/core/errors.ts";
 import { log, logToStderr } from "../../lib/core/log.ts";
@@ -76,10 +76,10 @@ function jobMinute(job: string, env: Env, now: Date): { minute: string; warning?
 }
 
 /** Every setting in one place: flags → env → default. Invalid input fails here, before any request. */
-export function loadRunnerConfig(values: Record<string, unknown>, env: Env, now = new Date()) {
+export function loadRunnerConfig(values: CliValues<typeof spec.flags>, env: Env, now = new Date()) {
   const flags = parseOrThrow(Flags, values, "Invalid arguments");
   let params: Record<string, unknown> = {};
-  const raw = values["params-json"] as string | undefined;
+  const raw = values["params-json"];
   if (raw !== undefined) {
     try {
       params = JSON.parse(raw);
@@ -123,7 +123,7 @@ export function loadRunnerConfig(values: Record<string, unknown>, env: Env, now 
   return { routerUrl, key, timeoutMs: timeout * 1000, body, warnings };
 }
 
-async function main({ values }: ParsedCli): Promise<number> {
+async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
   logToStderr();
   const cfg = loadRunnerConfig(values, process.env);
   for (const w of cfg.warnings) log.warn("run_governance_job: scheduled minute", { warning: w });
