@@ -155,6 +155,11 @@ export class JsonlFile {
     if (st.size !== size) this.log.warn("backlog_jsonl_rewrite_size_mismatch", { file: this.path, expected: size, actual: st.size });
   }
 
+  /** False until the first catch-up and after close(): nothing of the file is in the sink. */
+  get isOpen(): boolean {
+    return this.fh !== null;
+  }
+
   async close(): Promise<void> {
     const fh = this.fh;
     this.fh = null;

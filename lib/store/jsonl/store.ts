@@ -6,7 +6,7 @@
  * only the bytes appended since the previous call (see jsonl-file.ts). Rules come from logic.ts, so
  * behaviour matches every other backend. File formats and operator notes: docs/storage-jsonl.md.
  */
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AppError, describeError } from "../../core/errors.ts";
@@ -16,6 +16,7 @@ import type { AttentionView } from "./dashboard-index.ts";
 import { JsonlIndex } from "./item-index.ts";
 import { JsonlFile, listTemps, removeStaleTemps, type ReadStats } from "../../fs/jsonl-file.ts";
 import { isEventLine, isItemLine } from "./shape.ts";
+import { keptEventLines } from "./event-filter.ts";
 import { makeOp, type BacklogOpBody, type OpSink } from "../auto/ops.ts";
 import {
   cleanupCutoff,
@@ -247,12 +248,12 @@ export class JsonlBacklogStore implements BacklogStore {
       return ids;
     };
     if (options.dryRun) return this.reading("items", () => expired().size);
-    return this.writing(async () => {
+    return this.writing(async (eventsRead) => {
       const doomed = expired();
-      await this.rewrite(doomed, "cleanup");
+      await this.rewrite(doomed, "cleanup", eventsRead);
       await this.journaled({ kind: "cleanup", retention_days: retentionDays, now: now.toISOString() }, "cleanup", now);
       return doomed.size;
-    });
+    }, true);
   }
 
   /** Drops superseded, invalid and orphaned lines by rewriting both files atomically. Counts are items.jsonl lines. */
@@ -356,17 +357,20 @@ export class JsonlBacklogStore implements BacklogStore {
     });
   }
 
-  /** Lock, catch up with other writers, cut off torn tails, then decide and write. */
-  private writing<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Lock, catch up with other writers, cut off torn tails, then decide and write. `unreadEvents`: a
+   * write that rewrites events.jsonl from its bytes (cleanup) leaves it unread if this process has not
+   * read it yet; `fn` is told whether the events are in the index.
+   */
+  private writing<T>(fn: (eventsRead: boolean) => Promise<T>, unreadEvents = false): Promise<T> {
     return this.serial(async () => {
+      const events = !unreadEvents || this.eventsFile.isOpen;
       // A cold instance loads outside the lock, so other writers never wait for a big first load.
-      await this.catchUp("both");
+      await this.catchUp(events ? "both" : "items");
       return this.lock.run(async () => {
-        const itemsTail = await this.itemsFile.catchUp(this.index.itemSink);
-        const eventsTail = await this.eventsFile.catchUp(this.index.eventSink);
-        await this.itemsFile.repairTail(itemsTail);
-        await this.eventsFile.repairTail(eventsTail);
-        return fn();
+        await this.itemsFile.repairTail(await this.itemsFile.catchUp(this.index.itemSink));
+        if (events) await this.eventsFile.repairTail(await this.eventsFile.catchUp(this.index.eventSink));
+        return fn(events);
       });
     });
   }
@@ -397,7 +401,7 @@ export class JsonlBacklogStore implements BacklogStore {
   }
 
   /** Under the lock: removes `ids` (and their events) and rewrites each file that has lines to drop. */
-  private async rewrite(ids: ReadonlySet<string>, reason: "cleanup" | "compact"): Promise<void> {
+  private async rewrite(ids: ReadonlySet<string>, reason: "cleanup" | "compact", eventsRead = true): Promise<void> {
     removeStaleTemps(this.dir, OWN_FILES, this.log);
     const before = { items: this.itemsFile.lines, events: this.eventsFile.lines };
     try {
@@ -405,7 +409,16 @@ export class JsonlBacklogStore implements BacklogStore {
       const items = this.index.items;
       if (this.itemsFile.lines !== items.size) await this.itemsFile.rewrite(chunks(items.values()), items.size);
       // Items first: a crash in between leaves orphan events of removed items, which the next rewrite drops.
-      if (this.eventsFile.lines !== events.length) await this.eventsFile.rewrite(chunks(events), events.length);
+      if (eventsRead) {
+        if (this.eventsFile.lines !== events.length) await this.eventsFile.rewrite(chunks(events), events.length);
+      } else {
+        const kept = keptEventLines(readIfThere(this.eventsFile.path), (id) => items.has(id));
+        before.events = kept.lines;
+        if (kept.kept !== kept.lines || kept.torn) await this.eventsFile.rewrite(kept.chunks(), kept.kept);
+        // Still unread by this process: the next read of events loads the file as it is now.
+        await this.eventsFile.close();
+        this.eventsFile.lines = kept.kept;
+      }
     } catch (err) {
       // The index may already be ahead of the files: forget it and replay the files on the next call.
       await this.itemsFile.close();
@@ -423,6 +436,16 @@ export class JsonlBacklogStore implements BacklogStore {
         events_lines_after: this.eventsFile.lines,
       });
     }
+  }
+}
+
+/** The file's bytes; none if it does not exist yet. */
+function readIfThere(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return Buffer.alloc(0);
+    throw new AppError("unavailable", `Cannot read ${path}: ${describeError(err)}.`, { cause: err });
   }
 }
 
