@@ -13,7 +13,7 @@ import YAML from "yaml";
 import type { PolicyData } from "../generation/policy-schema.ts";
 import { LATE_TOLERANCE_MS } from "../scheduler/schedule.ts";
 
-export const ALERT_NAMES = ["BacklogOverdueItems", "BacklogOverdueP0", "BacklogJobMissedSchedule", "BacklogStoreDegraded"] as const;
+export const ALERT_NAMES = ["BacklogOverdueItems", "BacklogOverdueP0", "BacklogJobMissedSchedule", "BacklogJobStuck", "BacklogStoreDegraded"] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
 /** docs/alerting.md section per alert (the heading's anchor). */
@@ -21,6 +21,7 @@ export const RUNBOOK_ANCHORS: Record<AlertName, string> = {
   BacklogOverdueItems: "backlogoverdueitems",
   BacklogOverdueP0: "backlogoverduep0",
   BacklogJobMissedSchedule: "backlogjobmissedschedule",
+  BacklogJobStuck: "backlogjobstuck",
   BacklogStoreDegraded: "backlogstoredegraded",
 };
 export const RUNBOOK_DOC = "docs/alerting.md";
@@ -112,6 +113,19 @@ export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOpti
         summary: "Governance job {{ $labels.task }} missed its scheduled run",
         description: "No run of {{ $labels.task }} was recorded for its latest scheduled fire, and its catch-up window has passed. Check cron / the scheduler and run it by hand.",
         runbook_url: runbook("BacklogJobMissedSchedule"),
+      },
+    },
+    {
+      alert: "BacklogJobStuck",
+      // A run nobody will finish: its minute counts as run (so BacklogJobMissedSchedule stays quiet), but
+      // the job did not do its work. The 30 minutes are in the metric (STUCK_AFTER_MS).
+      expr: "max by (task) (backlog_job_last_run_stuck) > 0",
+      for: f(FOR.missed),
+      labels: { severity: "warning", team: a.notify_target, action: "notify" },
+      annotations: {
+        summary: "Governance job {{ $labels.task }}: its latest run is stuck in running",
+        description: "A run of {{ $labels.task }} started more than 30 minutes ago and never finished: its process died mid-run or gave up on a lost claim answer, and nothing will finish or repeat it. Check its logs and run the job by hand if its work is not done.",
+        runbook_url: runbook("BacklogJobStuck"),
       },
     },
     {

@@ -16,6 +16,8 @@ export interface JobMetric {
   /** Unix seconds or null (no run yet / no fire). */
   last_run: number | null;
   last_success: number | null;
+  /** 1 when the latest run is still running past STUCK_AFTER_MS (lib/scheduler/ledger.ts). */
+  stuck: 0 | 1;
   runs: JobStats["runs"];
   previous_fire: number | null;
   next_fire: number | null;
@@ -69,7 +71,7 @@ export async function takeSnapshot(deps: SnapshotDeps, now: Date): Promise<Metri
       (h) => ({ degraded: h.degraded || h.serving === false, quarantined: deps.quarantined?.() ?? 0 }),
       () => ({ degraded: true, quarantined: deps.quarantined?.() ?? 0 }),
     ),
-    deps.ledger.stats(),
+    deps.ledger.stats(now),
   ]);
   const jobs = deps.jobs.map((j): JobMetric => {
     const s = stats.get(j.id);
@@ -79,6 +81,7 @@ export async function takeSnapshot(deps: SnapshotDeps, now: Date): Promise<Metri
       last_run: secs(s?.last_run_at),
       last_success: secs(s?.last_success_at),
       runs: s?.runs ?? { running: 0, success: 0, error: 0 },
+      stuck: s?.stuck ?? 0,
       previous_fire: fires.prev ? fires.prev.getTime() / 1000 : null,
       next_fire: fires.next ? fires.next.getTime() / 1000 : null,
       catch_up_seconds: j.catchUpMs / 1000,

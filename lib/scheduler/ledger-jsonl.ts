@@ -149,8 +149,8 @@ export class JsonlRunLedger implements RunLedger {
     return this.withRuns(async (runs) => latestPerJob(runs.values()));
   }
 
-  stats(): Promise<Map<string, JobStats>> {
-    return this.withRuns(async (runs) => jobStats(runs.values()));
+  stats(now: Date): Promise<Map<string, JobStats>> {
+    return this.withRuns(async (runs) => jobStats(runs.values(), now));
   }
 
   async close(): Promise<void> {}

@@ -42,8 +42,8 @@ export class MemoryRunLedger implements RunLedger {
   async lastRuns(): Promise<Map<string, RunRecord>> {
     return latestPerJob(this.runs.values());
   }
-  async stats(): Promise<Map<string, JobStats>> {
-    return jobStats(this.runs.values());
+  async stats(now: Date): Promise<Map<string, JobStats>> {
+    return jobStats(this.runs.values(), now);
   }
   async close(): Promise<void> {}
 }
@@ -113,8 +113,8 @@ export class AutoRunLedger implements RunLedger {
     return this.read((l) => l.lastRuns());
   }
 
-  stats(): Promise<Map<string, JobStats>> {
-    return this.read((l) => l.stats());
+  stats(now: Date): Promise<Map<string, JobStats>> {
+    return this.read((l) => l.stats(now));
   }
 
   /** Reads from Postgres while it serves (it has every run after the replay), else from JSONL. */

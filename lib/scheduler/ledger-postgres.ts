@@ -13,7 +13,7 @@
 import type { Sql } from "../pg/db.ts";
 import { tableHint } from "../pg/table-hint.ts";
 import { isConnectionError } from "../store/postgres/errors.ts";
-import { ClaimOutcomeUnknown, newRun, scheduledMinute, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { ClaimOutcomeUnknown, newRun, scheduledMinute, STUCK_AFTER_MS, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 /** How long a claim whose answer was lost keeps asking: a Postgres restart or a short failover. */
 export const RESOLVE_MS = 30_000;
@@ -168,17 +168,19 @@ export class PostgresRunLedger implements RunLedger {
     return new Map(rows.map((r) => [r.job, toRecord(r)]));
   }
 
-  async stats(): Promise<Map<string, JobStats>> {
-    const rows = await hinted("read the run statistics", () => this.sql<{ job: string; running: number; success: number; error: number; last_run_at: Date | null; last_success_at: Date | null }[]>`
+  async stats(now: Date): Promise<Map<string, JobStats>> {
+    const stuckBefore = new Date(now.getTime() - STUCK_AFTER_MS);
+    const rows = await hinted("read the run statistics", () => this.sql<{ job: string; running: number; stuck: 0 | 1; success: number; error: number; last_run_at: Date | null; last_success_at: Date | null }[]>`
       select job,
              count(*) filter (where status = 'running')::int as running,
+             (bool_or(status = 'running' and started_at < ${stuckBefore} and scheduled_at = latest))::int as stuck,
              count(*) filter (where status = 'success')::int as success,
              count(*) filter (where status = 'error')::int as error,
              max(scheduled_at) as last_run_at,
              max(ended_at) filter (where status = 'success') as last_success_at
-        from scheduler_runs group by job`);
+        from (select *, max(scheduled_at) over (partition by job) as latest from scheduler_runs) runs group by job`);
     const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
-    return new Map(rows.map((r) => [r.job, { job: r.job, runs: { running: r.running, success: r.success, error: r.error }, last_run_at: iso(r.last_run_at), last_success_at: iso(r.last_success_at) }]));
+    return new Map(rows.map((r) => [r.job, { job: r.job, runs: { running: r.running, success: r.success, error: r.error }, stuck: r.stuck, last_run_at: iso(r.last_run_at), last_success_at: iso(r.last_success_at) }]));
   }
 
   async close(): Promise<void> {}

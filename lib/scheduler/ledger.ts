@@ -28,14 +28,16 @@ export interface RunLedger {
   finish(runId: string, outcome: Outcome, now: Date): Promise<RunRecord>;
   /** The latest run (by scheduled minute) of each job. */
   lastRuns(): Promise<Map<string, RunRecord>>;
-  /** Per job, over the runs the ledger keeps: counts by status and the latest run and success (for /metrics). */
-  stats(): Promise<Map<string, JobStats>>;
+  /** Per job, over the runs the ledger keeps: counts by status, stuck runs at `now`, the latest run and success (for /metrics). */
+  stats(now: Date): Promise<Map<string, JobStats>>;
   close(): Promise<void>;
 }
 
 export interface JobStats {
   job: string;
   runs: Record<RunRecord["status"], number>;
+  /** 1 when the latest run is still `running` more than STUCK_AFTER_MS after it started (nobody will finish it), else 0. */
+  stuck: 0 | 1;
   /** Scheduled minute of the latest run, whatever its outcome. */
   last_run_at: string | null;
   /** When the latest successful run ended. */
@@ -43,13 +45,16 @@ export interface JobStats {
 }
 
 /** The same numbers the Postgres ledger computes in SQL. */
-export function jobStats(runs: Iterable<RunRecord>): Map<string, JobStats> {
+export function jobStats(runs: Iterable<RunRecord>, now: Date): Map<string, JobStats> {
   const out = new Map<string, JobStats>();
   for (const r of runs) {
     let s = out.get(r.job);
-    if (!s) out.set(r.job, (s = { job: r.job, runs: { running: 0, success: 0, error: 0 }, last_run_at: null, last_success_at: null }));
+    if (!s) out.set(r.job, (s = { job: r.job, runs: { running: 0, success: 0, error: 0 }, stuck: 0, last_run_at: null, last_success_at: null }));
     s.runs[r.status]++;
-    if (s.last_run_at === null || r.scheduled_at > s.last_run_at) s.last_run_at = r.scheduled_at;
+    if (s.last_run_at === null || r.scheduled_at > s.last_run_at) {
+      s.last_run_at = r.scheduled_at;
+      s.stuck = isStuck(r, now) ? 1 : 0;
+    }
     if (r.status === "success" && r.ended_at && (s.last_success_at === null || r.ended_at > s.last_success_at)) s.last_success_at = r.ended_at;
   }
   return out;
@@ -90,11 +95,14 @@ export class ClaimOutcomeUnknown extends AppError {
  */
 export const STUCK_AFTER_MS = 30 * 60_000;
 
+/** The one stuck rule (the Postgres ledger states the same in SQL: started_at < now - STUCK_AFTER_MS). */
+export const isStuck = (run: Pick<RunRecord, "status" | "started_at">, now: Date) =>
+  run.status === "running" && now.getTime() - new Date(run.started_at).getTime() > STUCK_AFTER_MS;
+
 /** Why `run` counts as stuck at `now`, or null. For GET /v1/scheduler/jobs. */
 export function stuckNote(run: RunRecord, now: Date): string | null {
-  if (run.status !== "running") return null;
+  if (!isStuck(run, now)) return null;
   const ms = now.getTime() - new Date(run.started_at).getTime();
-  if (!(ms > STUCK_AFTER_MS)) return null;
   return (
     `run ${run.run_id} has been running for ${Math.round(ms / 60_000)} min (more than ${STUCK_AFTER_MS / 60_000}): its process probably died mid-run or gave up on a lost claim answer, ` +
     `and nobody will run this minute. Check the logs of ${run.source} for ${run.job}; run the job by hand if it did not finish (the runner without --job).`

@@ -123,6 +123,9 @@ describe("job statistics from the run ledger", () => {
     await ledger.claim("hourly", NOW.toISOString(), "t", NOW); // still running
     const d = await ledger.claim("daily", at(30).toISOString(), "t", at(30));
     if (d.claimed) await ledger.finish(d.run.run_id, { status: "error", error: "boom" }, at(30));
+    // never finished: started 2 h ago (stuck at NOW) and 29 min ago (not yet)
+    await ledger.claim("weekly", at(2).toISOString(), "t", at(2));
+    await ledger.claim("weekly", at(29 / 60).toISOString(), "t", at(29 / 60));
   }
 
   test("memory, JSONL and Postgres ledgers report the same per-job numbers", async () => {
@@ -132,11 +135,15 @@ describe("job statistics from the run ledger", () => {
     const stats = [];
     for (const l of ledgers) {
       await fill(l);
-      stats.push(Object.fromEntries(await l.stats()));
+      stats.push(Object.fromEntries(await l.stats(NOW)));
     }
     for (const s of stats) expect(s).toEqual(stats[0]!);
-    expect(stats[0]!.hourly).toEqual({ job: "hourly", runs: { running: 1, success: 2, error: 1 }, last_run_at: NOW.toISOString(), last_success_at: "2026-11-23T09:00:05.000Z" });
-    expect(stats[0]!.daily).toEqual({ job: "daily", runs: { running: 0, success: 0, error: 1 }, last_run_at: "2026-11-22T04:00:00.000Z", last_success_at: null });
+    expect(stats[0]!.hourly).toEqual({ job: "hourly", runs: { running: 1, success: 2, error: 1 }, stuck: 0, last_run_at: NOW.toISOString(), last_success_at: "2026-11-23T09:00:05.000Z" });
+    expect(stats[0]!.daily).toEqual({ job: "daily", runs: { running: 0, success: 0, error: 1 }, stuck: 0, last_run_at: "2026-11-22T04:00:00.000Z", last_success_at: null });
+    expect(stats[0]!.weekly).toMatchObject({ runs: { running: 2, success: 0, error: 0 }, stuck: 0 }); // its latest run is 29 min old
+    // the stuck run is the latest: a job whose only run started 2 h ago
+    for (const l of ledgers) await l.claim("monthly", new Date(NOW.getTime() - 7_200_000).toISOString(), "t", new Date(NOW.getTime() - 7_200_000));
+    for (const l of ledgers) expect((await l.stats(NOW)).get("monthly")).toMatchObject({ runs: { running: 1 }, stuck: 1 });
   });
 });
 
