@@ -5,6 +5,7 @@
  *   postgresql://u:pw@host/db      postgres:/u:pw@host/db (one slash)     u:pw@host:5432/db (no scheme)
  *   postgresql://u:p@ss@host/db    postgresql://u:p:ss/w@host/db (unencoded @ : / in the password)
  *   host=h password=pw             postgresql://h/db?password=pw&sslpassword=pw
+ * and secret-named query parameters of any URL (…?token=, &access_token=, &api_key=, &sig=).
  */
 
 const SECRET_KEY = /pass(word)?|secret|token|api[_-]?key|authorization|cookie|dsn/i;
@@ -18,6 +19,9 @@ const URL_USERINFO = new RegExp(`([a-z][a-z0-9+.-]*:\\/\\/?)([^${STOP}:/@]*):([^
 const BARE_USERINFO = new RegExp(`(^|[${STOP}=(,;\\[])([A-Za-z0-9._%+-]+):(?!\\/)([^${STOP}]*)@(?=[A-Za-z0-9.-]+|\\[)`, "g");
 // key=value forms, in libpq strings and in query strings: password=, sslpassword=, pass=, pwd=.
 const KV_PASSWORD = new RegExp(`(^|[^a-z])((?:ssl)?pass(?:word)?|pwd)=([^${STOP}&;]+)`, "gi");
+// Credentials in a URL's query string (a service URL or webhook with ?token=…): named like a secret, after ? or &.
+// `key`, `sig` and `auth` only as the whole name: dedupe_key or a monkey= filter is no secret.
+const QUERY_SECRET = new RegExp(`([?&](?:(?:[a-z0-9_.-]*[_.-])?(?:token|secret|signature|api[_-]?key|apikey|credentials?)|key|sig|auth|authorization)=)([^${STOP}&#]+)`, "gi");
 
 /** Redacts the password of a DSN/URL in any shape, keeping user, host, port and database readable. */
 export function redactDsn(dsn: string): string {
@@ -29,7 +33,8 @@ export function redactText(text: string): string {
   return text
     .replace(URL_USERINFO, "$1$2:***@")
     .replace(BARE_USERINFO, (_m, pre: string, user: string) => `${pre}${user}:***@`)
-    .replace(KV_PASSWORD, "$1$2=***");
+    .replace(KV_PASSWORD, "$1$2=***")
+    .replace(QUERY_SECRET, "$1***");
 }
 
 /**

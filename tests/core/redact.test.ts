@@ -39,6 +39,16 @@ describe("redactText", () => {
     expect(redactText("no secrets at 10:30 here")).toBe("no secrets at 10:30 here");
   });
 
+  test("secret-named query parameters of any URL are masked, the rest stays", () => {
+    const url = `http://ps.example/api?token=${PW}&access_token=${PW}&api_key=${PW}&apikey=${PW}&client_secret=${PW}&sig=${PW}&X-Amz-Signature=${PW}&key=${PW}&page=2#top`;
+    const out = redactText(`project_service_url ${url}`);
+    expect(out).not.toContain(PW);
+    expect(out).toBe("project_service_url http://ps.example/api?token=***&access_token=***&api_key=***&apikey=***&client_secret=***&sig=***&X-Amz-Signature=***&key=***&page=2#top");
+    expect(JSON.stringify(redactFields({ project_service_url: `https://h/x?token=${PW}` }))).not.toContain(PW);
+    // names that only end in one of those words by accident, and plain text, are left alone
+    expect(redactText("GET /v1/backlog/items?monkey=1&dedupe_key=k1&q=token")).toBe("GET /v1/backlog/items?monkey=1&dedupe_key=k1&q=token");
+  });
+
   test("fields named like secrets are masked, deep values too", () => {
     const deep: Record<string, unknown> = { dsn: `postgresql://u:${PW}@h/d` };
     let cur = deep;
