@@ -6,7 +6,7 @@
  * only the bytes appended since the previous call (see jsonl-file.ts). Rules come from logic.ts, so
  * behaviour matches every other backend. File formats and operator notes: docs/storage-jsonl.md.
  */
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AppError, describeError } from "../../core/errors.ts";
@@ -16,7 +16,7 @@ import type { AttentionView } from "./dashboard-index.ts";
 import { JsonlIndex } from "./item-index.ts";
 import { JsonlFile, listTemps, removeStaleTemps, type ReadStats } from "../../fs/jsonl-file.ts";
 import { isEventLine, isItemLine } from "./shape.ts";
-import { keptEventLines } from "./event-filter.ts";
+import { OWN_FILES, rewriteFiles } from "./rewrite.ts";
 import { makeOp, type BacklogOpBody, type OpSink } from "../auto/ops.ts";
 import {
   cleanupCutoff,
@@ -66,11 +66,7 @@ export interface JsonlStoreOptions {
   journal?: OpSink;
 }
 
-/** Rewrites write in pieces of about this many characters: no giant string for a huge file. */
-const REWRITE_CHUNK = 4 << 20;
 
-/** The files this store's lock guards: their rewrite temps are removed at once (lib/fs/atomic-write.ts). */
-const OWN_FILES = ["items.jsonl", "events.jsonl"] as const;
 
 export class JsonlBacklogStore implements BacklogStore {
   readonly name = "JsonlBacklogStore";
@@ -401,53 +397,11 @@ export class JsonlBacklogStore implements BacklogStore {
   }
 
   /** Under the lock: removes `ids` (and their events) and rewrites each file that has lines to drop. */
-  private async rewrite(ids: ReadonlySet<string>, reason: "cleanup" | "compact", eventsRead = true): Promise<void> {
-    removeStaleTemps(this.dir, OWN_FILES, this.log);
-    const before = { items: this.itemsFile.lines, events: this.eventsFile.lines };
-    try {
-      const events = this.index.remove(ids);
-      const items = this.index.items;
-      if (this.itemsFile.lines !== items.size) await this.itemsFile.rewrite(chunks(items.values()), items.size);
-      // Items first: a crash in between leaves orphan events of removed items, which the next rewrite drops.
-      if (eventsRead) {
-        if (this.eventsFile.lines !== events.length) await this.eventsFile.rewrite(chunks(events), events.length);
-      } else {
-        const kept = keptEventLines(readIfThere(this.eventsFile.path), (id) => items.has(id));
-        before.events = kept.lines;
-        if (kept.kept !== kept.lines || kept.torn) await this.eventsFile.rewrite(kept.chunks(), kept.kept);
-        // Still unread by this process: the next read of events loads the file as it is now.
-        await this.eventsFile.close();
-        this.eventsFile.lines = kept.kept;
-      }
-    } catch (err) {
-      // The index may already be ahead of the files: forget it and replay the files on the next call.
-      await this.itemsFile.close();
-      await this.eventsFile.close();
-      throw err;
-    }
-    if (before.items !== this.itemsFile.lines || before.events !== this.eventsFile.lines) {
-      this.log.info("backlog_jsonl_rewritten", {
-        reason,
-        dir: this.dir,
-        removed_items: ids.size,
-        items_lines_before: before.items,
-        items_lines_after: this.itemsFile.lines,
-        events_lines_before: before.events,
-        events_lines_after: this.eventsFile.lines,
-      });
-    }
+  private rewrite(ids: ReadonlySet<string>, reason: "cleanup" | "compact", eventsRead = true): Promise<void> {
+    return rewriteFiles({ dir: this.dir, items: this.itemsFile, events: this.eventsFile, index: this.index, log: this.log }, ids, reason, eventsRead);
   }
 }
 
-/** The file's bytes; none if it does not exist yet. */
-function readIfThere(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return Buffer.alloc(0);
-    throw new AppError("unavailable", `Cannot read ${path}: ${describeError(err)}.`, { cause: err });
-  }
-}
 
 function fileVersion(path: string): string {
   try {
@@ -464,17 +418,6 @@ function toLines(records: readonly object[]): string {
   return out;
 }
 
-function* chunks(records: Iterable<object>): Generator<string> {
-  let out = "";
-  for (const r of records) {
-    out += JSON.stringify(r) + "\n";
-    if (out.length >= REWRITE_CHUNK) {
-      yield out;
-      out = "";
-    }
-  }
-  if (out) yield out;
-}
 
 function describeRecord(x: unknown): string {
   const text = JSON.stringify(x) ?? String(x);
