@@ -31,7 +31,13 @@ type Handler = (req: Request, conn: Conn) => Response | Promise<Response>;
 
 export function serve(fetch: Handler, opts: { port: number; hostname: string }): Served {
   if (typeof Bun !== "undefined") {
-    const handler = (req: Request, server: { requestIP(r: Request): { address: string } | null }) => fetch(req, { remoteAddr: server.requestIP(req)?.address });
+    // A getter: only the sign-in budget reads the peer address, so other requests never pay the lookup.
+    const handler = (req: Request, server: { requestIP(r: Request): { address: string } | null }) =>
+      fetch(req, {
+        get remoteAddr() {
+          return server.requestIP(req)?.address;
+        },
+      });
     const s = Bun.serve({ port: opts.port, hostname: opts.hostname, fetch: handler, idleTimeout: 30 });
     return {
       port: s.port,
