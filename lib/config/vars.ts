@@ -71,6 +71,13 @@ const dsn = v.pipe(
     (s) => !dsnPasswordProblem(s),
     (i) => `is ambiguous ("${redactDsn(String(i.input)).slice(0, 80)}"): ${dsnPasswordProblem(String(i.input))}`,
   ),
+  // The driver reads it with new URL(): what fails there would surface as a bare "Invalid URL".
+  v.check(
+    (s) => URL.canParse(s),
+    (i) =>
+      `is not a valid URL ("${redactDsn(String(i.input)).slice(0, 80)}"): it needs a host and, if given, a numeric port, e.g. postgresql://user:pass@host:5432/daarion ` +
+      `(an IPv6 host in brackets: @[::1]:5432; a Unix socket: leave the DSN unset and set POSTGRES_HOST to the socket directory)`,
+  ),
 );
 const url = v.pipe(v.string(), v.check((s) => URL.canParse(s) && /^https?:/.test(s), (i) => `must be a URL like http://localhost:8000, ${got(i.input)}`));
 

@@ -45,7 +45,7 @@ export function connectPg(cfg: PgConfig, opts: ConnectOptions = {}): Sql {
     types: { date: { to: 1082, from: [1082], serialize: (x: string) => x, parse: (x: string) => x } },
   };
   const sql = cfg.dsn
-    ? postgres(cfg.dsn, common)
+    ? postgres(cfg.dsn, { ...common, ...bracketedHost(cfg.dsn) })
     : postgres({
         ...common,
         host: cfg.host,
@@ -55,6 +55,16 @@ export function connectPg(cfg: PgConfig, opts: ConnectOptions = {}): Sql {
         database: cfg.database,
       });
   return sql as unknown as Sql;
+}
+
+/**
+ * postgres.js splits the DSN's host at ":" and would look up "[" for an IPv6 literal like [::1]:5432;
+ * host and port given as arrays are taken as they are (its types only declare the string forms).
+ */
+function bracketedHost(dsn: string): { host?: string; port?: number } {
+  const url = URL.canParse(dsn) ? new URL(dsn) : null;
+  if (!url?.hostname.startsWith("[")) return {};
+  return { host: [url.hostname.slice(1, -1)] as unknown as string, port: [Number(url.port || 5432)] as unknown as number };
 }
 
 /** Connects and runs `select 1`; failures become one readable AppError naming the redacted target. */
