@@ -214,8 +214,17 @@ Serves the backlog HTTP API and dashboard. Configuration is by environment (READ
 `);
     return;
   }
-  const server = await startServer();
+  // Signals are handled from the first moment: a SIGTERM that arrives while the server is starting (a
+  // supervisor that stops it as soon as it logs "server listening") is acted on once it has started,
+  // instead of killing the process with the default action.
+  let server: RunningServer | undefined;
+  let pending: string | undefined;
   const shutdown = (signal: string) => {
+    if (!server) {
+      pending ??= signal;
+      setTimeout(() => process.exit(1), SHUTDOWN_HARD_EXIT_MS).unref(); // a start that hangs still ends
+      return;
+    }
     defaultLog.info("signal received", { signal });
     setTimeout(() => {
       defaultLog.error("shutdown took too long; exiting", { after_ms: SHUTDOWN_HARD_EXIT_MS });
@@ -231,6 +240,8 @@ Serves the backlog HTTP API and dashboard. Configuration is by environment (READ
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  server = await startServer();
+  if (pending) shutdown(pending);
 }
 
 if (import.meta.main) {

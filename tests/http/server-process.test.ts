@@ -50,3 +50,22 @@ test("server.ts on JSONL: healthz, readyz, authenticated dashboard, graceful SIG
 test("server.ts refuses to start on an invalid PORT with a clear message", async () => {
   await expect(start({ PORT: "eighty", BACKLOG_BACKEND: "memory" })).rejects.toThrow(/PORT must be a port number/);
 });
+
+test("a SIGTERM sent the moment the server logs 'server listening' stops it gracefully (exit 0), five times over", async () => {
+  // Supervisors and tests stop a server as soon as it says it listens; the signal must not find the
+  // process without its handler (default action: killed, no exit code, nothing drained).
+  for (let round = 0; round < 5; round++) {
+    const base: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" };
+    const env = { ...base, ...ACCESS_ENV, PORT: "0", BACKLOG_BACKEND: "memory" };
+    const c = spawn(process.execPath, ["run", "server.ts"], { cwd: REPO, env });
+    child = c;
+    let out = "";
+    const closed = new Promise<{ code: number | null; signal: string | null }>((r) => c.on("close", (code, signal) => r({ code, signal })));
+    c.stdout!.on("data", (d: Buffer) => {
+      out += d;
+      if (out.includes('"event":"server listening"')) c.kill("SIGTERM");
+    });
+    c.stderr!.on("data", (d) => (out += d));
+    expect({ round, ...(await closed) }).toEqual({ round, code: 0, signal: null });
+  }
+});
