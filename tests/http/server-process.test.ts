@@ -69,3 +69,35 @@ test("a SIGTERM sent the moment the server logs 'server listening' stops it grac
     expect({ round, ...(await closed) }).toEqual({ round, code: 0, signal: null });
   }
 });
+
+test("SIGTERM while the store is still connecting stops the server cleanly once it is up, not by the signal", async () => {
+  // A "Postgres" that accepts and never answers: start-up waits in the connect until the timeout.
+  const { createServer } = await import("node:net");
+  const held: import("node:net").Socket[] = [];
+  let connected!: () => void;
+  const connecting = new Promise<void>((r) => (connected = r));
+  const silent = createServer((s) => {
+    held.push(s);
+    connected();
+  });
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  const port = (silent.address() as { port: number }).port;
+  try {
+    const dir = tempDir("bb-srv-early-");
+    const started = start({
+      ...ACCESS_ENV, PORT: "0", BACKLOG_JSONL_DIR: dir, BACKLOG_PG_CONNECT_TIMEOUT: "2",
+      BACKLOG_POSTGRES_DSN: `postgresql://u:early-signal-pw@127.0.0.1:${port}/db`,
+    });
+    started.catch(() => {}); // with the bug the process dies before it listens
+    const exited = new Promise<number | null>((r) => child!.on("close", r));
+    await connecting;
+    child!.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const srv = await started;
+    expect(srv.output()).toContain('"event":"server stopped"');
+    expect(srv.output()).not.toContain("early-signal-pw");
+  } finally {
+    for (const s of held) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});
