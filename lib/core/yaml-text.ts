@@ -5,7 +5,7 @@
  * Set-per-mapping check runs instead. Alias bombs stop at the library's alias limit and are reported
  * with the file name.
  */
-import YAML, { isMap, isScalar, LineCounter, type Document } from "yaml";
+import YAML, { isMap, isNode, isScalar, LineCounter, type Document } from "yaml";
 import { AppError } from "./errors.ts";
 
 export interface ParsedYaml {
@@ -54,4 +54,19 @@ function firstDuplicateKey(doc: Document): { key: string; offset?: number } | nu
     }
   }
   return null;
+}
+
+/** Appends the line of the key (or list item) the path points at; a missing key points at its parent. */
+export function withLine(message: string, dotPath: string | null, yaml?: { doc: Document; lines: LineCounter }): string {
+  if (!yaml || !dotPath) return message;
+  const path = dotPath.split(".");
+  for (let n = path.length; n > 0; n--) {
+    const parent = n === 1 ? yaml.doc.contents : yaml.doc.getIn(path.slice(0, n - 1), true);
+    const step = path[n - 1]!;
+    let node: unknown = null;
+    if (YAML.isMap(parent)) node = parent.items.find((it) => YAML.isScalar(it.key) && String(it.key.value) === step)?.key;
+    else if (YAML.isSeq(parent)) node = parent.items[Number(step)];
+    if (isNode(node) && node.range) return `${message} (line ${yaml.lines.linePos(node.range[0]).line})`;
+  }
+  return message;
 }

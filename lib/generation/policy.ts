@@ -9,10 +9,10 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import * as v from "valibot";
-import YAML, { type LineCounter, isNode, type Document } from "yaml";
+import type { Document, LineCounter } from "yaml";
 import { AppError, formatIssue } from "../core/errors.ts";
 import { resolveOwner } from "../lifecycle/owner.ts";
-import { parseYamlText } from "../core/yaml-text.ts";
+import { parseYamlText, withLine } from "../core/yaml-text.ts";
 import { BANDS, PolicySchema, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy, type PolicyData } from "./policy-schema.ts";
 import { fromRepo, processEnv, readVar, REPO_ROOT, varSource, type Env } from "../config/index.ts";
 
@@ -94,21 +94,6 @@ function crossCheck(p: PolicyData, raw: unknown): [string, string][] {
     else out.push(["generation.daily_default_categories", `not set, and its default ${JSON.stringify(c)} is not a category of this policy (known: ${known.join(", ")}); set it`]);
   });
   return out;
-}
-
-/** Appends the line of the key (or list item) the path points at; a missing key points at its parent. */
-function withLine(message: string, dotPath: string | null, yaml?: { doc: Document; lines: LineCounter }): string {
-  if (!yaml || !dotPath) return message;
-  const path = dotPath.split(".");
-  for (let n = path.length; n > 0; n--) {
-    const parent = n === 1 ? yaml.doc.contents : yaml.doc.getIn(path.slice(0, n - 1), true);
-    const step = path[n - 1]!;
-    let node: unknown = null;
-    if (YAML.isMap(parent)) node = parent.items.find((it) => YAML.isScalar(it.key) && String(it.key.value) === step)?.key;
-    else if (YAML.isSeq(parent)) node = parent.items[Number(step)];
-    if (isNode(node) && node.range) return `${message} (line ${yaml.lines.linePos(node.range[0]).line})`;
-  }
-  return message;
 }
 
 export function categoryOf(policy: PolicyData, name: string): CategoryPolicy {
