@@ -31,7 +31,7 @@ import { readFileSync } from "node:fs";
 import { DEFAULT_CRON_FILE } from "./lib/scheduler/checks.ts";
 import { parseCron } from "./lib/scheduler/cron-file.ts";
 import { openRunLedger } from "./lib/scheduler/ledger-open.ts";
-import { loadRegistry } from "./lib/scheduler/registry.ts";
+import { loadRegistry, suspendedJobs } from "./lib/scheduler/registry.ts";
 import { createScheduler } from "./lib/scheduler/scheduler.ts";
 
 type Env = Record<string, string | undefined>;
@@ -122,7 +122,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }
     }
   }
-  const catchUpMs = Object.fromEntries(loadRegistry(undefined, env).map((j) => [j.id, j.catchUpMs]));
+  const taskRegistry = loadRegistry(undefined, env);
+  const catchUpMs = Object.fromEntries(taskRegistry.map((j) => [j.id, j.catchUpMs]));
+  // Suspension comes from the registry (the one source), for the scheduler, the claim path and /metrics.
+  const suspended = suspendedJobs(taskRegistry);
 
   const store = options.store ?? (await openStore({ log }, env));
   const toolContext = (identity: Identity) =>
@@ -137,7 +140,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           health: () => store.health(),
           quarantined: () => quarantineOf(store),
           ledger,
-          jobs: cronJobs.map((j) => ({ id: j.id, schedule: j.schedule, catchUpMs: catchUpMs[j.id] ?? 0 })),
+          jobs: cronJobs.map((j) => ({ id: j.id, schedule: j.schedule, catchUpMs: catchUpMs[j.id] ?? 0, suspended: suspended.has(j.id) })),
           envs: policy.envs,
           warnDays: policy.notify.warn_days,
         },
@@ -153,6 +156,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const scheduler = createScheduler({
     jobs: cronJobs,
     catchUpMs,
+    suspended,
     registry,
     ledger,
     toolContext,
@@ -176,7 +180,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     bodyLimitBytes: cfg.bodyLimitBytes,
     ledger,
     onScheduledRun: onRun,
-    scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled, claimMinute: (job, at) => scheduler.claimMinute(job, at), claimable: (job, at, now) => scheduler.claimable(job, at, now) },
+    scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled, claimMinute: (job, at) => scheduler.claimMinute(job, at), claimable: (job, at, now, evenIfSuspended) => scheduler.claimable(job, at, now, evenIfSuspended) },
     ui: { config: uiConfig, envs: policy.envs, warnDays: policy.notify.warn_days, revoked: openRevokedSessions(store, log) },
   });
 

@@ -69,6 +69,8 @@ export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOpti
   const runbook = (name: AlertName) => `${base}#${RUNBOOK_ANCHORS[name]}`;
   const f = (d: string) => options.forOverride ?? d;
   const graceSeconds = LATE_TOLERANCE_MS / 1000;
+  // A job the registry suspends is not run on purpose: neither its missed fires nor its stuck run alert.
+  const notSuspended = "unless on (task)\nmax by (task) (backlog_job_suspended) == 1";
   // Degraded for longer than one reconnect attempt: the first retry after the outage failed too.
   const degradedFor = duration(Math.ceil(options.retrySeconds / 60) * 60 + 60);
 
@@ -106,7 +108,8 @@ export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOpti
       expr:
         `max by (task) (backlog_job_previous_fire_timestamp_seconds) > max by (task) (backlog_job_last_run_timestamp_seconds)\n` +
         `and on (task)\n` +
-        `time() - max by (task) (backlog_job_previous_fire_timestamp_seconds) > max by (task) (backlog_job_catch_up_window_seconds) + ${graceSeconds}`,
+        `time() - max by (task) (backlog_job_previous_fire_timestamp_seconds) > max by (task) (backlog_job_catch_up_window_seconds) + ${graceSeconds}\n` +
+        notSuspended,
       for: f(FOR.missed),
       labels: { severity: "warning", team: a.notify_target, action: "notify" },
       annotations: {
@@ -119,7 +122,7 @@ export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOpti
       alert: "BacklogJobStuck",
       // A run nobody will finish: its minute counts as run (so BacklogJobMissedSchedule stays quiet), but
       // the job did not do its work. The 30 minutes are in the metric (STUCK_AFTER_MS).
-      expr: "max by (task) (backlog_job_last_run_stuck) > 0",
+      expr: `max by (task) (backlog_job_last_run_stuck) > 0\n${notSuspended}`,
       for: f(FOR.missed),
       labels: { severity: "warning", team: a.notify_target, action: "notify" },
       annotations: {

@@ -18,6 +18,8 @@ export interface JobMetric {
   last_success: number | null;
   /** 1 when the latest run is still running past STUCK_AFTER_MS (lib/scheduler/ledger.ts). */
   stuck: 0 | 1;
+  /** 1 when the task registry suspends the job (the missed/stuck alerts stay quiet for it). */
+  suspended: 0 | 1;
   runs: JobStats["runs"];
   previous_fire: number | null;
   next_fire: number | null;
@@ -37,7 +39,7 @@ export interface SnapshotDeps {
   quarantined?(): number;
   ledger: Pick<RunLedger, "stats">;
   /** The scheduled jobs (cron file) with their catch-up windows (task registry). */
-  jobs: { id: string; schedule: string; catchUpMs: number }[];
+  jobs: { id: string; schedule: string; catchUpMs: number; suspended?: boolean }[];
   envs: readonly string[];
   warnDays: number;
 }
@@ -82,6 +84,7 @@ export async function takeSnapshot(deps: SnapshotDeps, now: Date): Promise<Metri
       last_success: secs(s?.last_success_at),
       runs: s?.runs ?? { running: 0, success: 0, error: 0 },
       stuck: s?.stuck ?? 0,
+      suspended: j.suspended ? 1 : 0,
       previous_fire: fires.prev ? fires.prev.getTime() / 1000 : null,
       next_fire: fires.next ? fires.next.getTime() / 1000 : null,
       catch_up_seconds: j.catchUpMs / 1000,

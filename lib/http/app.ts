@@ -15,7 +15,7 @@ import type { AccessControl, Identity } from "../access/config.ts";
 import { parseJsonBounded, parseUtcTimestamp, ScheduledAt } from "../domain/schemas.ts";
 import { AppError, parseOrThrow } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import { runClaimed, type RunClaims } from "../scheduler/run-claimed.ts";
+import { runClaimed, type RunClaims, type SkipReason } from "../scheduler/run-claimed.ts";
 import { redactText } from "../core/redact.ts";
 import type { Dashboard, StoreHealth } from "../store/types.ts";
 import { dispatch, resolveAction, type Registry } from "../tools/dispatch.ts";
@@ -38,9 +38,10 @@ export interface SchedulerView {
   claimMinute?(job: string, at: Date): string;
   /**
    * The job's own tool/action and the fire a call for `at` may claim; throws invalid_input for an
-   * unknown job, a future minute, a minute that is no fire of the job or one past its catch-up window.
+   * unknown job, a future minute, a minute that is no fire of the job or one past its catch-up window;
+   * conflict (409) for a suspended job unless `evenIfSuspended` (the runner's --even-if-suspended).
    */
-  claimable?(job: string, at: Date, now: Date): { minute: string; tool: string; action: string };
+  claimable?(job: string, at: Date, now: Date, evenIfSuspended?: boolean): { minute: string; tool: string; action: string };
 }
 
 export type { RunClaims };
@@ -67,7 +68,7 @@ export interface AppDeps {
    */
   version?(scope?: "items"): string | null;
   /** Called after each ledger-guarded run (metrics). */
-  onScheduledRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: "already_ran" | "still_running"): void;
+  onScheduledRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: SkipReason): void;
   /** The browser UI under /ui (lib/http/ui); absent: no UI routes. */
   ui?: UiDeps;
 }
@@ -212,14 +213,14 @@ export function createApp(deps: AppDeps) {
    * Rights and params are checked first, against the JOB's own tool/action, so a caller who could not
    * run the job never burns its claim; the minute must be the job's fire within its catch-up window.
    */
-  const runOnce = async (c: Context<Env>, job: string, at: Date, tool: string, action: string, params: Record<string, unknown>) => {
+  const runOnce = async (c: Context<Env>, job: string, at: Date, tool: string, action: string, params: Record<string, unknown>, evenIfSuspended: boolean) => {
     const identity = c.get("identity");
     const { action: def } = resolveAction(deps.registry, { tool, action });
     if (!hasEntitlement(identity.entitlements, def.entitlement)) throw authError(identity, def.entitlement);
     parseOrThrow(def.params, params, `Invalid params for ${tool}.${action}`);
     // A dry run claims nothing: it may name any minute (the runner's --dry-run of an old fire).
     if (params.dry_run === true) return { dry_run: true, job, scheduled_at: deps.scheduler?.claimMinute?.(job, at) ?? at.toISOString(), result: await run(c, tool, action, params) };
-    const own = deps.scheduler?.claimable?.(job, at, deps.clock());
+    const own = deps.scheduler?.claimable?.(job, at, deps.clock(), evenIfSuspended);
     if (own && (own.tool !== tool || own.action !== action)) {
       throw new AppError("invalid_input", `job: ${job} runs ${own.tool}.${own.action}, not ${tool}.${action}; send the job's own tool and action.`, { details: [`tool/action: expected ${own.tool}.${own.action} for job ${job}`] });
     }
@@ -281,7 +282,7 @@ export function createApp(deps: AppDeps) {
       if (!body || typeof body !== "object" || Array.isArray(body)) {
         throw new AppError("invalid_input", 'Body must be a JSON object with "tool" and "action".');
       }
-      const { tool, action, params, job, scheduled_at, ...rest } = body as Record<string, unknown>;
+      const { tool, action, params, job, scheduled_at, even_if_suspended, ...rest } = body as Record<string, unknown>;
       const problems: string[] = [];
       if (typeof tool !== "string" || !tool) problems.push('tool: expected a tool name string, e.g. "backlog_tool"');
       if (typeof action !== "string" || !action) problems.push('action: expected an action name string, e.g. "dashboard"');
@@ -295,10 +296,13 @@ export function createApp(deps: AppDeps) {
       if (scheduled_at !== undefined && !v.is(ScheduledAt, scheduled_at)) {
         problems.push('scheduled_at: expected the scheduled minute in UTC, e.g. "2026-11-23T06:20:00.000Z"');
       }
+      if (even_if_suspended !== undefined && (typeof even_if_suspended !== "boolean" || job === undefined)) {
+        problems.push("even_if_suspended: expected true or false, and only with job (it lets a claim of a suspended job through)");
+      }
       if (problems.length) throw new AppError("invalid_input", `Invalid tool call:\n  ${problems.join("\n  ")}`, { details: problems });
       const merged = { ...rest, ...((params as Record<string, unknown> | undefined) ?? {}) };
       if (job === undefined || !deps.ledger) return c.json((await run(c, tool as string, action as string, merged)) as object);
-      return c.json(await runOnce(c, job as string, parseUtcTimestamp(scheduled_at as string)!, tool as string, action as string, merged));
+      return c.json(await runOnce(c, job as string, parseUtcTimestamp(scheduled_at as string)!, tool as string, action as string, merged, even_if_suspended === true));
     },
   );
 

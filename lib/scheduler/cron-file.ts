@@ -14,6 +14,11 @@ export const LOG_DIR = "/var/log/daarion";
  * REPO_ROOT after the `cd`, because cron's PATH has no bun unless one was installed globally.
  */
 export const CRON_BUN = "node_modules/.bin/bun";
+/**
+ * How a suspended job's line starts: a comment to cron (so it starts nothing, mails nothing), a job to
+ * parseCron, so the drift check and the in-process scheduler still see the job.
+ */
+export const SUSPENDED_PREFIX = "#suspended# ";
 
 export interface CronJob {
   id: string;
@@ -23,6 +28,8 @@ export interface CronJob {
   action: string;
   params: Record<string, unknown>;
   log: string | null;
+  /** Commented out with SUSPENDED_PREFIX (the registry's suspend). */
+  suspended: boolean;
   /** The word that starts the runner (e.g. node_modules/.bin/bun), for the drift check. */
   bin: string;
   line: number;
@@ -63,7 +70,12 @@ export function renderCron(jobs: JobSpec[]): string {
       `--job ${j.id} --tool ${j.tool} --action ${j.action} --params-json ${shq(JSON.stringify(j.params))}`,
       `>> ${LOG_DIR}/${j.log} 2>&1`,
     ].join(" ");
-    out.push(`${j.schedule} ${CRON_USER} ${cronEscape(cmd)}`, "");
+    const line = `${j.schedule} ${CRON_USER} ${cronEscape(cmd)}`;
+    if (!j.suspend) out.push(line, "");
+    else {
+      const why = j.suspend_reason ? ` (${j.suspend_reason})` : "";
+      out.push(`# SUSPENDED in ops/task_registry.yml${why}: cron does not run it. Resume: remove suspend, re-render, re-install.`, `${SUSPENDED_PREFIX}${line}`, "");
+    }
   }
   return out.join("\n");
 }
@@ -137,8 +149,10 @@ export function parseCron(text: string, source = "ops/cron/jobs.cron"): CronFile
   };
   text.split("\n").forEach((raw, i) => {
     const n = i + 1;
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) return;
+    let line = raw.trim();
+    const suspended = line.startsWith(SUSPENDED_PREFIX);
+    if (suspended) line = line.slice(SUSPENDED_PREFIX.length).trim();
+    else if (!line || line.startsWith("#")) return;
     const envm = ENV_LINE.exec(line);
     if (envm && !/^[\d*@]/.test(line)) {
       env[envm[1]!] = envm[2]!.replace(/^(["'])(.*)\1$/, "$2");
@@ -178,7 +192,7 @@ export function parseCron(text: string, source = "ops/cron/jobs.cron"): CronFile
       if (!params || typeof params !== "object" || Array.isArray(params)) fail(n, "--params-json must be a JSON object");
     }
     const logm = />>\s*(\S+)/.exec(command);
-    jobs.push({ id: id!, schedule, user, tool: tool!, action: action!, params, log: logm ? logm[1]!.split("/").pop()! : null, bin, line: n });
+    jobs.push({ id: id!, schedule, user, tool: tool!, action: action!, params, log: logm ? logm[1]!.split("/").pop()! : null, suspended, bin, line: n });
   });
   const seen = new Set<string>();
   for (const j of jobs) {
@@ -207,6 +221,7 @@ export function diffCron(registry: JobSpec[], cron: CronFile, cronSource = "the 
     cmp("action", r.action, c.action);
     cmp("params", stableJson(r.params), stableJson(c.params));
     cmp("log", r.log, String(c.log));
+    cmp("suspend", String(r.suspend), String(c.suspended));
     if (c.bin !== CRON_BUN && !c.bin.endsWith(`/${CRON_BUN}`)) {
       problems.push(`${r.id}: runs the runner with "${c.bin}" ${at}; cron's PATH has no bun after npm ci, so use ${CRON_BUN} (the repository's bun)`);
     }

@@ -22,10 +22,16 @@ export function cronJobFor(j: JobSpec): Record<string, unknown> {
     metadata: {
       name: cronJobName(j.id),
       labels: { "app.kubernetes.io/name": "backlog-bridge", "app.kubernetes.io/component": "governance-job", "backlog-bridge/job": j.id },
-      annotations: { "backlog-bridge/description": j.description, "backlog-bridge/generated-from": "ops/task_registry.yml" },
+      annotations: {
+        "backlog-bridge/description": j.description,
+        "backlog-bridge/generated-from": "ops/task_registry.yml",
+        ...(j.suspend_reason ? { "backlog-bridge/suspend-reason": j.suspend_reason } : {}),
+      },
     },
     spec: {
       schedule: j.schedule,
+      // the registry's suspend: the controller creates no Job while true (the runner refuses too)
+      suspend: j.suspend,
       timeZone: "UTC",
       concurrencyPolicy: "Forbid",
       // a missed start may still happen this late: the registry's catch-up window (2 min when none)
@@ -94,6 +100,7 @@ interface ParsedCronJob {
   schedule: unknown;
   timeZone: unknown;
   concurrencyPolicy: unknown;
+  suspend: unknown;
   command: string[];
 }
 
@@ -107,6 +114,8 @@ export function parseCronJobs(text: string): ParsedCronJob[] {
       schedule: d.spec?.schedule,
       timeZone: d.spec?.timeZone,
       concurrencyPolicy: d.spec?.concurrencyPolicy,
+      // absent means false to Kubernetes
+      suspend: d.spec?.suspend ?? false,
       command: d.spec?.jobTemplate?.spec?.template?.spec?.containers?.[0]?.command ?? [],
     }));
 }
@@ -130,6 +139,7 @@ export function diffCronJobs(registry: JobSpec[], parsed: ParsedCronJob[]): stri
     cmp("schedule", r.schedule, p.schedule);
     cmp("timeZone", "UTC", p.timeZone);
     cmp("concurrencyPolicy", "Forbid", p.concurrencyPolicy);
+    cmp("suspend", r.suspend, p.suspend);
     cmp("tool", r.tool, arg("--tool"));
     cmp("action", r.action, arg("--action"));
     let params: unknown = null;

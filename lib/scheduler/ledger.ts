@@ -65,7 +65,7 @@ export function jobStats(runs: Iterable<RunRecord>, now: Date): Map<string, JobS
  * next to them (runbook format `{"tool", "action", "env": "prod"}`), so params may not use these names:
  * `{"tool": …}` in --params-json would silently call another tool, `{"job": …}` would forge a claim.
  */
-export const ENVELOPE_KEYS = ["tool", "action", "params", "job", "scheduled_at"] as const;
+export const ENVELOPE_KEYS = ["tool", "action", "params", "job", "scheduled_at", "even_if_suspended"] as const;
 
 export function envelopeKeysIn(params: Record<string, unknown>): string[] {
   return ENVELOPE_KEYS.filter((k) => Object.hasOwn(params, k));

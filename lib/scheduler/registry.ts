@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 import { Cron } from "croner";
 import * as v from "valibot";
 import { parseEntitlement } from "../access/entitlements.ts";
-import { AppError, parseOrThrow } from "../core/errors.ts";
-import { parseYamlText } from "../core/yaml-text.ts";
+import { AppError, formatIssue } from "../core/errors.ts";
+import { type ParsedYaml, parseYamlText, withLine } from "../core/yaml-text.ts";
 import { ENVELOPE_KEYS, envelopeKeysIn } from "./ledger.ts";
 import { processEnv, readVar } from "../config/index.ts";
 
@@ -42,7 +42,7 @@ export function parseWindow(raw: string): number {
   return Number(m[1]) * (m[2] === "h" ? 3_600_000 : 60_000);
 }
 
-const JobSchema = v.strictObject({
+const JobSchema = v.pipe(v.strictObject({
   schedule: v.pipe(v.string(), v.check(validCron, "must be a 5-field cron expression (minute hour day-of-month month day-of-week) that cron and croner both read: numbers, *, ranges, steps, lists, or one month/weekday name")),
   tool: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/, "must be a tool name like backlog_tool")),
   action: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/, "must be an action name like cleanup")),
@@ -58,7 +58,10 @@ const JobSchema = v.strictObject({
   log: v.pipe(v.string(), v.regex(/^[a-z0-9_.-]+\.log$/, "must be a file name like backlog_generate.log")),
   catch_up: v.optional(v.pipe(v.string(), v.regex(/^(none|\d+[mh])$/, 'must be "none" or a duration like "30m" or "6h"')), "none"),
   description: v.pipe(v.string(), v.minLength(1, "must say what the job does")),
-});
+  // Stops every runner of the job (docs/scheduler.md, Suspending a job); resuming = removing it.
+  suspend: v.optional(v.boolean("must be true or false (true stops every scheduled run of the job)"), false),
+  suspend_reason: v.optional(v.pipe(v.string(), v.minLength(1, "must say why the job is suspended"), v.maxLength(200, "must be at most 200 characters"), v.regex(/^[^\n%]*$/, "must be one line without % (it is written into the cron file)"))),
+}), v.forward(v.check((j) => j.suspend || j.suspend_reason === undefined, "is only for a suspended job (suspend: true); remove it when resuming"), ["suspend_reason"]));
 
 const RegistrySchema = v.strictObject({
   timezone: v.optional(v.literal("UTC", 'must be "UTC" (every governance job is scheduled in UTC)'), "UTC"),
@@ -70,9 +73,19 @@ const RegistrySchema = v.strictObject({
 
 export type JobSpec = v.InferOutput<typeof JobSchema> & { id: string; catchUpMs: number };
 
-export function parseRegistry(raw: unknown, source = "ops/task_registry.yml"): JobSpec[] {
-  const reg = parseOrThrow(RegistrySchema, raw, `${source} is invalid`);
+export function parseRegistry(raw: unknown, source = "ops/task_registry.yml", yaml?: Pick<ParsedYaml, "doc" | "lines">): JobSpec[] {
+  const parsed = v.safeParse(RegistrySchema, raw);
+  if (!parsed.success) {
+    const problems = parsed.issues.map((i) => withLine(formatIssue(i), v.getDotPath(i), yaml));
+    throw new AppError("invalid_input", `${source} is invalid:\n  ${problems.join("\n  ")}`, { details: problems });
+  }
+  const reg = parsed.output;
   return Object.entries(reg.jobs).map(([id, job]) => ({ ...job, id, catchUpMs: parseWindow(job.catch_up) }));
+}
+
+/** The suspended jobs and their reasons (null: none given); what every runner of a job asks. */
+export function suspendedJobs(jobs: readonly Pick<JobSpec, "id" | "suspend" | "suspend_reason">[]): Map<string, string | null> {
+  return new Map(jobs.filter((j) => j.suspend).map((j) => [j.id, j.suspend_reason ?? null]));
 }
 
 /** Which file: explicit path → BACKLOG_TASK_REGISTRY_FILE of `env` (relative: from the repository root) → ops/task_registry.yml. */
@@ -84,5 +97,6 @@ export function loadRegistry(file?: string, env = processEnv()): JobSpec[] {
   } catch (err) {
     throw new AppError("config", `Cannot read the task registry ${path}: ${(err as Error).message}`, { cause: err });
   }
-  return parseRegistry(parseYamlText(text, path).value, path);
+  const yaml = parseYamlText(text, path);
+  return parseRegistry(yaml.value, path, yaml);
 }

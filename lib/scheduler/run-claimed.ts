@@ -18,11 +18,14 @@ export interface RunClaims {
   finish(runId: string, outcome: { status: "success" | "error"; result?: unknown; error?: string }, now: Date): Promise<unknown>;
 }
 
+/** Why a fire did not run: claimed elsewhere, still running here, or the job is suspended (registry). */
+export type SkipReason = "already_ran" | "still_running" | "suspended";
+
 export interface ClaimDeps {
   ledger: RunClaims;
   log: Logger;
   clock: () => Date;
-  onRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: "already_ran" | "still_running"): void;
+  onRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: SkipReason): void;
 }
 
 export type Claimed<T> =
@@ -69,6 +72,17 @@ export interface ClaimableJob {
   action: string;
   /** How long after its fire a job may still be started (registry catch_up); at least LATE_TOLERANCE_MS. */
   catchUpMs: number;
+  /** Set when the registry suspends the job: its reason, or null when none was given. */
+  suspended?: string | null;
+}
+
+/** The 409 for a claim of a suspended job: the same words for the HTTP claim path and its tests. */
+export function suspendedError(job: string, reason: string | null | undefined): AppError {
+  return new AppError(
+    "conflict",
+    `job: ${job} is suspended in ops/task_registry.yml${reason ? ` (${reason})` : ""}; nothing was claimed or run. Resume it by removing suspend, or run it once by hand with the runner's --even-if-suspended.`,
+    { details: { suspended: true, job, ...(reason ? { suspend_reason: reason } : {}) } },
+  );
 }
 
 /** A caller's clock may run this far ahead of ours. */
@@ -78,13 +92,15 @@ const FUTURE_SKEW_MS = 60_000;
  * The scheduled minute a caller asking for `job` at `at` may claim, checked against the job's own
  * schedule and catch-up window: the fire `at` is late for, or `at` itself when it is no fire but recent
  * (an off-schedule runner); an unknown job, a minute in the future, an old minute that is no fire of
- * the job, or a fire older than its window is `invalid_input` (400) and nothing is recorded.
+ * the job, or a fire older than its window is `invalid_input` (400) and nothing is recorded. A suspended
+ * job is `conflict` (409) unless the operator asked for it (`evenIfSuspended`, the runner's override).
  */
-export function claimableFire(jobs: readonly ClaimableJob[], jobId: string, at: Date, now: Date): { job: ClaimableJob; minute: string } {
+export function claimableFire(jobs: readonly ClaimableJob[], jobId: string, at: Date, now: Date, evenIfSuspended = false): { job: ClaimableJob; minute: string } {
   const job = jobs.find((j) => j.id === jobId);
   if (!job) {
     throw new AppError("invalid_input", `job: unknown job ${JSON.stringify(jobId)}; known jobs: ${jobs.map((j) => j.id).join(", ")}.`, { details: [`job: expected one of ${jobs.map((j) => j.id).join("|")}`] });
   }
+  if (job.suspended !== undefined && !evenIfSuspended) throw suspendedError(job.id, job.suspended);
   if (Number.isNaN(at.getTime()) || at.getTime() > now.getTime() + FUTURE_SKEW_MS) {
     throw new AppError("invalid_input", `scheduled_at: ${JSON.stringify(Number.isNaN(at.getTime()) ? String(at) : at.toISOString())} is in the future (now ${now.toISOString()}); a run can only be claimed for a fire that has come.`, {
       details: ["scheduled_at: must not be in the future"],

@@ -12,7 +12,7 @@ import { dispatch, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import type { CronJob } from "./cron-file.ts";
 import { ClaimOutcomeUnknown, scheduledMinute, stuckNote, type RunLedger } from "./ledger.ts";
-import { claimableFire, runClaimed } from "./run-claimed.ts";
+import { claimableFire, runClaimed, type SkipReason } from "./run-claimed.ts";
 import { fireFor, firesAt, LATE_TOLERANCE_MS, latestFire, nextFire } from "./schedule.ts";
 
 export { firesAt, latestFire } from "./schedule.ts";
@@ -27,13 +27,15 @@ export interface SchedulerDeps {
   jobs: CronJob[];
   /** Catch-up window per job id in ms (from the registry); 0 or absent = never catch up. */
   catchUpMs?: Record<string, number>;
+  /** Jobs the registry suspends, with their reasons (registry.ts suspendedJobs): no fire of them is claimed. */
+  suspended?: ReadonlyMap<string, string | null>;
   registry: Registry;
   ledger: RunLedger;
   toolContext(identity: SchedulerIdentity): ToolContext;
   identity: SchedulerIdentity;
   clock?: () => Date;
   log: Logger;
-  onRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: "already_ran" | "still_running"): void;
+  onRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: SkipReason): void;
   /** A claim whose outcome is unknown (lost answer) is asked again this often, within the job's window; default 60 s. */
   claimRetryMs?: number;
 }
@@ -41,7 +43,7 @@ export interface SchedulerDeps {
 export type RunOutcome =
   | { job: string; scheduled_at: string; status: "success"; result: unknown; ms: number }
   | { job: string; scheduled_at: string; status: "error"; error: string; ms: number }
-  | { job: string; scheduled_at: string; skipped: "already ran" | "still running" };
+  | { job: string; scheduled_at: string; skipped: "already ran" | "still running" | "suspended" };
 
 export interface JobView {
   id: string;
@@ -51,12 +53,16 @@ export interface JobView {
   action: string;
   params: Record<string, unknown>;
   next_run: string | null;
+  /** The registry's suspend; next_run is when it would fire, were it resumed. */
+  suspended: boolean;
+  suspend_reason?: string;
   last_run: { scheduled_at: string; status: string; started_at: string; ended_at: string | null; source: string; error?: string; stuck?: string } | null;
 }
 
 export function createScheduler(deps: SchedulerDeps) {
   const clock = deps.clock ?? (() => new Date());
   const running = new Set<string>();
+  const suspended = deps.suspended ?? new Map<string, string | null>();
   const crons: Cron[] = [];
   const retries = new Set<ReturnType<typeof setTimeout>>();
   let stopped = false;
@@ -85,6 +91,12 @@ export function createScheduler(deps: SchedulerDeps) {
 
   async function runJob(job: CronJob, at: Date, source = "in-process"): Promise<RunOutcome> {
     const scheduled_at = scheduledMinute(at);
+    if (suspended.has(job.id)) {
+      // debug: a suspended every-minute job would otherwise log 1440 lines a day; start() says it once at info
+      deps.log.debug("scheduler: job suspended, fire skipped", { job: job.id, scheduled_at, source });
+      deps.onRun?.(job.id, "skipped", clock(), "suspended");
+      return { job: job.id, scheduled_at, skipped: "suspended" };
+    }
     // Overrun protection inside this process (croner's `protect` covers its own timer; this also covers
     // catch-up and manual runDue calls).
     if (running.has(job.id)) {
@@ -125,7 +137,7 @@ export function createScheduler(deps: SchedulerDeps) {
     const out: RunOutcome[] = [];
     for (const j of deps.jobs) {
       const window = deps.catchUpMs?.[j.id] ?? 0;
-      if (window <= 0) continue;
+      if (window <= 0 || suspended.has(j.id)) continue;
       const last = latestFire(j.schedule, now);
       if (!last || now.getTime() - last.getTime() > window) continue;
       out.push(await runJob(j, last, "catch-up"));
@@ -157,9 +169,16 @@ export function createScheduler(deps: SchedulerDeps) {
      * For the HTTP layer: the job's own tool/action and the fire a call for `at` may claim, checked
      * against its schedule and catch-up window (lib/scheduler/run-claimed.ts claimableFire).
      */
-    claimable(job: string, at: Date, now: Date = clock()): { minute: string; tool: string; action: string } {
-      const jobs = deps.jobs.map((j) => ({ id: j.id, schedule: j.schedule, tool: j.tool, action: j.action, catchUpMs: deps.catchUpMs?.[j.id] ?? 0 }));
-      const { job: j, minute } = claimableFire(jobs, job, at, now);
+    claimable(job: string, at: Date, now: Date = clock(), evenIfSuspended = false): { minute: string; tool: string; action: string } {
+      const jobs = deps.jobs.map((j) => ({
+        id: j.id,
+        schedule: j.schedule,
+        tool: j.tool,
+        action: j.action,
+        catchUpMs: deps.catchUpMs?.[j.id] ?? 0,
+        ...(suspended.has(j.id) ? { suspended: suspended.get(j.id) ?? null } : {}),
+      }));
+      const { job: j, minute } = claimableFire(jobs, job, at, now, evenIfSuspended);
       return { minute, tool: j.tool, action: j.action };
     },
 
@@ -173,6 +192,11 @@ export function createScheduler(deps: SchedulerDeps) {
         );
       }
       deps.log.info("scheduler: started", { jobs: deps.jobs.map((j) => j.id), ledger: deps.ledger.name });
+      if (suspended.size) {
+        deps.log.info("scheduler: suspended jobs are not run (ops/task_registry.yml suspend)", {
+          suspended: [...suspended].map(([id, reason]) => (reason ? `${id} (${reason})` : id)),
+        });
+      }
       void catchUp(clock());
     },
 
@@ -204,6 +228,8 @@ export function createScheduler(deps: SchedulerDeps) {
           action: j.action,
           params: j.params,
           next_run: nextFire(j.schedule, now)?.toISOString() ?? null,
+          suspended: suspended.has(j.id),
+          ...(suspended.get(j.id) ? { suspend_reason: suspended.get(j.id)! } : {}),
           last_run: l ? { scheduled_at: l.scheduled_at, status: l.status, started_at: l.started_at, ended_at: l.ended_at, source: l.source, ...(l.error ? { error: l.error } : {}), ...(stuck ? { stuck } : {}) } : null,
         };
       });

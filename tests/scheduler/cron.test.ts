@@ -132,8 +132,8 @@ describe("cron file parsing", () => {
     const f = parseCron(text);
     expect(f.env).toEqual({ SHELL: "/bin/bash", ROUTER_URL: "http://router:8000" });
     expect(f.jobs).toEqual([
-      { id: "j1", schedule: "*/5 * * * *", user: "backlog", tool: "t", action: "a", params: { env: "prod", note: "it's fine" }, log: "j1.log", bin: "node_modules/.bin/bun", line: 5 },
-      { id: "j2", schedule: "0 1 * * 1-5", user: "root", tool: "t", action: "b", params: {}, log: null, bin: "bun", line: 7 },
+      { id: "j1", schedule: "*/5 * * * *", user: "backlog", tool: "t", action: "a", params: { env: "prod", note: "it's fine" }, log: "j1.log", suspended: false, bin: "node_modules/.bin/bun", line: 5 },
+      { id: "j2", schedule: "0 1 * * 1-5", user: "root", tool: "t", action: "b", params: {}, log: null, suspended: false, bin: "bun", line: 7 },
     ]);
     expect(shellWords(`a 'b c' "d \\"e\\"" f\\ g`)).toEqual(["a", "b c", 'd "e"', "f g"]);
   });
