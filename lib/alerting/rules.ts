@@ -54,6 +54,9 @@ export function duration(seconds: number): string {
   return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
 }
 
+/** How far back (subquery range:step) BacklogJobMissedSchedule looks for a suspension of the job. */
+export const SUSPENDED_LOOKBACK = "8d:5m";
+
 export const FOR = {
   /** Overdue counts move when people close items and at 00:00 UTC; 15 m keeps a cleanup in progress from notifying. */
   overdue: "15m",
@@ -71,6 +74,11 @@ export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOpti
   const graceSeconds = LATE_TOLERANCE_MS / 1000;
   // A job the registry suspends is not run on purpose: neither its missed fires nor its stuck run alert.
   const notSuspended = "unless on (task)\nmax by (task) (backlog_job_suspended) == 1";
+  // Nor, after a resume, the fire it skipped while suspended (no catch-up, by design): quiet while the job
+  // was last seen suspended at or after its latest fire. 8 days reach back past a weekly job's fire.
+  const notSkippedWhileSuspended =
+    "unless on (task)\n" +
+    `max by (task) (max_over_time((timestamp(max by (task) (backlog_job_suspended) == 1))[${SUSPENDED_LOOKBACK}])) >= on (task) max by (task) (backlog_job_previous_fire_timestamp_seconds)`;
   // Degraded for longer than one reconnect attempt: the first retry after the outage failed too.
   const degradedFor = duration(Math.ceil(options.retrySeconds / 60) * 60 + 60);
 
@@ -109,7 +117,7 @@ export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOpti
         `max by (task) (backlog_job_previous_fire_timestamp_seconds) > max by (task) (backlog_job_last_run_timestamp_seconds)\n` +
         `and on (task)\n` +
         `time() - max by (task) (backlog_job_previous_fire_timestamp_seconds) > max by (task) (backlog_job_catch_up_window_seconds) + ${graceSeconds}\n` +
-        notSuspended,
+        notSkippedWhileSuspended,
       for: f(FOR.missed),
       labels: { severity: "warning", team: a.notify_target, action: "notify" },
       annotations: {
