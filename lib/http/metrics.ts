@@ -76,7 +76,7 @@ export function createMetrics(snapshot: (now: Date) => Promise<MetricsSnapshot>,
   });
   const schedulerSkips = new Counter({
     name: "backlog_scheduler_skips_total",
-    help: "Scheduled runs this process did not start, by job and reason (already_ran, still_running).",
+    help: "Scheduled runs this process did not start, by job and reason (already_ran, still_running, suspended).",
     labelNames: ["task", "reason"] as const,
     registers: [registry],
   });
