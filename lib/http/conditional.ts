@@ -68,7 +68,8 @@ export function conditionalGet(opts: ConditionalOptions): MiddlewareHandler {
   };
 
   return async (c, next) => {
-    if (c.req.method !== "GET") return next();
+    // HEAD is routed to the GET handlers (the body is dropped): the same ETag and 304 as GET (RFC 9110 13.1.2).
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") return next();
     const now = await opts.version();
     if (now === null) {
       entries = new Map();

@@ -79,6 +79,19 @@ describe("kept answers on memory", () => {
     expect((await (await get(app, "/v1/backlog/items?env=prod")).json()).items[0].status).toBe("done");
   });
 
+  test("HEAD answers like GET without the body: the same ETag, and 304 for a matching If-None-Match", async () => {
+    const app = appOn(new MemoryBacklogStore());
+    const got = await get(app, "/v1/backlog/dashboard?env=prod");
+    const etag = got.headers.get("etag")!;
+    const head = await app.request("/v1/backlog/dashboard?env=prod", { method: "HEAD", headers: auth("reader") });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("etag")).toBe(etag);
+    expect(head.headers.get("cache-control")).toBe("private, no-cache");
+    expect(await head.text()).toBe("");
+    const headAgain = await app.request("/v1/backlog/dashboard?env=prod", { method: "HEAD", headers: { ...auth("reader"), "if-none-match": etag } });
+    expect(headAgain.status).toBe(304);
+  });
+
   test("a kept answer is never served before authentication and entitlement", async () => {
     const app = appOn(new MemoryBacklogStore());
     const ok = await get(app, "/v1/backlog/dashboard");
