@@ -49,7 +49,7 @@ export class JsonlRevokedSessions implements RevokedSessions {
   /** nonce → expiry (ms), as read from the file so far. */
   private readonly seen = new Map<string, number>();
   private readonly reader: JsonlFile;
-  /** One catch-up at a time: the file handle and offset are shared. */
+  /** One catch-up at a time: the reader is shared. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(dir: string, private readonly log: Logger = silentLogger) {
@@ -74,8 +74,19 @@ export class JsonlRevokedSessions implements RevokedSessions {
     end: () => {},
   };
 
+  /**
+   * Reads the file (it is kept short: rewritten past twice the live entries) and runs `then`; the handle
+   * is closed before the call returns, as the other JSONL state files do: a handle left open would be
+   * closed by the garbage collector once this object is dropped, which Bun raises as an uncaught error.
+   */
   private catchUp<T>(then: (tail: number) => Promise<T>): Promise<T> {
-    const run = this.queue.then(async () => then(await this.reader.catchUp(this.sink)));
+    const run = this.queue.then(async () => {
+      try {
+        return await then(await this.reader.catchUp(this.sink));
+      } finally {
+        await this.reader.close();
+      }
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
