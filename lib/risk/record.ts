@@ -62,7 +62,9 @@ export function parseBatch(entries: readonly unknown[], label: (i: number) => st
  * (how the shipped sample marks itself as sample data), or JSONL (one record per line; blank lines
  * skipped). Entry labels name the place: `[3] ` / `records.3.` / `line 7: `.
  */
-export function parseBatchText(text: string, file: string): { entries: unknown[]; label: (i: number) => string } {
+export function parseBatchText(raw: string, file: string): { entries: unknown[]; label: (i: number) => string } {
+  // A UTF-8 byte order mark (Windows exports) is no JSON; JSON.parse refuses it where trimStart() skips it.
+  const text = raw.replace(/^\uFEFF/, "");
   const trimmed = text.trimStart();
   if (trimmed.startsWith("[")) {
     return { entries: parseJson(text, file, "a JSON array") as unknown[], label: (i) => `[${i}] ` };
