@@ -77,6 +77,14 @@ type Env = { Variables: { identity: Identity } };
 
 export const API_KEY_HINT = "Send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.";
 
+/**
+ * A boolean query value: "true" / "false"; anything else is passed on as the string, so the action's
+ * schema refuses it naming the field (dry_run=yes must not quietly become a real run).
+ */
+function queryBool(value: string): boolean | string {
+  return value === "true" ? true : value === "false" ? false : value;
+}
+
 function keyFrom(c: Context): string | null {
   const auth = c.req.header("authorization");
   if (auth !== undefined) {
@@ -248,7 +256,7 @@ export function createApp(deps: AppDeps) {
       const vals = values.filter((x) => x !== "");
       if (vals.length === 0) continue;
       if (k === "limit" || k === "offset") params[k] = Number(vals[0]);
-      else if (k === "overdue") params[k] = vals[0] === "true" ? true : vals[0] === "false" ? false : vals[0];
+      else if (k === "overdue") params[k] = queryBool(vals[0]!);
       else if (k === "status" || k === "priority") params[k] = vals.length > 1 ? vals : vals[0]!.includes(",") ? vals[0]!.split(",") : vals[0];
       else params[k] = vals[0];
     }
@@ -260,7 +268,8 @@ export function createApp(deps: AppDeps) {
   app.post("/v1/backlog/generate/weekly", async (c) => {
     const params: Record<string, unknown> = {};
     for (const k of ["env", "week"] as const) if (c.req.query(k) !== undefined) params[k] = c.req.query(k);
-    if (c.req.query("dry_run") !== undefined) params.dry_run = c.req.query("dry_run") === "true";
+    const dryRun = c.req.query("dry_run");
+    if (dryRun !== undefined) params.dry_run = queryBool(dryRun);
     return c.json(await run(c, "backlog_tool", "auto_generate_weekly", params) as object);
   });
 

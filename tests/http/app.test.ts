@@ -113,6 +113,19 @@ function suite(label: string, open: () => Promise<{ store: BacklogStore; dispose
       expect(Object.keys(body.status_counts)).toEqual(["open", "in_progress", "blocked", "done", "canceled"]);
     });
 
+    test("generate's dry_run is true or false: any other value is a 400 naming it, never a real run", async () => {
+      const total = async () => (await (await app.request("/v1/backlog/items?env=prod", { headers: auth("reader") })).json()).total as number;
+      const before = await total();
+      for (const v of ["yes", "1", "TRUE", "on"]) {
+        const res = await app.request(`/v1/backlog/generate/weekly?env=prod&dry_run=${v}`, { method: "POST", headers: auth("admin") });
+        expect(res.status).toBe(400);
+        expect((await res.json()).fields.join()).toContain("dry_run");
+      }
+      const dry = await (await app.request("/v1/backlog/generate/weekly?env=prod&dry_run=true", { method: "POST", headers: auth("admin") })).json();
+      expect(dry).toMatchObject({ dry_run: true });
+      expect(await total()).toBe(before);
+    });
+
     test("manual weekly generation creates the digest's items; a second run creates none", async () => {
       const first = await (await app.request("/v1/backlog/generate/weekly?env=prod", { method: "POST", headers: auth("admin") })).json();
       expect(first.created).toBeGreaterThan(0);
