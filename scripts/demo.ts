@@ -7,8 +7,9 @@
  * Every step goes through the tool dispatcher, exactly like the scheduler's calls.
  */
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import process from "node:process";
+import { readVar } from "../lib/config/index.ts";
 import { parseCli, runMain } from "../lib/core/cli.ts";
 import { AppError } from "../lib/core/errors.ts";
 import { log, logToStderr } from "../lib/core/log.ts";
@@ -25,6 +26,21 @@ export const DEFAULT_DATA_DIR = "ops/demo";
 export const DEFAULT_PORT = 8100;
 
 /** Variables that would point the demo at real data or a real listener; the demo sets its own. */
+/**
+ * The demo writes SAMPLE data and serves it without a key on loopback, so its folder must never hold the
+ * real backlog or digests (README: never ops/backlog/ or ops/reports/): neither the defaults nor what
+ * BACKLOG_JSONL_DIR / BACKLOG_REPORTS_DIR name.
+ */
+function refuseRealDirs(dataDir: string, given: string): void {
+  for (const [sub, name] of [["backlog", "BACKLOG_JSONL_DIR"], ["reports", "BACKLOG_REPORTS_DIR"]] as const) {
+    const mine = resolve(dataDir, sub);
+    const real = [readVar(name, {}), readVar(name)].filter((d): d is string => typeof d === "string").map((d) => resolve(d));
+    if (real.includes(mine)) {
+      throw new AppError("invalid_input", `--data-dir ${given}: the demo would put its sample data into ${displayPath(mine)}, the real ${sub} folder (${name}), and serve it without a key; choose a folder of its own (default ${DEFAULT_DATA_DIR}).`);
+    }
+  }
+}
+
 const REAL_STORE_VARS = /^(BACKLOG_BACKEND|BACKLOG_POSTGRES_DSN|POSTGRES_[A-Z_]+|BACKLOG_JSONL_DIR|BACKLOG_REPORTS_DIR|PORT|HOST|SCHEDULER_ENABLED)$/;
 
 const spec = {
@@ -74,6 +90,7 @@ async function main(): Promise<number> {
   logToStderr();
   // Config: the demo's own JSONL folder and port, whatever the environment says about the real store.
   const dataDir = fromRepoRoot(values["data-dir"] ?? DEFAULT_DATA_DIR);
+  refuseRealDirs(dataDir, values["data-dir"] ?? DEFAULT_DATA_DIR);
   const portText = values.port ?? String(DEFAULT_PORT);
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new AppError("invalid_input", `--port: expected a port number 0-65535 (0 = any free port), got "${portText}"`);

@@ -125,6 +125,20 @@ describe("demo isolation", () => {
     expect(row?.n).toBe(0); // the Postgres the environment named got nothing
   }, 120_000);
 
+  test("a --data-dir that is the real backlog or reports folder is refused before anything is written", async () => {
+    // The demo serves its folder without a key: pointed at ops/ it would open the real backlog to anyone on loopback.
+    const atDefault = await clone.sh("npx bun run scripts/demo.ts --data-dir ops --no-serve");
+    expectExit(atDefault, 1, "demo --data-dir ops");
+    expect(atDefault.stderr).toContain("--data-dir ops: the demo would put its sample data into ops/backlog, the real backlog folder (BACKLOG_JSONL_DIR)");
+    expect(readdirSync(join(clone.dir, "ops/backlog"))).toEqual([".gitkeep"]);
+    expect(existsSync(join(clone.dir, "ops/reports"))).toBe(false);
+    const realReports = join(clone.dir, "elsewhere/reports");
+    const atVariable = await clone.sh("npx bun run scripts/demo.ts --data-dir elsewhere --no-serve", { env: { BACKLOG_REPORTS_DIR: realReports } });
+    expectExit(atVariable, 1, "demo --data-dir elsewhere with BACKLOG_REPORTS_DIR=elsewhere/reports");
+    expect(atVariable.stderr).toContain("the real reports folder (BACKLOG_REPORTS_DIR)");
+    expect(existsSync(join(clone.dir, "elsewhere"))).toBe(false);
+  }, 60_000);
+
   test("--port and --data-dir are validated and documented", async () => {
     const bad = await clone.sh("npx bun run scripts/demo.ts --port 80x --no-serve");
     expectExit(bad, 1, "demo --port 80x");
