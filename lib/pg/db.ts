@@ -45,11 +45,12 @@ export function connectPg(cfg: PgConfig, opts: ConnectOptions = {}): Sql {
     types: { date: { to: 1082, from: [1082], serialize: (x: string) => x, parse: (x: string) => x } },
   };
   const sql = cfg.dsn
-    ? postgres(cfg.dsn, { ...common, ...bracketedHost(cfg.dsn) })
+    ? postgres(cfg.dsn, { ...common, ...dsnHost(cfg.dsn) })
     : postgres({
         ...common,
         host: cfg.host,
         port: cfg.port,
+        ...ipv6Options(cfg.host, cfg.port ?? 5432),
         username: cfg.user,
         password: cfg.password,
         database: cfg.database,
@@ -58,13 +59,19 @@ export function connectPg(cfg: PgConfig, opts: ConnectOptions = {}): Sql {
 }
 
 /**
- * postgres.js splits the DSN's host at ":" and would look up "[" for an IPv6 literal like [::1]:5432;
- * host and port given as arrays are taken as they are (its types only declare the string forms).
+ * postgres.js splits a host at ":" (for "host:port" lists), so an IPv6 literal became "[" (DSN) or ""
+ * (POSTGRES_HOST=::1, which then connected to localhost over IPv4). Host and port given as arrays are
+ * taken as they are (its types only declare the string forms).
  */
-function bracketedHost(dsn: string): { host?: string; port?: number } {
+function ipv6Options(host: string | undefined, port: number): { host?: string; port?: number } {
+  const bare = host?.replace(/^\[(.*)\]$/, "$1");
+  if (!bare?.includes(":") || bare.includes("/") || bare.includes(",")) return {};
+  return { host: [bare] as unknown as string, port: [port] as unknown as number };
+}
+
+function dsnHost(dsn: string): { host?: string; port?: number } {
   const url = URL.canParse(dsn) ? new URL(dsn) : null;
-  if (!url?.hostname.startsWith("[")) return {};
-  return { host: [url.hostname.slice(1, -1)] as unknown as string, port: [Number(url.port || 5432)] as unknown as number };
+  return url?.hostname.startsWith("[") ? ipv6Options(url.hostname, Number(url.port || 5432)) : {};
 }
 
 /** Connects and runs `select 1`; failures become one readable AppError naming the redacted target. */

@@ -4,10 +4,21 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { connect, createServer, type Socket } from "node:net";
-import { connectPg, ping, resolvePgConfig } from "../../lib/pg/db.ts";
+import { connectPg, ping, resolvePgConfig, type PgConfig } from "../../lib/pg/db.ts";
 import { adminDsn } from "../helpers/pg.ts";
 
 const PW = "Dsn-Sekr3t";
+
+/** Opens the connection the config describes and runs a query on it. */
+async function expectQueryable(cfg: PgConfig): Promise<void> {
+  const sql = connectPg(cfg, { max: 1 });
+  try {
+    await ping(sql, cfg);
+    expect((await sql`select 1 as one`)[0]).toEqual({ one: 1 });
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
 
 describe("DSN shapes", () => {
   test("a DSN that is no valid URL is refused at configuration with a sentence, without its password", () => {
@@ -44,17 +55,18 @@ describe("DSN shapes", () => {
       await new Promise((r) => forwarder.close(r));
     });
 
+    test("POSTGRES_HOST=::1 (or [::1]) connects to ::1, not to localhost over IPv4", async () => {
+      const port = await listening;
+      for (const host of ["::1", "[::1]"]) {
+        const parts = { POSTGRES_HOST: host, POSTGRES_PORT: String(port), POSTGRES_USER: target.username, POSTGRES_PASSWORD: decodeURIComponent(target.password), POSTGRES_DB: target.pathname.slice(1) };
+        await expectQueryable(resolvePgConfig({}, parts)!);
+      }
+    });
+
     test("postgresql://user:pass@[::1]:port/db connects", async () => {
       const port = await listening;
       const dsn = `postgresql://${target.username}:${target.password}@[::1]:${port}${target.pathname}`;
-      const cfg = resolvePgConfig({ dsn }, {})!;
-      const sql = connectPg(cfg, { max: 1 });
-      try {
-        await ping(sql, cfg);
-        expect((await sql`select 1 as one`)[0]).toEqual({ one: 1 });
-      } finally {
-        await sql.end({ timeout: 1 });
-      }
+      await expectQueryable(resolvePgConfig({ dsn }, {})!);
     });
   });
 });
