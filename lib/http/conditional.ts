@@ -11,6 +11,8 @@
  *   still gets its 401/403, never someone else's cached answer.
  * - A version of null (unknown: Postgres LISTEN connection down) disables the cache: every request
  *   recomputes, correctness over speed.
+ * - Requests that miss while the same answer is being computed wait for that computation (one tool run
+ *   per version and key, not one per poller after each write).
  * - The version is read once per request (twice on a miss): on JSONL that is one stat per file the
  *   route reads (app.ts asks dashboards and lists for items.jsonl only), the largest part of a 304's
  *   cost (bench/http-stack.ts), kept because it is what makes another process's write visible at once.
@@ -59,6 +61,7 @@ export function conditionalGet(opts: ConditionalOptions): MiddlewareHandler {
   const max = opts.maxEntries ?? 256;
   let version: string | null = null;
   let entries = new Map<string, Entry>();
+  const inflight = new Map<string, Promise<Entry | null>>();
 
   const answer = (c: Context, e: Entry) => {
     if (matchesIfNoneMatch(c.req.header("if-none-match"), e.etag)) {
@@ -86,17 +89,36 @@ export function conditionalGet(opts: ConditionalOptions): MiddlewareHandler {
     const hit = entries.get(key);
     if (hit) return answer(c, hit);
 
-    await next();
-    const res = c.res;
-    if (res.status !== 200) return;
-    const body = await res.clone().text();
-    const entry: Entry = { etag: etagOf(body), body, contentType: res.headers.get("content-type") ?? "application/json" };
-    // Keep it only if no write happened while it was computed (the answer may predate that write).
-    if ((await opts.version()) === now && version === now) {
-      if (entries.size >= max) entries.delete(entries.keys().next().value!);
-      entries.set(key, entry);
+    // One computation per (version, key): requests that miss while it runs wait for it instead of each
+    // running the tool (every poller misses at once after a write). A computation that is not kept
+    // (not a 200, or a write happened meanwhile) is no answer for them: they compute their own.
+    const flightKey = `${now}\n${key}`;
+    const running = inflight.get(flightKey);
+    if (running) {
+      const shared = await running;
+      if (shared) return answer(c, shared);
+      return next();
     }
-    c.res = undefined;
-    c.res = answer(c, entry);
+    let settle!: (e: Entry | null) => void;
+    inflight.set(flightKey, new Promise<Entry | null>((r) => (settle = r)));
+    let kept: Entry | null = null;
+    try {
+      await next();
+      const res = c.res;
+      if (res.status !== 200) return;
+      const body = await res.clone().text();
+      const entry: Entry = { etag: etagOf(body), body, contentType: res.headers.get("content-type") ?? "application/json" };
+      // Keep it only if no write happened while it was computed (the answer may predate that write).
+      if ((await opts.version()) === now && version === now) {
+        if (entries.size >= max) entries.delete(entries.keys().next().value!);
+        entries.set(key, entry);
+        kept = entry;
+      }
+      c.res = undefined;
+      c.res = answer(c, entry);
+    } finally {
+      inflight.delete(flightKey);
+      settle(kept);
+    }
   };
 }

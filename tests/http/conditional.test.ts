@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolvePgConfig } from "../../lib/pg/db.ts";
-import { matchesIfNoneMatch } from "../../lib/http/conditional.ts";
+import { conditionalGet, matchesIfNoneMatch } from "../../lib/http/conditional.ts";
+import { Hono } from "hono";
 import { silentLogger } from "../../lib/core/log.ts";
 import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
@@ -45,6 +46,44 @@ describe("If-None-Match", () => {
     expect(matchesIfNoneMatch("*", '"b"')).toBe(true);
     expect(matchesIfNoneMatch('"a"', '"b"')).toBe(false);
     expect(matchesIfNoneMatch(undefined, '"b"')).toBe(false);
+  });
+});
+
+describe("one computation per miss", () => {
+  // The app's own middleware on a bare route: the handler counts its runs and waits on a gate.
+  function gatedApp(status = 200) {
+    let runs = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const app = new Hono();
+    app.use("*", conditionalGet({ version: () => "v1", clock: () => new Date("2026-11-30T12:00:00Z"), agentOf: () => "reader", backend: () => "memory" }));
+    app.get("/dash", async (c) => {
+      runs++;
+      await gate;
+      return c.json({ n: 42 }, status as 200);
+    });
+    return { app, runs: () => runs, open };
+  }
+
+  test("ten requests that miss at once run the tool once and get the same answer and ETag", async () => {
+    const { app, runs, open } = gatedApp();
+    const answers = Array.from({ length: 10 }, () => app.request("/dash"));
+    await Bun.sleep(20);
+    open();
+    const res = await Promise.all(answers);
+    expect(runs()).toBe(1);
+    expect(res.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(new Set(res.map((r) => r.headers.get("etag"))).size).toBe(1);
+    expect(await Promise.all(res.map((r) => r.json()))).toEqual(Array(10).fill({ n: 42 }));
+  });
+
+  test("an answer that is not kept (not a 200) is not shared: each waiting request computes its own", async () => {
+    const { app, runs, open } = gatedApp(404);
+    const answers = Array.from({ length: 3 }, () => app.request("/dash"));
+    await Bun.sleep(20);
+    open();
+    expect((await Promise.all(answers)).map((r) => r.status)).toEqual([404, 404, 404]);
+    expect(runs()).toBe(3);
   });
 });
 
