@@ -10,7 +10,7 @@ import { planEscalation } from "../lifecycle/sla.ts";
 import { planSnoozeExpiry } from "../lifecycle/snooze.ts";
 import type { Policy } from "../generation/policy.ts";
 import { compareOverdue, daysBetween, planTransition, todayUtc } from "../store/logic.ts";
-import { DASHBOARD_OVERDUE_LIMIT, OPEN_STATUSES, type Transition } from "../store/types.ts";
+import { DASHBOARD_OVERDUE_LIMIT, OPEN_STATUSES, type BacklogItem, type Transition } from "../store/types.ts";
 import { listAll } from "./list-all.ts";
 import type { ToolContext } from "./types.ts";
 
@@ -71,17 +71,32 @@ export interface DueSoonEntry {
 
 /**
  * The dashboard's due_soon: open, unsnoozed items due today or within notify.warn_days, soonest first
- * (at most 50 listed, like overdue). Only the items due in that window are read.
+ * (at most 50 listed, like overdue, in the overdue list's order: due date, priority, id). The count is the
+ * list's total; the rows are read in due order only until the 50th item's due date is complete (its
+ * priorities decide the order within that day), not the whole window: a million items are not paged.
  */
+/** Rows per list call while reading the due-soon window. */
+const PAGE = 200;
+
 export async function dueSoonOf(ctx: ToolContext, policy: Policy, env: string | undefined, now: Date) {
   const today = todayUtc(now);
   const warn = policy.notify.warn_days;
-  const window = await listAll(ctx.store, { ...(env === undefined ? {} : { env }), due_within_days: warn }, now);
-  const soon = window.filter((i) => isDueSoon(i, today, warn));
-  soon.sort((a, b) => compareOverdue(a as never, b as never)); // the overdue list's order: due date, priority, id
+  const filter = { ...(env === undefined ? {} : { env }), due_within_days: warn, sort: "due" as const };
+  const read: BacklogItem[] = [];
+  let total = 0;
+  for (let offset = 0; ; offset += PAGE) {
+    const page = await ctx.store.list({ ...filter, limit: PAGE, offset }, now);
+    total = page.total;
+    read.push(...page.items);
+    const boundary = read[DASHBOARD_OVERDUE_LIMIT - 1]?.due_date;
+    const last = read.at(-1)?.due_date;
+    if (page.items.length < PAGE || offset + PAGE >= total || (boundary !== undefined && last !== boundary)) break;
+  }
+  const soon = read.filter((i) => isDueSoon(i, today, warn));
+  soon.sort((a, b) => compareOverdue(a as never, b as never));
   const due_soon: DueSoonEntry[] = soon.slice(0, DASHBOARD_OVERDUE_LIMIT).map((i) => ({
     id: i.id, env: i.env, service: i.service, category: i.category, title: i.title, priority: i.priority, status: i.status, owner: i.owner, due_date: i.due_date!,
     days_left: daysBetween(today, i.due_date!),
   }));
-  return { due_soon_count: soon.length, due_soon, warn_days: warn };
+  return { due_soon_count: total, due_soon, warn_days: warn };
 }

@@ -84,6 +84,35 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
 }
 
 describe("due_soon and lineage grouping (memory; the snooze-aware due_within_days filter is in the store contract)", () => {
+  test("with hundreds due soon, the 50 listed and the count are those of the whole window (priorities order the boundary day)", async () => {
+    const now = new Date("2026-11-20T09:00:00Z");
+    opened = await BACKENDS.memory!(() => now);
+    const store = opened.store;
+    const policy = parsePolicyText("notify:\n  warn_days: 3\n", "p.yml");
+    const ctx = createToolContext({
+      store, agent: "alice", entitlements: ["tools.backlog.write", "tools.backlog.read"], now: () => now, log: silentLogger,
+      paths: { root: "/nonexistent", reportsDir: "/nonexistent", policyFile: "p.yml" },
+    });
+    // 40 due today, 300 tomorrow: the 50th listed is due tomorrow, so tomorrow is the boundary day
+    const prio = ["P3", "P2", "P1", "P0"];
+    const inputs = [
+      ...Array.from({ length: 40 }, (_, i) => ({ day: "2026-11-20", priority: prio[i % 4]!, key: `a${String(i).padStart(3, "0")}` })),
+      // tomorrow's P0s come last in id (and so in due-then-id) order: only a complete read of the day finds them
+      ...Array.from({ length: 300 }, (_, i) => ({ day: "2026-11-21", priority: i >= 290 ? "P0" : "P2", key: `b${String(i).padStart(3, "0")}` })),
+    ];
+    await store.upsertMany(inputs.map((x) => ({ env: "prod", service: "gateway", category: "security", title: x.key, dedupe_key: x.key, priority: x.priority as "P0", due_date: x.day })), { actor: "t" });
+    const d = (await dispatch(await loadToolRegistry({ policy }), { tool: "backlog_tool", action: "dashboard", params: { env: "prod" } }, ctx)) as any;
+    const all = (await store.list({ env: "prod", limit: 1000 }, now)).items;
+    const want = all
+      .map((i) => ({ id: i.id, due_date: i.due_date!, priority: i.priority }))
+      .sort((a, b) => (a.due_date !== b.due_date ? (a.due_date < b.due_date ? -1 : 1) : a.priority !== b.priority ? (a.priority < b.priority ? -1 : 1) : a.id < b.id ? -1 : 1))
+      .slice(0, 50)
+      .map((i) => i.id);
+    expect(d.due_soon_count).toBe(340);
+    expect(d.due_soon.map((e: any) => e.id)).toEqual(want);
+    expect(d.due_soon.slice(40).every((e: any) => e.priority === "P0")).toBe(true);
+  });
+
   test("dashboard lists open unsnoozed items due within notify.warn_days; list groups by lineage", async () => {
     const now = new Date("2026-11-20T09:00:00Z");
     opened = await BACKENDS.memory!(() => now);
