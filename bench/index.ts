@@ -69,7 +69,8 @@ async function main(): Promise<number> {
       const args = [join(HERE, `${name}.ts`), "--results", resultsFile];
       if (values.full) args.push("--full");
       if (values.runs) args.push("--runs", values.runs);
-      const res = spawnSync(BUN, args, { stdio: "inherit", env });
+      // With --json, stdout carries only the summary: each benchmark's own table goes to stderr.
+      const res = spawnSync(BUN, args, { stdio: ["inherit", values.json ? 2 : "inherit", "inherit"], env });
       if (res.status !== 0) failed.push(`${name} (exit ${res.status ?? res.signal})`);
     }
   } finally {
