@@ -13,7 +13,8 @@ import { readVar } from "../lib/config/index.ts";
 import { parseCli, runMain } from "../lib/core/cli.ts";
 import { AppError } from "../lib/core/errors.ts";
 import { log, logToStderr } from "../lib/core/log.ts";
-import { displayPath, fromRepoRoot } from "../lib/generation/policy.ts";
+import { fromRepo } from "../lib/config/index.ts";
+import { displayPath } from "../lib/generation/policy.ts";
 import { hourStart } from "../lib/risk/score.ts";
 import { parseBatchText, shiftToNow } from "../lib/risk/record.ts";
 import { openStore } from "../lib/store/index.ts";
@@ -89,7 +90,7 @@ async function main(): Promise<number> {
   }
   logToStderr();
   // Config: the demo's own JSONL folder and port, whatever the environment says about the real store.
-  const dataDir = fromRepoRoot(values["data-dir"] ?? DEFAULT_DATA_DIR);
+  const dataDir = fromRepo(values["data-dir"] ?? DEFAULT_DATA_DIR);
   refuseRealDirs(dataDir, values["data-dir"] ?? DEFAULT_DATA_DIR);
   const portText = values.port ?? String(DEFAULT_PORT);
   const port = Number(portText);
@@ -97,7 +98,7 @@ async function main(): Promise<number> {
   const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(process.env).filter(([k]) => !REAL_STORE_VARS.test(k)));
   Object.assign(env, { BACKLOG_BACKEND: "jsonl", BACKLOG_JSONL_DIR: join(dataDir, "backlog"), BACKLOG_REPORTS_DIR: join(dataDir, "reports"), SCHEDULER_ENABLED: "false" });
   const { paths, policy } = loadToolConfig(env);
-  const samplePath = fromRepoRoot(values.sample ?? DEFAULT_SAMPLE);
+  const samplePath = fromRepo(values.sample ?? DEFAULT_SAMPLE);
   let text: string;
   try {
     text = await readFile(samplePath, "utf8");

@@ -9,7 +9,8 @@
 import { globSync, readFileSync } from "node:fs";
 import YAML from "yaml";
 import { AppError } from "../core/errors.ts";
-import { displayPath, fromRepoRoot, REPO_ROOT } from "../generation/policy.ts";
+import { fromRepo, REPO_ROOT } from "../config/index.ts";
+import { displayPath } from "../generation/policy.ts";
 import type { PolicyData } from "../generation/policy-schema.ts";
 
 export type CatalogConfig = NonNullable<PolicyData["ownership"]["catalog"]>;
@@ -53,8 +54,8 @@ export function parseCatalogText(text: string, file: string): Map<string, string
 
 /** The files a catalog config names: `files` in order, then the glob's matches sorted, each once. */
 export function catalogFiles(cfg: CatalogConfig): string[] {
-  const files = cfg.files.map(fromRepoRoot);
-  if (cfg.glob) files.push(...globSync(cfg.glob, { cwd: REPO_ROOT }).map((f) => fromRepoRoot(String(f))).sort());
+  const files = cfg.files.map(fromRepo);
+  if (cfg.glob) files.push(...globSync(cfg.glob, { cwd: REPO_ROOT }).map((f) => fromRepo(String(f))).sort());
   return [...new Set(files)];
 }
 

@@ -14,12 +14,11 @@ import { AppError, formatIssue } from "../core/errors.ts";
 import { resolveOwner } from "../lifecycle/owner.ts";
 import { parseYamlText, withLine } from "../core/yaml-text.ts";
 import { BANDS, PolicySchema, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy, type PolicyData } from "./policy-schema.ts";
-import { fromRepo, processEnv, readVar, REPO_ROOT, varSource, type Env } from "../config/index.ts";
+import { processEnv, readVar, REPO_ROOT, varSource, type Env } from "../config/index.ts";
 
 export { BANDS, DEFAULT_CATEGORIES, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy } from "./policy-schema.ts";
 export { evaluateAlerts, type Alert } from "./alerts.ts";
 
-export { REPO_ROOT };
 /** The declared default (lib/config/vars.ts), read with an empty environment. */
 export const DEFAULT_POLICY_FILE = readVar("BACKLOG_POLICY_FILE", {})!;
 
@@ -27,9 +26,6 @@ export type Policy = PolicyData & {
   /** The file it came from (for messages), relative to the repo root when inside it. */
   source: string;
 };
-
-/** A path from the environment: absolute as given, relative against the repository root (lib/config). */
-export const fromRepoRoot = fromRepo;
 
 /** Shown in messages: `config/backlog_policy.yml` rather than a long absolute path. */
 export function displayPath(file: string): string {

@@ -10,7 +10,7 @@ import * as v from "valibot";
 import YAML from "yaml";
 import { AppError, parseOrThrow } from "../core/errors.ts";
 import { BANDS, type Band } from "../generation/policy-schema.ts";
-import { displayPath, fromRepoRoot } from "../generation/policy.ts";
+import { displayPath } from "../generation/policy.ts";
 import { SIGNAL_NAMES, SIGNALS, type SignalName } from "./signals.ts";
 import { strictObject } from "../core/strict.ts";
 import { processEnv, readVar, type Env } from "../config/index.ts";

@@ -13,7 +13,7 @@ import { describePg, resolvePgConfig, type PgConfig } from "../pg/config.ts";
 import { AppError } from "../core/errors.ts";
 import { log as defaultLog, type Logger } from "../core/log.ts";
 import type { BacklogStore } from "./types.ts";
-import { parseVar, processEnv, readVar, REPO_ROOT, varSource, type Env } from "../config/index.ts";
+import { parseVar, processEnv, readVar, varSource, type Env } from "../config/index.ts";
 
 /** Which backend serves right now, without I/O (auto stores expose `degraded` while on the fallback). */
 export function servingBackend(store: BacklogStore): { backend: string; degraded: boolean } {
@@ -23,7 +23,6 @@ export function servingBackend(store: BacklogStore): { backend: string; degraded
 export const BACKENDS = ["auto", "postgres", "jsonl", "memory"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
-export { REPO_ROOT };
 /** The declared defaults (lib/config/vars.ts), read with an empty environment. */
 export const DEFAULT_JSONL_DIR = readVar("BACKLOG_JSONL_DIR", {})!;
 export const DEFAULT_RETRY_SECONDS = readVar("BACKLOG_PG_RETRY_SECONDS", {})!;

@@ -5,7 +5,6 @@
  * with actor = the caller; a re-run the same day takes no step twice. Dry run: the steps, nothing written.
  */
 import { AppError } from "../core/errors.ts";
-import { isDueSoon } from "../alerting/due.ts";
 import { planEscalation } from "../lifecycle/sla.ts";
 import { planSnoozeExpiry } from "../lifecycle/snooze.ts";
 import type { Policy } from "../generation/policy.ts";
@@ -92,9 +91,9 @@ export async function dueSoonOf(ctx: ToolContext, policy: Policy, env: string | 
     const last = read.at(-1)?.due_date;
     if (page.items.length < PAGE || offset + PAGE >= total || (boundary !== undefined && last !== boundary)) break;
   }
-  const soon = read.filter((i) => isDueSoon(i, today, warn));
-  soon.sort((a, b) => compareOverdue(a as never, b as never));
-  const due_soon: DueSoonEntry[] = soon.slice(0, DASHBOARD_OVERDUE_LIMIT).map((i) => ({
+  // the list filter (due_within_days) is the due-soon rule; only the order within a day is left to apply
+  read.sort((a, b) => compareOverdue(a as never, b as never));
+  const due_soon: DueSoonEntry[] = read.slice(0, DASHBOARD_OVERDUE_LIMIT).map((i) => ({
     id: i.id, env: i.env, service: i.service, category: i.category, title: i.title, priority: i.priority, status: i.status, owner: i.owner, due_date: i.due_date!,
     days_left: daysBetween(today, i.due_date!),
   }));

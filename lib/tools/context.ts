@@ -4,12 +4,11 @@
  *   reports dir   BACKLOG_REPORTS_DIR → ops/reports          (relative values: from the repository root)
  *   store         openStore() from lib/store/index.ts (BACKLOG_BACKEND, BACKLOG_POSTGRES_DSN, ...)
  */
-import { resolve } from "node:path";
 import { log as defaultLog, type Logger } from "../core/log.ts";
-import { fromRepoRoot, loadPolicy, REPO_ROOT, resolvePolicyFile, type Policy } from "../generation/policy.ts";
+import { loadPolicy, resolvePolicyFile, type Policy } from "../generation/policy.ts";
 import type { BacklogStore } from "../store/types.ts";
 import type { ToolContext, ToolPaths } from "./types.ts";
-import { processEnv, readVar, type Env } from "../config/index.ts";
+import { processEnv, readVar, REPO_ROOT, type Env } from "../config/index.ts";
 
 
 /** The declared default (lib/config/vars.ts), read with an empty environment. */
