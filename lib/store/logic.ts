@@ -271,8 +271,10 @@ export function matchesFilter(item: BacklogItem, f: ParsedFilter, today: string)
   if (f.category !== undefined && item.category !== f.category) return false;
   if (f.overdue !== undefined && isOverdue(item, today) !== f.overdue) return false;
   if (f.q !== undefined && f.q !== "") {
+    // An id matches from its start only: its tail is random, so a word like "tls" would otherwise find
+    // an unrelated item now and then (a pasted id or id prefix is what a person searches ids with).
     const q = f.q.toLowerCase();
-    if (!item.title.toLowerCase().includes(q) && !item.service.toLowerCase().includes(q) && !item.id.toLowerCase().includes(q)) return false;
+    if (!item.title.toLowerCase().includes(q) && !item.service.toLowerCase().includes(q) && !item.id.startsWith(q)) return false;
   }
   if (f.due_within_days !== undefined) {
     // A snoozed item is out of attention lists until its date (backlog_tool.snooze).

@@ -32,9 +32,10 @@ export async function queryList(sql: Sql, filter: ListFilter | undefined, now: D
     f.category !== undefined && sql`category = ${f.category}`,
     f.overdue === true && overdue,
     f.overdue === false && sql`not ${overdue}`,
-    // Substring match like logic.ts (no LIKE, so % and _ in the text are plain characters).
+    // Substring match of title and service, prefix match of the id, like logic.ts (no LIKE, so % and _
+    // in the text are plain characters; ids are lower case).
     f.q !== undefined && f.q !== "" &&
-      sql`(strpos(lower(title), lower(${f.q})) > 0 or strpos(lower(service), lower(${f.q})) > 0 or strpos(lower(id), lower(${f.q})) > 0)`,
+      sql`(strpos(lower(title), lower(${f.q})) > 0 or strpos(lower(service), lower(${f.q})) > 0 or starts_with(id, lower(${f.q})))`,
     f.due_within_days !== undefined &&
       sql`(status not in ('done', 'canceled') and due_date is not null and due_date >= ${today}::date and due_date <= ${today}::date + ${f.due_within_days}::int and ${notSnoozedSql(sql, today)})`,
   ].filter((c) => c !== false && c !== undefined);
