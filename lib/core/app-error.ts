@@ -6,6 +6,7 @@ export type ErrorCode =
   | "invalid_input"
   | "unprocessable"
   | "not_found"
+  | "method_not_allowed"
   | "conflict"
   | "unauthorized"
   | "forbidden"
@@ -19,6 +20,8 @@ const STATUS: Record<ErrorCode, number> = {
   /** Well-formed request, but data it depends on (a digest file) is malformed. */
   unprocessable: 422,
   not_found: 404,
+  /** A known path called with a method it does not take (details.allow: the Allow header). */
+  method_not_allowed: 405,
   conflict: 409,
   unauthorized: 401,
   forbidden: 403,

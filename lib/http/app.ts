@@ -22,6 +22,7 @@ import { dispatch, resolveAction, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import { conditionalGet } from "./conditional.ts";
 import { renderDashboardPage } from "./dashboard-page.tsx";
+import { allowHeaderOf, refuseOtherMethods } from "./methods.ts";
 import { requestRecorder, type Metrics } from "./metrics.ts";
 import { mountUi, type UiDeps } from "./ui/routes.ts";
 
@@ -74,6 +75,9 @@ export interface AppDeps {
 }
 
 type Env = { Variables: { identity: Identity } };
+
+/** What /metrics and /v1/scheduler/jobs need (the backlog's read entitlement). */
+const READ = "tools.backlog.read";
 
 export const API_KEY_HINT = "Send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.";
 
@@ -161,6 +165,8 @@ export function createApp(deps: AppDeps) {
       return c.json({ ready: false, error: `store unreachable: ${redactText((err as Error).message)}` }, 503);
     }
   });
+  // The probes answer any caller, so their 405 does too (before the API-key check).
+  for (const probe of ["/healthz", "/readyz"]) refuseOtherMethods(app, probe, ["GET"], () => {});
 
   // The browser UI signs people in itself (session cookie), so it comes before the API-key check.
   if (deps.ui) mountUi(app, deps, deps.ui);
@@ -316,7 +322,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.get("/metrics", async (c) => {
-    requireEntitlement(c, "tools.backlog.read");
+    requireEntitlement(c, READ);
     const text = await deps.metrics.registry.metrics();
     return c.body(text, 200, { "content-type": deps.metrics.registry.contentType });
   });
@@ -328,10 +334,32 @@ export function createApp(deps: AppDeps) {
   });
 
   app.get("/v1/scheduler/jobs", async (c) => {
-    requireEntitlement(c, "tools.backlog.read");
+    requireEntitlement(c, READ);
     if (!deps.scheduler) return c.json({ enabled: false, jobs: [] });
     return c.json({ enabled: deps.scheduler.enabled, jobs: await deps.scheduler.jobs() });
   });
+
+  // Any other method on a path above: the path's own access rule first (the same 401/403 its method
+  // would get), then 405 with Allow. The tool-backed paths take their entitlement from the registry.
+  const needsOf = (tool: string, action: string) => (c: Context<Env>) => {
+    let needs: string;
+    try {
+      needs = resolveAction(deps.registry, { tool, action }).action.entitlement;
+    } catch {
+      return; // not registered here: the authenticated caller learns only the 405
+    }
+    requireEntitlement(c, needs);
+  };
+  const read = (c: Context<Env>) => requireEntitlement(c, READ);
+  refuseOtherMethods(app, "/v1/backlog/dashboard", ["GET"], needsOf("backlog_tool", "dashboard"));
+  refuseOtherMethods(app, "/v1/backlog/items", ["GET"], needsOf("backlog_tool", "list"));
+  refuseOtherMethods(app, "/v1/backlog/items/:id", ["GET"], needsOf("backlog_tool", "get"));
+  refuseOtherMethods(app, "/v1/backlog/generate/weekly", ["POST"], needsOf("backlog_tool", "auto_generate_weekly"));
+  // Any caller past the key check may POST here (what it may run depends on the body).
+  refuseOtherMethods(app, "/v1/tools/execute", ["POST"], () => {});
+  refuseOtherMethods(app, "/metrics", ["GET"], read);
+  refuseOtherMethods(app, "/dashboard", ["GET"], needsOf("backlog_tool", "dashboard"));
+  refuseOtherMethods(app, "/v1/scheduler/jobs", ["GET"], read);
 
   // c.req.path, never new URL(c.req.url): the URL is built from the Host header, which may be absent or junk.
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}.` }, 404));
@@ -341,6 +369,8 @@ export function createApp(deps: AppDeps) {
       if (err.status >= 500 && err.code !== "degraded" && err.code !== "unavailable") {
         deps.log.error("request failed", { path: c.req.path, error: err.message });
       }
+      const allow = allowHeaderOf(err);
+      if (allow) c.header("Allow", allow);
       return c.json(errorBody(err), err.status as 400);
     }
     if (err instanceof HTTPException) {

@@ -55,8 +55,10 @@ describe("every cell of the matrix on the real server with the shipped access fi
         if (w.key) headers.authorization = `Bearer ${w.key}`;
         const res = await fetch(server.url + r.request.path, { method: r.request.method, headers, body: r.request.body ? JSON.stringify(r.request.body) : undefined });
         const text = await res.text();
-        const cell = res.status === 401 || res.status === 403 ? String(res.status) : res.status < 500 ? "✓" : `5xx ${res.status}: ${text.slice(0, 200)}`;
-        if (res.status === 403) expect(JSON.parse(text).required).toBe(r.needs);
+        const cell = [401, 403, 405].includes(res.status) ? String(res.status) : res.status < 500 ? "✓" : `5xx ${res.status}: ${text.slice(0, 200)}`;
+        if (res.status === 403) expect(JSON.parse(text).required).toBe(r.needs!);
+        // A 405 names what the path takes, in the header and the body.
+        if (res.status === 405) expect({ call: r.name, allow: res.headers.get("allow"), body: JSON.parse(text).allow }).toEqual({ call: r.name, allow: expect.stringMatching(/^(GET, HEAD|POST)$/), body: res.headers.get("allow") });
         got[r.name]![w.label] = cell;
         want[r.name]![w.label] = documented(r.name, w.label);
       }

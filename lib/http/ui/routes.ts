@@ -24,6 +24,7 @@ import { APP_CSS, CSS_PATH } from "./assets.ts";
 import type { UiConfig } from "./config.ts";
 import { renderErrorPage } from "./error-page.tsx";
 import * as F from "./forms.ts";
+import { allowHeaderOf, methodNotAllowed } from "../methods.ts";
 import { renderItemPage } from "./item-page.tsx";
 import { loadLineage } from "./lineage-card.tsx";
 import { itemHref } from "./items-table.tsx";
@@ -138,6 +139,8 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
   /** A refusal or failure as an HTML page with the reason, never a stack or a JSON 500. */
   const failed = (c: C, err: unknown, w: Who | null) => {
     const view = w && hasEntitlement(w.identity.entitlements, READ) ? viewFor(w, ui.envs[0]!) : null;
+    const allow = allowHeaderOf(err);
+    if (allow) c.header("allow", allow);
     if (err instanceof AppError && err.status < 500) return page(c, renderErrorPage({ view, status: err.status, message: err.message }), err.status);
     const message = err instanceof AppError && (err.code === "degraded" || err.code === "unavailable") ? err.message : "The server could not answer this page; its log has the details.";
     deps.log.error("ui page failed", { path: c.req.path, error: (err as Error).message });
@@ -356,6 +359,18 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
         return c.redirect(`${itemHref(id)}?done=${name}`, 303);
       }, (c) => itemHref(c.req.param("id") ?? "")),
     );
+  }
+
+  // Another method on a known path: the sign-in check as for the page (protected pages), then a 405
+  // page with Allow (lib/http/methods.ts). Sign-in, sign-out and the stylesheet answer anyone.
+  for (const [path, methods] of [[CSS_PATH, ["GET"]], ["/ui/login", ["GET", "POST"]], ["/ui/logout", ["POST"]]] as const) {
+    app.all(path, (c) => failed(c, methodNotAllowed(c, methods), null));
+  }
+  for (const path of ["/ui", "/ui/items", "/ui/items/:id", "/ui/owners/:owner", "/ui/trends"]) {
+    app.all(path, guarded(async (c) => Promise.reject(methodNotAllowed(c, ["GET"]))));
+  }
+  for (const name of Object.keys(ACTIONS)) {
+    app.all(`/ui/items/:id/${name}`, guarded(async (c) => Promise.reject(methodNotAllowed(c, ["POST"])), (c) => itemHref(c.req.param("id") ?? "")));
   }
 
   // Any other /ui path: a page saying so (after the API-key check it would be a JSON 401).

@@ -146,6 +146,30 @@ describe("sign-in and forms through the app", () => {
       expect(await r.text()).toContain(text);
     }
   });
+
+  test("another method on a page's path is a 405 page with Allow, after the same sign-in check as the page", async () => {
+    const { app } = await uiApp();
+    const { session: cookie } = await login(app);
+    const cases: [string, string, string][] = [
+      ["DELETE", "/ui/items/bl_x", "GET, HEAD"],
+      ["PUT", "/ui", "GET, HEAD"],
+      ["OPTIONS", "/ui/trends", "GET, HEAD"],
+      ["PATCH", "/ui/items/bl_x/status", "POST"],
+      ["GET", "/ui/items/bl_x/comment", "POST"],
+      ["GET", "/ui/logout", "POST"],
+      ["DELETE", "/ui/login", "GET, HEAD, POST"],
+      ["POST", "/ui/assets/app.css", "GET, HEAD"],
+    ];
+    for (const [method, path, allow] of cases) {
+      const r = await app.request(path, { method, headers: { cookie: cookie! } });
+      expect([method, path, r.status, r.headers.get("allow")]).toEqual([method, path, 405, allow]);
+      expect(await r.text()).toContain(`Method ${method} is not allowed on ${path}; it takes ${allow}.`);
+    }
+    // Signed out: the protected paths send to sign-in first, as their pages do; sign-in itself answers 405.
+    const anon = await app.request("/ui/items", { method: "DELETE" });
+    expect([anon.status, anon.headers.get("location")]).toEqual([303, "/ui/login?next=%2Fui%2Fitems"]);
+    expect((await app.request("/ui/login", { method: "PUT" })).status).toBe(405);
+  });
 });
 
 describe("identity from a trusted reverse proxy (off by default)", () => {
