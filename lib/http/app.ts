@@ -17,6 +17,7 @@ import { AppError, parseOrThrow } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { runClaimed, type RunClaims, type SkipReason } from "../scheduler/run-claimed.ts";
 import { redactText } from "../core/redact.ts";
+import { unmigratedError } from "../pg/table-hint.ts";
 import type { Dashboard, StoreHealth } from "../store/types.ts";
 import { dispatch, resolveAction, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
@@ -365,6 +366,11 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}.` }, 404));
 
   app.onError((err, c) => {
+    const unmigrated = err instanceof AppError ? null : unmigratedError(err);
+    if (unmigrated) {
+      deps.log.error("request failed", { path: c.req.path, error: unmigrated.message });
+      err = unmigrated;
+    }
     if (err instanceof AppError) {
       if (err.status >= 500 && err.code !== "degraded" && err.code !== "unavailable") {
         deps.log.error("request failed", { path: c.req.path, error: err.message });

@@ -19,3 +19,26 @@ export function tableHint(table: string, migration: string): Hinted {
     }
   };
 }
+
+/**
+ * SQLSTATEs of a statement naming what the database does not have yet (class 42: undefined table,
+ * column, function, object): a partly migrated database, whichever query met it first.
+ */
+const UNMIGRATED = new Set(["42P01", "42703", "42883", "42704"]);
+
+/**
+ * The safety net for queries without their own tableHint: a driver error (or one in its cause chain)
+ * meaning "not migrated" becomes `unavailable` (503) naming the fix, never a 500. Null for anything else.
+ */
+export function unmigratedError(err: unknown): AppError | null {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 6; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === "string" && UNMIGRATED.has(code)) {
+      const what = String((cur as { message?: unknown }).message ?? code).slice(0, 200);
+      return new AppError("unavailable", `The database is not fully migrated (${what}): run the migrations (npx bun run scripts/migrate.ts); GET /readyz names what is missing.`, { cause: err });
+    }
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return null;
+}

@@ -164,12 +164,14 @@ export class FallbackRouter {
     if (pg) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await Promise.race([
-          pg.ping(),
-          new Promise((_, reject) => {
+        const gap = await Promise.race([
+          pg.schemaGap(),
+          new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new AppError("unavailable", `Postgres did not answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
           }),
         ]);
+        // Partly migrated: Postgres answers, so no fallback, but the server is not ready (schema-version.ts).
+        if (gap) return { backend: pg.name, degraded: true, serving: false, detail: gap + this.quarantineNote() };
         return { backend: pg.name, degraded: false, serving: true, detail: describePg(this.config!) + this.quarantineNote() };
       } catch (err) {
         if (!isConnectionError(err)) return { backend: pg.name, degraded: true, serving: false, detail: describeError(err) };

@@ -9,6 +9,7 @@
  * - timestamps come from the injected clock and are stored/returned with millisecond precision.
  */
 import { connectPg, describePg, ping, type PgConfig, type Sql } from "../../pg/db.ts";
+import { missingMigrations, missingMigrationsText } from "../../pg/schema-version.ts";
 import { AppError, describeError } from "../../core/errors.ts";
 import { log as defaultLog, type Logger } from "../../core/log.ts";
 import {
@@ -251,9 +252,19 @@ export class PostgresBacklogStore implements BacklogStore {
     await this.sql`select 1`;
   }
 
+  /**
+   * Readiness: the server answers and every migration this code needs is applied (schema-version.ts).
+   * Null when ready, else the sentence naming what is missing; a connection error is thrown.
+   */
+  async schemaGap(): Promise<string | null> {
+    const missing = await missingMigrations(this.sql);
+    return missing.length ? missingMigrationsText(this.target, missing) : null;
+  }
+
   async health(): Promise<StoreHealth> {
     try {
-      await this.ping();
+      const gap = await this.schemaGap();
+      if (gap) return { backend: this.name, degraded: true, serving: false, detail: gap };
       return { backend: this.name, degraded: false, detail: this.target };
     } catch (err) {
       return { backend: this.name, degraded: true, serving: false, detail: `Postgres at ${this.target} is unreachable: ${describeError(err)}` };
