@@ -4,6 +4,7 @@
  * foreign line from reaching the index (it is skipped and counted), not a re-validation of every rule
  * the writer already applied.
  */
+import { AppError } from "../../core/errors.ts";
 import { isSafeText, jsonValueProblem, MAX_META_DEPTH } from "../../domain/schemas.ts";
 import { EVENT_TYPES, PRIORITIES, STATUSES, type BacklogEvent, type BacklogItem } from "../types.ts";
 
@@ -46,4 +47,19 @@ export function isItemLine(v: unknown): v is BacklogItem {
 export function isEventLine(v: unknown): v is BacklogEvent {
   if (!obj(v)) return false;
   return str(v.id) && str(v.item_id) && str(v.ts) && EVENT_TYPE_SET.has(v.type) && str(v.actor) && str(v.message) && meta(v.meta);
+}
+
+/** appendRaw's input check (the auto store hands over records read elsewhere): 400 naming the first bad record. */
+export function checkRawRecords(items: readonly unknown[], events: readonly unknown[]): void {
+  items.forEach((it, i) => {
+    if (!isItemLine(it)) throw new AppError("invalid_input", `items[${i}]: expected a backlog item with id bl_…, every field of BacklogItem and valid status/priority, got ${describeRecord(it)}.`);
+  });
+  events.forEach((e, i) => {
+    if (!isEventLine(e)) throw new AppError("invalid_input", `events[${i}]: expected a backlog event with id, item_id, ts, a known type, actor, message and meta, got ${describeRecord(e)}.`);
+  });
+}
+
+function describeRecord(x: unknown): string {
+  const text = JSON.stringify(x) ?? String(x);
+  return text.length > 200 ? text.slice(0, 200) + "…" : text;
 }
