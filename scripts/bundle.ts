@@ -9,10 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, st
 import { basename, join, relative, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import * as v from "valibot";
-import { parseCli, printJson, runMain } from "../lib/core/cli.ts";
-import { AppError, parseOrThrow } from "../lib/core/errors.ts";
-import { log, logToStderr } from "../lib/core/log.ts";
+import { AppError } from "../lib/core/app-error.ts";
+import { type CliValues, type ParsedCli, printJson, runCli } from "../lib/core/cli.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 /** A ConfigMap holds at most 1 MiB in total (etcd's object size limit). */
@@ -57,38 +55,34 @@ interface BundleConfig {
   bun: string;
 }
 
-const FlagSchema = v.object({
-  only: v.optional(
-    v.pipe(
-      v.string(),
-      v.transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)),
-      v.minLength(1, () => "--only: must name at least one entry, e.g. --only seed,migrate"),
+/** Flags → config, validated (valibot, imported here so that --help never loads it). */
+async function loadConfig(values: CliValues<typeof spec.flags>): Promise<BundleConfig> {
+  const [v, { parseOrThrow }] = await Promise.all([import("valibot"), import("../lib/core/errors.ts")]);
+  const FlagSchema = v.object({
+    only: v.optional(
+      v.pipe(
+        v.string(),
+        v.transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)),
+        v.minLength(1, () => "--only: must name at least one entry, e.g. --only seed,migrate"),
+      ),
     ),
-  ),
-  "max-bytes": v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^[1-9]\d*$/, (i) => `--max-bytes: must be a positive whole number of bytes, got ${JSON.stringify(i.input)}`),
-      v.transform(Number),
+    "max-bytes": v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^[1-9]\d*$/, (i) => `--max-bytes: must be a positive whole number of bytes, got ${JSON.stringify(i.input)}`),
+        v.transform(Number),
+      ),
     ),
-  ),
-});
-
-function loadConfig(argv = process.argv.slice(2)): { help: true } | { help: false; config: BundleConfig } {
-  const { values, help } = parseCli(spec, argv);
-  if (help) return { help: true };
+  });
   const f = parseOrThrow(FlagSchema, { only: values.only, "max-bytes": values["max-bytes"] }, "bundle: invalid options");
   const outDir = values["out-dir"];
   return {
-    help: false,
-    config: {
-      only: f.only ?? null,
-      outDir: outDir === undefined ? join(REPO, "dist") : resolve(process.cwd(), outDir),
-      maxBytes: f["max-bytes"] ?? CONFIGMAP_LIMIT,
-      minify: !values["no-minify"],
-      // Under Deno: the repository's bun from npm ci (not on PATH), else a global one.
-      bun: process.versions.bun ? process.execPath : existsSync(join(REPO, "node_modules/.bin/bun")) ? join(REPO, "node_modules/.bin/bun") : "bun",
-    },
+    only: f.only ?? null,
+    outDir: outDir === undefined ? join(REPO, "dist") : resolve(process.cwd(), outDir),
+    maxBytes: f["max-bytes"] ?? CONFIGMAP_LIMIT,
+    minify: !values["no-minify"],
+    // Under Deno: the repository's bun from npm ci (not on PATH), else a global one.
+    bun: process.versions.bun ? process.execPath : existsSync(join(REPO, "node_modules/.bin/bun")) ? join(REPO, "node_modules/.bin/bun") : "bun",
   };
 }
 
@@ -129,13 +123,9 @@ function select(entries: Entry[], only: string[] | null): Entry[] {
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
 const shown = (p: string) => (p.startsWith(REPO) ? relative(REPO, p) : p);
 
-async function main(): Promise<number> {
-  const loaded = loadConfig();
-  if (loaded.help) {
-    process.stdout.write(spec.usage + "\n");
-    return 0;
-  }
-  const cfg = loaded.config;
+async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
+  const cfg = await loadConfig(values);
+  const { log, logToStderr } = await import("../lib/core/log.ts");
   logToStderr(); // stdout carries the JSON summary
   const entries = select(findEntries(), cfg.only);
   mkdirSync(cfg.outDir, { recursive: true });
@@ -184,4 +174,4 @@ async function main(): Promise<number> {
   }
 }
 
-runMain("bundle", main);
+runCli(spec, main);

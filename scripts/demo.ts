@@ -9,30 +9,22 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { readVar } from "../lib/config/index.ts";
-import { parseCli, runMain } from "../lib/core/cli.ts";
-import { AppError } from "../lib/core/errors.ts";
-import { log, logToStderr } from "../lib/core/log.ts";
-import { fromRepo } from "../lib/config/index.ts";
-import { displayPath } from "../lib/generation/policy.ts";
-import { hourStart } from "../lib/risk/score.ts";
-import { parseBatchText, shiftToNow } from "../lib/risk/record.ts";
-import { openStore } from "../lib/store/index.ts";
-import { type ActionName, CLI_ENTITLEMENTS, createToolContext, dispatch, loadToolConfig, loadToolRegistry, type ToolName } from "../lib/tools/index.ts";
-import { startServer } from "../server.ts";
+import { AppError } from "../lib/core/app-error.ts";
+import { type ParsedCli, runCli } from "../lib/core/cli.ts";
+import type { ActionName, ToolName } from "../lib/tools/index.ts";
 
 export const DEFAULT_SAMPLE = "ops/samples/risk_signals.sample.json";
 /** Not ops/backlog/: the auto store's JSONL fallback reads that folder and would replay demo items into Postgres. */
 export const DEFAULT_DATA_DIR = "ops/demo";
 export const DEFAULT_PORT = 8100;
 
-/** Variables that would point the demo at real data or a real listener; the demo sets its own. */
 /**
  * The demo writes SAMPLE data and serves it without a key on loopback, so its folder must never hold the
  * real backlog or digests (README: never ops/backlog/ or ops/reports/): neither the defaults nor what
  * BACKLOG_JSONL_DIR / BACKLOG_REPORTS_DIR name.
  */
-function refuseRealDirs(dataDir: string, given: string): void {
+async function refuseRealDirs(dataDir: string, given: string): Promise<void> {
+  const [{ readVar }, { displayPath }] = await Promise.all([import("../lib/config/index.ts"), import("../lib/generation/policy.ts")]);
   for (const [sub, name] of [["backlog", "BACKLOG_JSONL_DIR"], ["reports", "BACKLOG_REPORTS_DIR"]] as const) {
     const mine = resolve(dataDir, sub);
     const real = [readVar(name, {}), readVar(name)].filter((d): d is string => typeof d === "string").map((d) => resolve(d));
@@ -42,6 +34,7 @@ function refuseRealDirs(dataDir: string, given: string): void {
   }
 }
 
+/** Variables that would point the demo at real data or a real listener; the demo sets its own. */
 const REAL_STORE_VARS = /^(BACKLOG_BACKEND|BACKLOG_POSTGRES_DSN|POSTGRES_[A-Z_]+|BACKLOG_JSONL_DIR|BACKLOG_REPORTS_DIR|PORT|HOST|SCHEDULER_ENABLED)$/;
 
 const spec = {
@@ -82,16 +75,23 @@ server; so does the end of the process that started it.`,
 
 const say = (line = "") => process.stdout.write(line + "\n");
 
-async function main(): Promise<number> {
-  const { values, help } = parseCli(spec);
-  if (help) {
-    say(spec.usage);
-    return 0;
-  }
+async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
+  // Imported here, not at the top: --help is answered before the config, tools, store and server load.
+  const [{ fromRepo }, { log, logToStderr }, { displayPath }, { hourStart }, { parseBatchText, shiftToNow }, { openStore }, tools, { startServer }] = await Promise.all([
+    import("../lib/config/index.ts"),
+    import("../lib/core/log.ts"),
+    import("../lib/generation/policy.ts"),
+    import("../lib/risk/score.ts"),
+    import("../lib/risk/record.ts"),
+    import("../lib/store/index.ts"),
+    import("../lib/tools/index.ts"),
+    import("../server.ts"),
+  ]);
+  const { CLI_ENTITLEMENTS, createToolContext, dispatch, loadToolConfig, loadToolRegistry } = tools;
   logToStderr();
   // Config: the demo's own JSONL folder and port, whatever the environment says about the real store.
   const dataDir = fromRepo(values["data-dir"] ?? DEFAULT_DATA_DIR);
-  refuseRealDirs(dataDir, values["data-dir"] ?? DEFAULT_DATA_DIR);
+  await refuseRealDirs(dataDir, values["data-dir"] ?? DEFAULT_DATA_DIR);
   const portText = values.port ?? String(DEFAULT_PORT);
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new AppError("invalid_input", `--port: expected a port number 0-65535 (0 = any free port), got "${portText}"`);
@@ -165,4 +165,4 @@ async function main(): Promise<number> {
   }
 }
 
-runMain("demo", main);
+runCli(spec, main);

@@ -6,11 +6,8 @@
  *   npx bun run ops/scripts/render_alerts.ts [--stdout] [--policy FILE] [--out FILE] [--k8s-out FILE]
  */
 import process from "node:process";
-import { renderAlertFiles } from "../../lib/alerting/files.ts";
+import { AppError } from "../../lib/core/app-error.ts";
 import { type ParsedCli, runCli } from "../../lib/core/cli.ts";
-import { AppError, describeError } from "../../lib/core/errors.ts";
-import { log } from "../../lib/core/log.ts";
-import { writeFileAtomic } from "../../lib/generation/reports.ts";
 
 const spec = {
   name: "render_alerts",
@@ -26,6 +23,13 @@ lib/alerting/rules.ts and the alerts section of the backlog policy (docs/alertin
 } as const;
 
 async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
+  // Imported here, not at the top: --help is answered before the policy, YAML and logger load.
+  const [{ renderAlertFiles }, { describeError }, { log }, { writeFileAtomic }] = await Promise.all([
+    import("../../lib/alerting/files.ts"),
+    import("../../lib/core/errors.ts"),
+    import("../../lib/core/log.ts"),
+    import("../../lib/generation/reports.ts"),
+  ]);
   const files = renderAlertFiles({
     policyFile: values.policy,
     rulesFile: values.out,

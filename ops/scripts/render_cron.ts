@@ -4,15 +4,8 @@
  *   npx bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
  */
 import process from "node:process";
+import { AppError } from "../../lib/core/app-error.ts";
 import { type ParsedCli, runCli } from "../../lib/core/cli.ts";
-import { AppError, describeError } from "../../lib/core/errors.ts";
-import { log } from "../../lib/core/log.ts";
-import { writeFileAtomic } from "../../lib/generation/reports.ts";
-import { DEFAULT_CRON_FILE, DEFAULT_CRONJOBS_FILE } from "../../lib/scheduler/checks.ts";
-import { renderCron } from "../../lib/scheduler/cron-file.ts";
-import { renderCronJobs } from "../../lib/scheduler/k8s-cronjobs.ts";
-import { DEFAULT_REGISTRY_FILE, loadRegistry } from "../../lib/scheduler/registry.ts";
-
 
 const spec = {
   name: "render_cron",
@@ -28,6 +21,16 @@ Kubernetes CronJobs.
 } as const;
 
 async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
+  // Imported here, not at the top: --help is answered before the registry, YAML and logger load.
+  const [{ describeError }, { log }, { writeFileAtomic }, { DEFAULT_CRON_FILE, DEFAULT_CRONJOBS_FILE }, { renderCron }, { renderCronJobs }, { DEFAULT_REGISTRY_FILE, loadRegistry }] = await Promise.all([
+    import("../../lib/core/errors.ts"),
+    import("../../lib/core/log.ts"),
+    import("../../lib/generation/reports.ts"),
+    import("../../lib/scheduler/checks.ts"),
+    import("../../lib/scheduler/cron-file.ts"),
+    import("../../lib/scheduler/k8s-cronjobs.ts"),
+    import("../../lib/scheduler/registry.ts"),
+  ]);
   const jobs = loadRegistry(values.registry ?? DEFAULT_REGISTRY_FILE);
   const text = renderCron(jobs);
   if (values.stdout) return void process.stdout.write(text), 0;

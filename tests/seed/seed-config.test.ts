@@ -3,7 +3,8 @@
  * outputs that need no write: --help, --dry-run, config errors.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { loadSeedConfig, SEED_ENV_VARS } from "../../lib/seed/config.ts";
+import { VARS } from "../../lib/config/vars.ts";
+import { ENV_DOCS, loadSeedConfig, SEED_ENV_VARS } from "../../lib/seed/config.ts";
 import { planSample, sampleIds } from "../../lib/seed/sample.ts";
 import { extractMemberIds, teamMembersUrl } from "../../lib/seed/team-members.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
@@ -95,6 +96,12 @@ describe("loadSeedConfig", () => {
 });
 
 describe("scripts/seed.ts without writes", () => {
+  test("--help states each variable's default as lib/config/vars.ts declares it (the help text loads no config)", () => {
+    const stated = SEED_ENV_VARS.map((name) => ({ name, stated: /\(default ([^)]+)\)/.exec(ENV_DOCS[name]!)?.[1] }));
+    const declared = SEED_ENV_VARS.map((name) => ({ name, stated: VARS.find((s) => s.name === name)?.default }));
+    expect(stated).toEqual(declared);
+  });
+
   test("--help lists every env var the config reads", async () => {
     const r = await runSeed({}, ["--help"]);
     expectExit(r, 0);
