@@ -114,6 +114,7 @@ export const VARS = [
   spec("BACKLOG_ADMIN_API_KEY", "keys", { schema: text, secret: true, description: "API key of agent `admin`" }),
   spec("BACKLOG_WRITER_API_KEY", "keys", { schema: text, secret: true, description: "API key of agent `writer`" }),
   spec("BACKLOG_READER_API_KEY", "keys", { schema: text, secret: true, description: "API key of agent `reader`" }),
+  spec("BACKLOG_ALERTMANAGER_API_KEY", "keys", { schema: text, secret: true, description: "API key of agent `alertmanager` (its webhook receiver posts alerts with it; [docs/alerting.md](docs/alerting.md#alertmanager-to-backlog))" }),
   spec("ROUTER_URL", "runner", { default: "http://localhost:8000", schema: url, description: "where `ops/scripts/run_governance_job.ts` posts" }),
   spec("SCHEDULER_API_KEY_FILE", "runner", { schema: text, description: "runner: read the scheduler key from this file (what the cron file uses)" }),
   spec("RUNNER_TIMEOUT_SECONDS", "runner", { default: "300", schema: positive("seconds"), description: "runner: how long to wait for the router" }),

@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { EnvName, PRIORITIES } from "../store/types.ts";
 import { strictObject } from "../core/strict.ts";
 import { NotifySchema } from "../notify/policy-schema.ts";
+import { AlertIntakeSchema } from "../intake/policy-schema.ts";
 
 export const BANDS = ["low", "medium", "high", "critical"] as const;
 export type Band = (typeof BANDS)[number];
@@ -136,6 +137,8 @@ export const PolicySchema = strictObject({
   ),
   /** The built-in notifier and the due-soon horizon (lib/notify/policy-schema.ts, docs/alerting.md). */
   notify: v.optional(NotifySchema, {}),
+  /** Alertmanager notifications → backlog items (lib/intake/policy-schema.ts, docs/alerting.md). */
+  alert_intake: v.optional(AlertIntakeSchema, {}),
 });
 
 export type PolicyData = v.InferOutput<typeof PolicySchema>;

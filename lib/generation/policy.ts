@@ -80,6 +80,12 @@ function invalidPolicy(source: string, problems: string[]): AppError {
 function crossCheck(p: PolicyData, raw: unknown): [string, string][] {
   const out: [string, string][] = [];
   const known = Object.keys(p.categories);
+  // Like daily_default_categories: the default category matters only where the file names it or the intake runs
+  // (lib/intake/ingest.ts refuses then), so a policy with its own categories and no alert intake still loads.
+  const intakeCategory = (raw as { alert_intake?: { category?: unknown } } | null)?.alert_intake?.category !== undefined;
+  if (intakeCategory && !known.includes(p.alert_intake.category)) out.push(["alert_intake.category", `${JSON.stringify(p.alert_intake.category)} is not a category of this policy (known: ${known.join(", ")})`]);
+  const env = p.alert_intake.default_env;
+  if (env !== null && !p.envs.includes(env)) out.push(["alert_intake.default_env", `${JSON.stringify(env)} is not one of envs (${p.envs.join(", ")})`]);
   // The default [slo_hardening] only matters once daily generation is on or the key is written out:
   // a policy with its own categories and daily generation off need not mention it.
   const explicit = (raw as { generation?: { daily_default_categories?: unknown } } | null)?.generation?.daily_default_categories !== undefined;

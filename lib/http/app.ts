@@ -23,6 +23,7 @@ import { dispatch, resolveAction, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import { conditionalGet } from "./conditional.ts";
 import { renderDashboardPage } from "./dashboard-page.tsx";
+import { ALERTMANAGER_PATH, mountAlertmanagerReceiver } from "./alertmanager.ts";
 import { allowHeaderOf, refuseOtherMethods } from "./methods.ts";
 import { requestRecorder, type Metrics } from "./metrics.ts";
 import { mountUi, type UiDeps } from "./ui/routes.ts";
@@ -76,6 +77,7 @@ export interface AppDeps {
 }
 
 type Env = { Variables: { identity: Identity } };
+export type AppEnv = Env;
 
 /** What /metrics and /v1/scheduler/jobs need (the backlog's read entitlement). */
 const READ = "tools.backlog.read";
@@ -322,6 +324,8 @@ export function createApp(deps: AppDeps) {
     },
   );
 
+  mountAlertmanagerReceiver(app, { limit, metrics: deps.metrics, requireEntitlement, run });
+
   app.get("/metrics", async (c) => {
     requireEntitlement(c, READ);
     const text = await deps.metrics.registry.metrics();
@@ -361,6 +365,7 @@ export function createApp(deps: AppDeps) {
   refuseOtherMethods(app, "/metrics", ["GET"], read);
   refuseOtherMethods(app, "/dashboard", ["GET"], needsOf("backlog_tool", "dashboard"));
   refuseOtherMethods(app, "/v1/scheduler/jobs", ["GET"], read);
+  refuseOtherMethods(app, ALERTMANAGER_PATH, ["POST"], needsOf("alert_intake", "ingest"));
 
   // c.req.path, never new URL(c.req.url): the URL is built from the Host header, which may be absent or junk.
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}.` }, 404));

@@ -20,6 +20,10 @@ export interface Metrics {
   schedulerRuns: Counter<"task" | "outcome">;
   /** Runs this process did not start, by reason (already_ran: another replica or the cron runner had the minute). */
   schedulerSkips: Counter<"task" | "reason">;
+  /** Alertmanager notifications this process took in (POST /v1/alerts/alertmanager), by what they did to the group's item. */
+  alertNotifications: Counter<"outcome">;
+  /** Alerts in those notifications, by their status (firing, resolved). */
+  alertsReceived: Counter<"status">;
 }
 
 export interface MetricsOptions {
@@ -78,6 +82,19 @@ export function createMetrics(snapshot: (now: Date) => Promise<MetricsSnapshot>,
     name: "backlog_scheduler_skips_total",
     help: "Scheduled runs this process did not start, by job and reason (already_ran, still_running, suspended).",
     labelNames: ["task", "reason"] as const,
+    registers: [registry],
+  });
+
+  const alertNotifications = new Counter({
+    name: "backlog_alert_intake_notifications_total",
+    help: "Alertmanager notifications taken in by this process, by outcome for the group's item (created, reopened, updated, unchanged, resolved, signal_gone, suppressed, ignored).",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  const alertsReceived = new Counter({
+    name: "backlog_alert_intake_alerts_total",
+    help: "Alerts in the Alertmanager notifications taken in by this process, by alert status (firing, resolved).",
+    labelNames: ["status"] as const,
     registers: [registry],
   });
 
@@ -142,5 +159,5 @@ export function createMetrics(snapshot: (now: Date) => Promise<MetricsSnapshot>,
     for (const j of s.jobs) for (const [status, n] of Object.entries(j.runs)) g.set({ task: j.job, status }, n);
   });
 
-  return { registry, requests, latency, schedulerRuns, schedulerSkips };
+  return { registry, requests, latency, schedulerRuns, schedulerSkips, alertNotifications, alertsReceived };
 }

@@ -16,7 +16,7 @@ export const DEFAULT_REPORTS_DIR = readVar("BACKLOG_REPORTS_DIR", {})!;
 
 /** Local runs (scripts/tool.ts, generate.ts, cleanup.ts) act as "cli" with admin on every domain. */
 export const CLI_AGENT = "cli";
-export const CLI_ENTITLEMENTS = ["tools.backlog.admin", "tools.risk.admin", "tools.pressure.admin", "tools.notify.admin"] as const;
+export const CLI_ENTITLEMENTS = ["tools.backlog.admin", "tools.risk.admin", "tools.pressure.admin", "tools.notify.admin", "tools.alerts.admin"] as const;
 
 export function resolveToolPaths(env: Env = processEnv()): ToolPaths {
   return {

@@ -1,6 +1,6 @@
 /**
  * The tool registry every caller (scripts/tool.ts, POST /v1/tools/execute, the scheduler) dispatches
- * through: backlog_tool, risk_history_tool, architecture_pressure_tool, trends_tool and notify_tool.
+ * through: backlog_tool, risk_history_tool, architecture_pressure_tool, trends_tool, notify_tool and alert_intake.
  *
  * Each tool is behind an `import()`, so a script that calls one tool loads only that tool's modules
  * (cleanup does not load the generation, risk, trends or notify code, nor read config/risk_policy.yml):
@@ -38,6 +38,7 @@ const TOOLS = {
   architecture_pressure_tool: async (o: Loading) => (await import("./pressure.ts")).createPressureTool(o.policy, await o.risk()), // issue 8
   trends_tool: async (o: Loading) => (await import("./trends.ts")).createTrendsTool(o.policy), // issue 20
   notify_tool: async (o: Loading) => (await import("./notify.ts")).createNotifyTool(o.policy, o.notify),
+  alert_intake: async (o: Loading) => (await import("./alert-intake.ts")).createAlertIntakeTool(o.policy),
 } satisfies Record<string, (o: Loading) => Promise<Tool>>;
 
 export type ToolName = keyof typeof TOOLS;

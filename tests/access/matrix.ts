@@ -37,6 +37,7 @@ const OTHER_METHODS: Row[] = [
   { name: "`POST /metrics`", needs: "tools.backlog.read", ok: "405", request: { method: "POST", path: "/metrics" } },
   { name: "`GET /v1/backlog/generate/weekly`", needs: "tools.backlog.admin", ok: "405", request: { method: "GET", path: "/v1/backlog/generate/weekly?env=prod" } },
   { name: "`GET /v1/tools/execute`", needs: null, ok: "405", request: { method: "GET", path: "/v1/tools/execute" } },
+  { name: "`PUT /v1/alerts/alertmanager`", needs: "tools.alerts.write", ok: "405", request: { method: "PUT", path: "/v1/alerts/alertmanager" } },
 ];
 
 /** Every tool action (from the registry) and every keyed HTTP endpoint, with the entitlement it needs. */
@@ -49,6 +50,8 @@ export async function rows(): Promise<Row[]> {
     { name: "`GET /v1/scheduler/jobs`", needs: "tools.backlog.read", request: { method: "GET", path: "/v1/scheduler/jobs" } },
     { name: "`GET /metrics`", needs: "tools.backlog.read", request: { method: "GET", path: "/metrics" } },
     { name: "`POST /v1/backlog/generate/weekly`", needs: "tools.backlog.admin", request: { method: "POST", path: "/v1/backlog/generate/weekly?env=prod&dry_run=true" } },
+    // An empty payload: allowed callers get its 400, so nothing is written.
+    { name: "`POST /v1/alerts/alertmanager`", needs: "tools.alerts.write", request: { method: "POST", path: "/v1/alerts/alertmanager?dry_run=true", body: {} } },
     ...OTHER_METHODS,
   ];
   for (const [toolName, tool] of await loadToolRegistry({ policy: loadPolicy() })) {

@@ -61,7 +61,7 @@ describe("loadPolicy", () => {
     expect(err.details).toEqual([
       'categories.security.prio: unknown key "prio" (allowed: priority, due_days, title) (line 7)',
       'generation.weekly_from_pressure_digests: unknown key "weekly_from_pressure_digests" (allowed: weekly_from_pressure_digest, daily_from_risk_digest, daily_min_band, daily_default_categories) (line 2)',
-      'owner: unknown key "owner" (allowed: defaults, dedupe, envs, categories, generation, ownership, lifecycle, sla, alerts, notify) (line 3)',
+      'owner: unknown key "owner" (allowed: defaults, dedupe, envs, categories, generation, ownership, lifecycle, sla, alerts, notify, alert_intake) (line 3)',
     ]);
   });
 

@@ -22,6 +22,7 @@ export const KEYS = {
   writer: "writer-key-0123456789",
   admin: "admin-key-0123456789",
   scheduler: "scheduler-key-0123456789",
+  alertmanager: "alertmanager-key-0123456789",
 } as const;
 
 export const ACCESS_ENV = {
@@ -29,6 +30,7 @@ export const ACCESS_ENV = {
   BACKLOG_ADMIN_API_KEY: KEYS.admin,
   BACKLOG_WRITER_API_KEY: KEYS.writer,
   BACKLOG_READER_API_KEY: KEYS.reader,
+  BACKLOG_ALERTMANAGER_API_KEY: KEYS.alertmanager,
 };
 
 /** A reports dir holding the fixture platform digest for prod, week 2026-W47. */
@@ -53,6 +55,7 @@ export function buildTestApp(store: BacklogStore, opts: { anonymousRead?: boolea
       admin: { key_env: "BACKLOG_ADMIN_API_KEY", entitlements: ["tools.backlog.admin"] },
       writer: { key_env: "BACKLOG_WRITER_API_KEY", entitlements: ["tools.backlog.write"] },
       reader: { key_env: "BACKLOG_READER_API_KEY", entitlements: ["tools.backlog.read"] },
+      alertmanager: { key_env: "BACKLOG_ALERTMANAGER_API_KEY", entitlements: ["tools.alerts.write"] },
     },
     anonymous: { entitlements: opts.anonymousRead ? ["tools.backlog.read"] : [] },
   };
