@@ -92,6 +92,15 @@ function queryBool(value: string): boolean | string {
   return value === "true" ? true : value === "false" ? false : value;
 }
 
+/**
+ * A whole-number query value: decimal digits only become a number; anything else ("0x10", "1e2",
+ * " 10", "abc") is passed on as the string, so the action's schema refuses it naming the field
+ * (Number() would quietly read hex, exponents and blanks).
+ */
+function queryInt(value: string): number | string {
+  return /^[0-9]+$/.test(value) ? Number(value) : value;
+}
+
 function keyFrom(c: Context): string | null {
   const auth = c.req.header("authorization");
   if (auth !== undefined) {
@@ -260,11 +269,12 @@ export function createApp(deps: AppDeps) {
 
   app.get("/v1/backlog/items", async (c) => {
     const q = c.req.queries();
-    const params: Record<string, unknown> = {};
+    // Own keys only: `?__proto__=x` must reach the schema as an unknown parameter, not set a prototype.
+    const params: Record<string, unknown> = Object.create(null);
     for (const [k, values] of Object.entries(q)) {
       const vals = values.filter((x) => x !== "");
       if (vals.length === 0) continue;
-      if (k === "limit" || k === "offset") params[k] = Number(vals[0]);
+      if (k === "limit" || k === "offset") params[k] = queryInt(vals[0]!);
       else if (k === "overdue") params[k] = queryBool(vals[0]!);
       else if (k === "status" || k === "priority") params[k] = vals.length > 1 ? vals : vals[0]!.includes(",") ? vals[0]!.split(",") : vals[0];
       else params[k] = vals[0];

@@ -91,6 +91,18 @@ describe("one input boundary, same answer on Postgres and JSONL", () => {
     }
   });
 
+  test("query limit/offset take decimal digits only, and ?__proto__= is an unknown parameter like any other", async () => {
+    for (const q of ["limit=0x10", "limit=1e2", "limit=%20%2010", "offset=1.5", "offset=-0"]) {
+      const r = await both(`/v1/backlog/items?${q}`);
+      expect({ q, status: r.status }).toEqual({ q, status: 400 });
+      expect(String(r.body.error)).toContain(q.split("=")[0]!);
+    }
+    const proto = await both("/v1/backlog/items?__proto__=x");
+    expect(proto.status).toBe(400);
+    expect(String(proto.body.error)).toContain('unknown parameter "__proto__"');
+    expect((await both("/v1/backlog/items?limit=16&offset=0")).status).toBe(200);
+  });
+
   test("keyless callers get 401 with the hint first: no 400 for their body, no tool or action listing", async () => {
     for (const body of ["not json", "{", JSON.stringify({ tool: "nope", action: "x" }), JSON.stringify({ tool: "backlog_tool", action: "nope" }), nested(50_000)]) {
       for (const b of backends) {
