@@ -23,6 +23,7 @@ export const REQUIRED_MIGRATIONS = [
   "000010_dashboard_counts.sql",
   "000011_lifecycle_events.sql",
   "000012_ui_revoked_sessions.sql",
+  "000013_search_fold.sql",
 ] as const;
 
 /** SQLSTATE 42P01 undefined_table: here, the ledger itself (a database never migrated). */

@@ -25,7 +25,7 @@ test("never migrated: all missing; partly: the rest; fully: none; the text names
   const partly = await missingMigrations(db.sql);
   expect(partly).toEqual(REQUIRED_MIGRATIONS.filter((m) => m !== "000001_backlog.sql" && m !== "000005_auto_replay.sql"));
   expect(missingMigrationsText("pg://x", partly)).toBe(
-    "Postgres at pg://x is not fully migrated (missing 000002_setup_job.sql, 000003_scheduler_runs.sql, 000004_risk_history.sql, 000006_backlog_trends.sql, and 6 more): run the migrations (npx bun run scripts/migrate.ts, or the migrate Job).",
+    `Postgres at pg://x is not fully migrated (missing 000002_setup_job.sql, 000003_scheduler_runs.sql, 000004_risk_history.sql, 000006_backlog_trends.sql, and ${partly.length - 4} more): run the migrations (npx bun run scripts/migrate.ts, or the migrate Job).`,
   );
   await migrate(db.sql, all);
   expect(await missingMigrations(db.sql)).toEqual([]);

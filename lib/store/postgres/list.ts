@@ -33,9 +33,10 @@ export async function queryList(sql: Sql, filter: ListFilter | undefined, now: D
     f.overdue === true && overdue,
     f.overdue === false && sql`not ${overdue}`,
     // Substring match of title and service, prefix match of the id, like logic.ts (no LIKE, so % and _
-    // in the text are plain characters; ids are lower case).
+    // in the text are plain characters; ids are lower case). The text is folded by the collation of
+    // migration 000013, as JavaScript's toLowerCase folds it in the JSONL backend.
     f.q !== undefined && f.q !== "" &&
-      sql`(strpos(lower(title), lower(${f.q})) > 0 or strpos(lower(service), lower(${f.q})) > 0 or starts_with(id, lower(${f.q})))`,
+      sql`(strpos(lower(title collate backlog_search_fold), lower(${f.q}::text collate backlog_search_fold)) > 0 or strpos(lower(service collate backlog_search_fold), lower(${f.q}::text collate backlog_search_fold)) > 0 or starts_with(id, ${f.q.toLowerCase()}))`,
     f.due_within_days !== undefined &&
       sql`(status not in ('done', 'canceled') and due_date is not null and due_date >= ${today}::date and due_date <= ${today}::date + ${f.due_within_days}::int and ${notSnoozedSql(sql, today)})`,
   ].filter((c) => c !== false && c !== undefined);
