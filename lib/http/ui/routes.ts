@@ -65,6 +65,8 @@ const WRITE = "tools.backlog.write";
 const LOGIN_TTL_S = 3600;
 
 const DONE: Record<string, string> = { status: "Status changed.", comment: "Comment added.", owner: "Owner changed." };
+/** The notice after an action's redirect; own keys only (?done=constructor is no notice, not an empty box). */
+const doneNotice = (done: string | undefined) => (done !== undefined && Object.hasOwn(DONE, done) ? DONE[done]! : null);
 
 export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
   const { config } = ui;
@@ -296,7 +298,7 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
 
   app.get(
     "/ui/items/:id",
-    guarded(async (c, w) => itemView(c, w, c.req.param("id") ?? "", { done: DONE[c.req.query("done") ?? ""] ?? null })),
+    guarded(async (c, w) => itemView(c, w, c.req.param("id") ?? "", { done: doneNotice(c.req.query("done")) })),
   );
 
   app.get(

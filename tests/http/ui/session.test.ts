@@ -147,6 +147,17 @@ describe("sign-in and forms through the app", () => {
     }
   });
 
+  test("?done= shows an action's notice only for the three actions: an inherited name (constructor) is no empty notice box", async () => {
+    const { app, id } = await uiApp();
+    const item = { id };
+    const { session: cookie } = await login(app);
+    for (const done of ["constructor", "toString", "__proto__", "nope"]) {
+      const html = await (await app.request(`/ui/items/${item.id}?done=${done}`, { headers: { cookie: cookie! } })).text();
+      expect({ done, notice: html.includes('data-testid="form-done"') }).toEqual({ done, notice: false });
+    }
+    expect(await (await app.request(`/ui/items/${item.id}?done=comment`, { headers: { cookie: cookie! } })).text()).toContain("Comment added.");
+  });
+
   test("another method on a page's path is a 405 page with Allow, after the same sign-in check as the page", async () => {
     const { app } = await uiApp();
     const { session: cookie } = await login(app);
