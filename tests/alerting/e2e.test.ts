@@ -21,7 +21,8 @@ import { loadRegistry } from "../../lib/scheduler/registry.ts";
 import { addDays, todayUtc } from "../../lib/store/logic.ts";
 import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import { REPO } from "../helpers/run.ts";
-import { ALERTMANAGER, PROMETHEUS, requireBinary } from "./tools.ts";
+import { freePort } from "../helpers/pg-cluster.ts";
+import { ALERTMANAGER, PROMETHEUS, requireBinary, until } from "./tools.ts";
 
 const READER_KEY = "e2e-reader-key-0123456789";
 const children: { name: string; proc: ChildProcess; out: () => string }[] = [];
@@ -47,14 +48,6 @@ function tmp(prefix: string): string {
   return d;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 function start(name: string, cmd: string, args: string[], env: Record<string, string> = {}) {
   let out = "";
   const proc = spawn(cmd, args, { cwd: REPO, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env } });
@@ -63,16 +56,6 @@ function start(name: string, cmd: string, args: string[], env: Record<string, st
   const entry = { name, proc, out: () => out };
   children.push(entry);
   return entry;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, logs: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms.\n${logs()}`);
 }
 
 test("a real Prometheus scrapes the real server, a real Alertmanager delivers the P0 page to a webhook", async () => {

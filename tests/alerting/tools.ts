@@ -17,3 +17,14 @@ export function promtool(args: string[], cwd?: string): { code: number; out: str
   const r = spawnSync(requireBinary(PROMTOOL), args, { cwd, encoding: "utf8", timeout: 60_000 });
   return { code: r.status ?? -1, out: `${r.stdout ?? ""}${r.stderr ?? ""}` };
 }
+
+/** Polls `fn` every 200 ms until it answers something (a throw counts as not yet); fails with `logs()` after timeoutMs. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, logs: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms.\n${logs()}`);
+}

@@ -8,12 +8,11 @@
 import { afterAll, expect, test } from "bun:test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
 import YAML from "yaml";
-import { ALERTMANAGER, requireBinary } from "../alerting/tools.ts";
+import { ALERTMANAGER, requireBinary, until } from "../alerting/tools.ts";
+import { freePort } from "../helpers/pg-cluster.ts";
 import { REPO } from "../helpers/run.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { startServer, type SpawnedServer } from "../http/server-spawn.ts";
@@ -32,24 +31,6 @@ afterAll(async () => {
     if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
   }
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, logs: () => string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms.\n${logs()}`);
-}
 
 test("a real Alertmanager files, resolves and reopens ONE backlog item for an alert group", async () => {
   requireBinary(ALERTMANAGER);
@@ -88,7 +69,7 @@ test("a real Alertmanager files, resolves and reopens ONE backlog item for an al
   am = { proc, out: () => amOut };
   const logs = () => `--- alertmanager ---\n${amOut.slice(-3000)}\n--- server ---\n${server!.output().slice(-3000)}`;
   const amUrl = `http://127.0.0.1:${amPort}`;
-  await until("Alertmanager ready", async () => ((await fetch(`${amUrl}/-/ready`)).ok ? true : undefined), logs);
+  await until("Alertmanager ready", async () => ((await fetch(`${amUrl}/-/ready`)).ok ? true : undefined), 60_000, logs);
 
   const labels = { alertname: "HighErrorRate", env: "prod", service: "gateway", team: "team-edge", severity: "critical" };
   const push = async (endsAt: Date) => {
@@ -111,19 +92,19 @@ test("a real Alertmanager files, resolves and reopens ONE backlog item for an al
   // 1. fires → the item appears
   let firedAt = new Date();
   await push(new Date(firedAt.getTime() + 3_600_000));
-  const created = await until("the item filed by Alertmanager", async () => (await items()).find((i) => i.source === "alertmanager"), logs);
+  const created = await until("the item filed by Alertmanager", async () => (await items()).find((i) => i.source === "alertmanager"), 60_000, logs);
   expect(created).toMatchObject({ status: "open", title: "HighErrorRate: gateway in prod", owner: "team-edge", priority: "P0" });
   expect(created.dedupe_key).toMatch(/^alertmanager:[0-9a-f]{24}:1$/);
 
   // 2. resolves → the item is done, by the alertmanager agent, with the event saying why
   await push(new Date());
-  await until("the item resolved", async () => ((await items()).find((i) => i.id === created.id)?.status === "done" ? true : undefined), logs);
+  await until("the item resolved", async () => ((await items()).find((i) => i.id === created.id)?.status === "done" ? true : undefined), 60_000, logs);
   expect((await events(created.id)).find((e) => e.type === "auto_resolved")).toMatchObject({ actor: "alertmanager" });
 
   // 3. fires again → the same item reopened, not a second one
   firedAt = new Date();
   await push(new Date(firedAt.getTime() + 3_600_000));
-  await until("the item reopened", async () => ((await items()).find((i) => i.id === created.id)?.status === "open" ? true : undefined), logs);
+  await until("the item reopened", async () => ((await items()).find((i) => i.id === created.id)?.status === "open" ? true : undefined), 60_000, logs);
   const all = (await items()).filter((i) => i.source === "alertmanager");
   expect(all.map((i) => i.id)).toEqual([created.id]);
   const types = (await events(created.id)).map((e) => e.type);
