@@ -9,7 +9,7 @@ import { Hono, type Context } from "hono";
 import * as v from "valibot";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { routePath } from "hono/route";
+import { matchedRoutes } from "hono/route";
 import { hasEntitlement } from "../access/entitlements.ts";
 import type { AccessControl, Identity } from "../access/config.ts";
 import { parseJsonBounded, parseUtcTimestamp, ScheduledAt } from "../domain/schemas.ts";
@@ -158,8 +158,9 @@ export function createApp(deps: AppDeps) {
     try {
       await next();
     } finally {
-      const matched = routePath(c, -1);
-      const route = !matched || matched === "*" || matched === "/*" ? "unmatched" : matched;
+      // The most specific route the path matched: the last one that is not a wildcard (the auth
+      // middleware and the /ui/* fallback match everything and come after the probes and pages).
+      const route = matchedRoutes(c).findLast((r) => !r.path.endsWith("*"))?.path ?? "unmatched";
       record(c.req.method, route, c.res.status, (performance.now() - started) / 1000);
     }
   });

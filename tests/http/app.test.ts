@@ -182,6 +182,7 @@ function suite(label: string, open: () => Promise<{ store: BacklogStore; dispose
     });
 
     test("readyz reports the backend; metrics are Prometheus text", async () => {
+      expect((await app.request("/healthz")).status).toBe(200);
       const ready = await (await app.request("/readyz")).json();
       expect(ready).toMatchObject({ ready: true, backend: store.name, degraded: false });
       const m = await app.request("/metrics", { headers: auth("reader") });
@@ -193,6 +194,9 @@ function suite(label: string, open: () => Promise<{ store: BacklogStore; dispose
       expect(text).toMatch(/backlog_store_degraded 0/);
       expect(text).toMatch(/backlog_job_next_fire_timestamp_seconds\{task="daily_backlog_cleanup"\} \d+/);
       expect(text).toMatch(/backlog_http_requests_total\{method="GET",route="\/v1\/backlog\/dashboard",status="200"\} \d+/);
+      // The probes by their own route (the auth middleware after them matches every path too).
+      expect(text).toMatch(/backlog_http_requests_total\{method="GET",route="\/readyz",status="200"\} \d+/);
+      expect(text).toMatch(/backlog_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
       expect(text).toContain("backlog_http_request_duration_seconds_bucket");
       expect(text).not.toContain(KEYS.reader);
     });
