@@ -2,8 +2,8 @@
  * PURE mapping of one Alertmanager notification to the fields of its group's backlog item: identity
  * (a hash of the group key, never the label text), env, service, owner label, priority, title,
  * description and the alert meta. Only what changes when the group's alerts change goes into the item:
- * `endsAt` (Prometheus moves it forward on every evaluation) and `truncatedAlerts` stay out, so a repeated
- * notification (repeat_interval) maps to exactly the same fields.
+ * `endsAt` (Prometheus moves it forward on every evaluation) stays out, so a repeated notification
+ * (repeat_interval) maps to exactly the same fields.
  */
 import { createHash } from "node:crypto";
 import { AppError } from "../core/errors.ts";
@@ -88,6 +88,7 @@ function describe(p: AlertmanagerPayload, firing: Alert[], resolved: Alert[]): s
   const runbook = p.commonAnnotations.runbook_url;
   if (runbook) lines.push(`Runbook: ${runbook}`);
   if (firing.length) lines.push("", `Firing (${firing.length}):`, ...firing.map(alertLine));
+  if (p.truncatedAlerts) lines.push(`… and ${p.truncatedAlerts} more alerts left out by the receiver's max_alerts`);
   if (resolved.length) lines.push("", `Resolved (${resolved.length}):`, ...resolved.map(alertLine));
   if (p.externalURL) lines.push("", `Alertmanager: ${p.externalURL}`);
   return clip(lines.join("\n"), MAX_DESCRIPTION);
@@ -101,7 +102,8 @@ export function mapGroup(payload: AlertmanagerPayload, policy: IntakePolicyView)
   const { intake } = policy;
   const labels = payload.commonLabels;
   const envLabel = first(labels, intake.env_labels);
-  const env = envLabel?.value ?? intake.default_env ?? policy.envs[0]!;
+  // Env names are lowercase slugs: `Prod` and `PROD` mean prod.
+  const env = envLabel?.value.toLowerCase() ?? intake.default_env ?? policy.envs[0]!;
   if (!policy.envs.includes(env)) {
     const problem = `commonLabels.${envLabel!.name}: ${JSON.stringify(env)} is not an env of the backlog policy (envs: ${policy.envs.join(", ")}); relabel the alert or add the env to envs`;
     throw new AppError("invalid_input", `Invalid Alertmanager payload:\n  ${problem}`, { details: [problem] });

@@ -62,6 +62,12 @@ describe("mapping a notification", () => {
     expect(mapGroup(unknown, VIEW)).toMatchObject({ priority: "P1", env: "prod" }); // incident_followup's P1; the first env
   });
 
+  test("env labels match case-insensitively; alerts cut by max_alerts are counted in the description", () => {
+    const g = mapGroup({ ...payload({ commonLabels: { env: "PROD", service: "gateway" } }), truncatedAlerts: 12 }, VIEW);
+    expect(g.env).toBe("prod");
+    expect(g.description).toContain("… and 12 more alerts left out by the receiver's max_alerts");
+  });
+
   test("configured labels: environment and app, a default env", () => {
     const p = parsePolicyText("alert_intake:\n  env_labels: [cluster_env]\n  service_labels: [app]\n  default_env: staging\n  priorities: {sev1: P0}\n  severity_labels: [sev]\n", "x.yml");
     const g = mapGroup(payload({ commonLabels: { app: "billing", sev: "SEV1" }, alerts: [alert({ labels: { sev: "sev1" } })] }), intakeView(p));
