@@ -24,6 +24,7 @@ import {
   planUpsert,
 } from "../logic.ts";
 import { upsertManyTx } from "./batch.ts";
+import { beginSafely } from "./begin-safely.ts";
 import { parseUpsertMany } from "../plan-upsert-many.ts";
 import { ChangeFeed } from "./changes.ts";
 import { queryDashboard } from "./dashboard.ts";
@@ -290,38 +291,6 @@ export class PostgresBacklogStore implements BacklogStore {
       }
     }
   }
-}
-
-/**
- * `sql.begin` minus a postgres.js 3.4.9 crash (porsager/postgres#1208, #1066): when the connection
- * dies inside a transaction, begin() sends ROLLBACK on the dead socket from a setImmediate and the
- * TypeError takes the whole process down. So after a connection error inside `fn` the scope is held:
- * if begin() rejects (the connection closed: the server rolled back already) it is never released;
- * if the connection turns out alive after all, it is released after a few seconds and rolls back.
- */
-async function beginSafely<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  let closed = false;
-  let onClosed = () => {};
-  const run = sql.begin(async (tx) => {
-    try {
-      return await fn(tx as Tx);
-    } catch (err) {
-      if (!isConnectionError(err)) throw err;
-      if (!closed) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 3000);
-          onClosed = () => clearTimeout(timer);
-        });
-      }
-      if (closed) return new Promise<never>(() => {});
-      throw err;
-    }
-  });
-  run.catch(() => {
-    closed = true;
-    onClosed();
-  });
-  return (await run) as T;
 }
 
 /** The only date a caller sends is due_date; timestamps come from the clock. */
