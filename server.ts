@@ -31,6 +31,7 @@ import { readFileSync } from "node:fs";
 import { DEFAULT_CRON_FILE } from "./lib/scheduler/checks.ts";
 import { parseCron } from "./lib/scheduler/cron-file.ts";
 import { openRunLedger } from "./lib/scheduler/ledger-open.ts";
+import type { RunLedger } from "./lib/scheduler/ledger.ts";
 import { loadRegistry, suspendedJobs } from "./lib/scheduler/registry.ts";
 import { createScheduler } from "./lib/scheduler/scheduler.ts";
 
@@ -80,6 +81,8 @@ export interface StartOptions {
   /** Use this store instead of opening one from the environment (tests, demo). */
   store?: BacklogStore;
   access?: AccessControl;
+  /** Use this run ledger instead of the store's (tests: a Postgres ledger with a short resolve window). */
+  ledger?: RunLedger;
   /** Demo mode: anyone on loopback may read the dashboard without a key. */
   demo?: boolean;
   log?: Logger;
@@ -131,7 +134,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const toolContext = (identity: Identity) =>
     createToolContext({ store, paths: tools.paths, agent: identity.agent, entitlements: identity.entitlements, now: clock, log });
   // The scheduler's jobs are the cron file's (what cron would run), with catch-up windows from the registry.
-  const ledger = openRunLedger(store, log);
+  const ledger = options.ledger ?? openRunLedger(store, log);
   const metrics = createMetrics(
     (now) =>
       takeSnapshot(

@@ -118,6 +118,7 @@ export const VARS = [
   spec("ROUTER_URL", "runner", { default: "http://localhost:8000", schema: url, description: "where `ops/scripts/run_governance_job.ts` posts" }),
   spec("SCHEDULER_API_KEY_FILE", "runner", { schema: text, description: "runner: read the scheduler key from this file (what the cron file uses)" }),
   spec("RUNNER_TIMEOUT_SECONDS", "runner", { default: "300", schema: positive("seconds"), description: "runner: how long to wait for the router" }),
+  spec("RUNNER_CLAIM_RETRY_SECONDS", "runner", { default: "120", schema: numberOf((n) => Number.isFinite(n) && n >= 0 && n <= 540, (input) => `must be a number of seconds from 0 (do not ask again) to 540 (within the 10-minute late tolerance), ${got(input)}`), description: "runner `--job`: how long to keep asking again, with the same claim, after the server could not claim the minute (a 503 with `claim_failed`)" }),
   spec("LOG_LEVEL", "logging", { default: "info", schema: oneOf(["debug", "info", "warn", "error"] as const), description: "`debug`, `info`, `warn`, `error`" }),
   spec("LOG_FORMAT", "logging", { default: "json", schema: oneOf(["json", "pretty"] as const), description: "`json` (one object per line: `level`, `event`, `ts`, fields) or `pretty`" }),
   spec("PROJECT_SERVICE_URL", "seed", { schema: v.pipe(v.string(), v.check(isHttpUrl, (i) => `must be an http:// or https:// URL such as http://project-service.dsm.svc.cluster.local, ${got(i.input)}`)), description: "setup job: Project Service base URL ([docs/setup-job.md](docs/setup-job.md))" }),

@@ -15,6 +15,7 @@ import type { AccessControl, Identity } from "../access/config.ts";
 import { parseJsonBounded, parseUtcTimestamp, ScheduledAt } from "../domain/schemas.ts";
 import { AppError, parseOrThrow } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { CLAIM_TOKEN, runIdFor } from "../scheduler/ledger.ts";
 import { runClaimed, type RunClaims, type SkipReason } from "../scheduler/run-claimed.ts";
 import { redactText } from "../core/redact.ts";
 import { unmigratedError } from "../pg/table-hint.ts";
@@ -240,7 +241,8 @@ export function createApp(deps: AppDeps) {
    * Rights and params are checked first, against the JOB's own tool/action, so a caller who could not
    * run the job never burns its claim; the minute must be the job's fire within its catch-up window.
    */
-  const runOnce = async (c: Context<Env>, job: string, at: Date, tool: string, action: string, params: Record<string, unknown>, evenIfSuspended: boolean) => {
+  const tokensInFlight = new Set<string>();
+  const runOnce = async (c: Context<Env>, job: string, at: Date, tool: string, action: string, params: Record<string, unknown>, evenIfSuspended: boolean, claimToken?: string) => {
     const identity = c.get("identity");
     const { action: def } = resolveAction(deps.registry, { tool, action });
     if (!hasEntitlement(identity.entitlements, def.entitlement)) throw authError(identity, def.entitlement);
@@ -252,9 +254,20 @@ export function createApp(deps: AppDeps) {
       throw new AppError("invalid_input", `job: ${job} runs ${own.tool}.${own.action}, not ${tool}.${action}; send the job's own tool and action.`, { details: [`tool/action: expected ${own.tool}.${own.action} for job ${job}`] });
     }
     const scheduledAt = own?.minute ?? deps.scheduler?.claimMinute?.(job, at) ?? at.toISOString();
-    const claimed = await runClaimed({ ledger: deps.ledger!, log: deps.log, clock: deps.clock, onRun: deps.onScheduledRun }, job, scheduledAt, `http:${identity.agent}`, () =>
-      run(c, tool, action, params),
-    );
+    // The caller's claim_token names its run, so asking again after a failed claim is recognised (runner).
+    // One call per claim_token at a time here: the ledger grants a run id it finds still `running` to
+    // its holder, so a second concurrent call with the same token must not reach it.
+    const runId = claimToken === undefined ? undefined : runIdFor(claimToken, job, scheduledAt);
+    if (runId && tokensInFlight.has(runId)) {
+      throw new AppError("conflict", `claim_token: a call with this claim_token for ${job} at ${scheduledAt} is still in progress; nothing was claimed or run.`, { details: ["claim_token: in use by a call in progress"] });
+    }
+    if (runId) tokensInFlight.add(runId);
+    let claimed: Awaited<ReturnType<typeof runClaimed<unknown>>>;
+    try {
+      claimed = await runClaimed({ ledger: deps.ledger!, log: deps.log, clock: deps.clock, onRun: deps.onScheduledRun }, job, scheduledAt, `http:${identity.agent}`, () => run(c, tool, action, params), runId);
+    } finally {
+      if (runId) tokensInFlight.delete(runId);
+    }
     if ("skipped" in claimed) return { skipped: "already ran", job, scheduled_at: scheduledAt, run: claimed.existing };
     if (claimed.status === "error") throw claimed.error;
     return claimed.result;
@@ -311,7 +324,7 @@ export function createApp(deps: AppDeps) {
       if (!body || typeof body !== "object" || Array.isArray(body)) {
         throw new AppError("invalid_input", 'Body must be a JSON object with "tool" and "action".');
       }
-      const { tool, action, params, job, scheduled_at, even_if_suspended, ...rest } = body as Record<string, unknown>;
+      const { tool, action, params, job, scheduled_at, even_if_suspended, claim_token, ...rest } = body as Record<string, unknown>;
       const problems: string[] = [];
       if (typeof tool !== "string" || !tool) problems.push('tool: expected a tool name string, e.g. "backlog_tool"');
       if (typeof action !== "string" || !action) problems.push('action: expected an action name string, e.g. "dashboard"');
@@ -328,10 +341,13 @@ export function createApp(deps: AppDeps) {
       if (even_if_suspended !== undefined && (typeof even_if_suspended !== "boolean" || job === undefined)) {
         problems.push("even_if_suspended: expected true or false, and only with job (it lets a claim of a suspended job through)");
       }
+      if (claim_token !== undefined && (typeof claim_token !== "string" || !CLAIM_TOKEN.test(claim_token) || job === undefined)) {
+        problems.push("claim_token: expected 16-128 random letters, digits, _ or -, and only with job (the same token on a repeated call names the same claim)");
+      }
       if (problems.length) throw new AppError("invalid_input", `Invalid tool call:\n  ${problems.join("\n  ")}`, { details: problems });
       const merged = { ...rest, ...((params as Record<string, unknown> | undefined) ?? {}) };
       if (job === undefined || !deps.ledger) return c.json((await run(c, tool as string, action as string, merged)) as object);
-      return c.json(await runOnce(c, job as string, parseUtcTimestamp(scheduled_at as string)!, tool as string, action as string, merged, even_if_suspended === true));
+      return c.json(await runOnce(c, job as string, parseUtcTimestamp(scheduled_at as string)!, tool as string, action as string, merged, even_if_suspended === true, claim_token as string | undefined));
     },
   );
 

@@ -122,11 +122,13 @@ export class JsonlRunLedger implements RunLedger {
     return [...runs.values()].filter((r) => r.scheduled_at >= cutoff || latest.has(r.run_id)).sort((a, b) => a.scheduled_at.localeCompare(b.scheduled_at));
   }
 
-  claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
+  claim(job: string, scheduledAt: string, source: string, now: Date, runId?: string): Promise<ClaimResult> {
     const minute = scheduledMinute(new Date(scheduledAt));
     return this.update<ClaimResult>(now, (runs) => {
+      // Under the lock nothing is ever lost in flight: a record of the minute, even one with the caller's
+      // own run id (an earlier call that failed after it), means it is not run again.
       for (const r of runs.values()) if (r.job === job && r.scheduled_at === minute) return { result: { claimed: false, existing: r } };
-      const run = newRun(job, minute, source, now);
+      const run = newRun(job, minute, source, now, runId);
       return { write: run, result: { claimed: true, run } };
     });
   }

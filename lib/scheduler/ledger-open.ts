@@ -25,10 +25,10 @@ import { PostgresRunLedger } from "./ledger-postgres.ts";
 export class MemoryRunLedger implements RunLedger {
   readonly name = "MemoryRunLedger";
   readonly runs = new Map<string, RunRecord>();
-  async claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
+  async claim(job: string, scheduledAt: string, source: string, now: Date, runId?: string): Promise<ClaimResult> {
     const minute = scheduledMinute(new Date(scheduledAt));
     for (const r of this.runs.values()) if (r.job === job && r.scheduled_at === minute) return { claimed: false, existing: r };
-    const run = newRun(job, minute, source, now);
+    const run = newRun(job, minute, source, now, runId);
     this.runs.set(run.run_id, run);
     return { claimed: true, run };
   }
@@ -74,9 +74,9 @@ export class AutoRunLedger implements RunLedger {
     return this.router.serving ? "PostgresRunLedger+JsonlRunLedger" : "JsonlRunLedger";
   }
 
-  claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
+  claim(job: string, scheduledAt: string, source: string, now: Date, runId?: string): Promise<ClaimResult> {
     return this.router.both(async (pg) => {
-      const local = await this.jsonl.claim(job, scheduledAt, source, now);
+      const local = await this.jsonl.claim(job, scheduledAt, source, now, runId);
       if (!local.claimed || !pg) return local;
       let remote: ClaimResult;
       try {

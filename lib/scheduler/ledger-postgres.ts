@@ -70,13 +70,15 @@ export class PostgresRunLedger implements RunLedger {
     this.resolveMs = options.resolveMs ?? RESOLVE_MS;
   }
 
-  async claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult> {
+  async claim(job: string, scheduledAt: string, source: string, now: Date, runId?: string): Promise<ClaimResult> {
     const minute = scheduledMinute(new Date(scheduledAt));
     const key = `${job} ${minute}`;
+    // A caller-held run (runId) is the caller's to ask again with: not remembered here, and a remembered
+    // run of this process is left for this process' own next claim.
     // Taken out synchronously: two concurrent claims of this minute cannot both ask with the same run.
-    const remembered = this.unresolved.get(key);
-    const run = remembered ?? newRun(job, minute, source, now);
-    this.unresolved.delete(key);
+    const remembered = runId ? undefined : this.unresolved.get(key);
+    const run = remembered ?? newRun(job, minute, source, now, runId);
+    if (!runId) this.unresolved.delete(key);
     let sent = false;
     const started = Date.now();
     for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
@@ -85,7 +87,7 @@ export class PostgresRunLedger implements RunLedger {
       } catch (err) {
         if (!isConnectionError(err)) {
           // Postgres answered: this attempt recorded nothing, but an earlier one may have.
-          if (sent || remembered) this.remember(key, run);
+          if ((sent || remembered) && !runId) this.remember(key, run);
           throw err;
         }
         sent ||= !neverSent(err);
@@ -94,8 +96,8 @@ export class PostgresRunLedger implements RunLedger {
         // Ask again only while an answer may be on its way back; a remembered run that could not even be
         // sent now is still unknown, and is kept for the next claim.
         if (!sent || Date.now() + delay > started + this.resolveMs) {
-          this.remember(key, run);
-          throw new ClaimOutcomeUnknown(run, Date.now() - started, err);
+          if (!runId) this.remember(key, run);
+          throw new ClaimOutcomeUnknown(run, Date.now() - started, err, runId !== undefined);
         }
         await new Promise((r) => setTimeout(r, delay));
       }
@@ -148,7 +150,8 @@ export class PostgresRunLedger implements RunLedger {
     if (won) return { claimed: true, run: toRecord(won) };
     const [existing] = await this.sql<Row[]>`select * from scheduler_runs where job = ${run.job} and scheduled_at = ${run.scheduled_at}`;
     // Our own run: our earlier INSERT whose answer was lost, or the replay of our local claim (auto).
-    if (existing!.run_id === run.run_id) return { claimed: true, run: toRecord(existing!) };
+    // Still `running` only: a finished run of ours ran already (a caller repeating a claim_token that won).
+    if (existing!.run_id === run.run_id && existing!.status === "running") return { claimed: true, run: toRecord(existing!) };
     return { claimed: false, existing: toRecord(existing!) };
   }
 

@@ -4,7 +4,7 @@
  * Implementations: ledger-postgres.ts (unique insert), ledger-jsonl.ts (file lock), ledger-open.ts
  * (memory, and the choice by store backend).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { AppError } from "../core/errors.ts";
 
 export interface RunRecord {
@@ -24,7 +24,12 @@ export type Outcome = { status: "success" | "error"; result?: unknown; error?: s
 
 export interface RunLedger {
   readonly name: string;
-  claim(job: string, scheduledAt: string, source: string, now: Date): Promise<ClaimResult>;
+  /**
+   * `runId`: a run id the caller holds (runIdFor: the cron runner's claim_token), so a caller that asks
+   * again after a failed claim asks with the same run and is recognised if its first claim was recorded.
+   * Without it the ledger makes one.
+   */
+  claim(job: string, scheduledAt: string, source: string, now: Date, runId?: string): Promise<ClaimResult>;
   finish(runId: string, outcome: Outcome, now: Date): Promise<RunRecord>;
   /** The latest run (by scheduled minute) of each job. */
   lastRuns(): Promise<Map<string, RunRecord>>;
@@ -65,7 +70,7 @@ export function jobStats(runs: Iterable<RunRecord>, now: Date): Map<string, JobS
  * next to them (runbook format `{"tool", "action", "env": "prod"}`), so params may not use these names:
  * `{"tool": …}` in --params-json would silently call another tool, `{"job": …}` would forge a claim.
  */
-export const ENVELOPE_KEYS = ["tool", "action", "params", "job", "scheduled_at", "even_if_suspended"] as const;
+export const ENVELOPE_KEYS = ["tool", "action", "params", "job", "scheduled_at", "even_if_suspended", "claim_token"] as const;
 
 export function envelopeKeysIn(params: Record<string, unknown>): string[] {
   return ENVELOPE_KEYS.filter((k) => Object.hasOwn(params, k));
@@ -76,14 +81,17 @@ export function envelopeKeysIn(params: Record<string, unknown>): string[] {
  * may or may not be recorded. Nothing ran. A 503 whose message says what the operator can do.
  */
 export class ClaimOutcomeUnknown extends AppError {
-  constructor(readonly run: RunRecord, waitedMs: number, cause: unknown) {
+  /** `callerHeld`: the run id is the caller's (claim_token): the caller, not this process, asks again with it. */
+  constructor(readonly run: RunRecord, waitedMs: number, cause: unknown, callerHeld = false) {
     super(
       "unavailable",
       `Cannot claim ${run.job} for ${run.scheduled_at}: the connection to Postgres died before the answer to the claim (run ${run.run_id}) arrived, ` +
         `and Postgres has not answered again (asked for ${Math.round(waitedMs / 1000)} s), so whether the claim was recorded is unknown. Nothing ran. ` +
-        `The next claim of this minute by this process asks again with the same run id and runs the job if Postgres recorded it; ` +
-        `if this process is gone and scheduler_runs shows ${run.run_id} as running, nobody will run it: run the job by hand (the runner without --job).`,
-      { cause },
+        (callerHeld
+          ? `Asking again with the same claim_token runs the job if Postgres recorded it (the runner does, for RUNNER_CLAIM_RETRY_SECONDS); `
+          : `The next claim of this minute by this process asks again with the same run id and runs the job if Postgres recorded it; `) +
+        `if nobody asks again and scheduler_runs shows ${run.run_id} as running, nobody will run it: run the job by hand (the runner without --job).`,
+      { cause, details: { claim_failed: true, claim_outcome_unknown: true, run_id: run.run_id } },
     );
   }
 }
@@ -116,8 +124,21 @@ export function scheduledMinute(d: Date): string {
   return t.toISOString();
 }
 
-export function newRun(job: string, scheduledAt: string, source: string, now: Date): RunRecord {
-  return { run_id: `run_${randomUUID()}`, job, scheduled_at: scheduledMinute(new Date(scheduledAt)), source, started_at: now.toISOString(), ended_at: null, status: "running" };
+export function newRun(job: string, scheduledAt: string, source: string, now: Date, runId?: string): RunRecord {
+  return { run_id: runId ?? `run_${randomUUID()}`, job, scheduled_at: scheduledMinute(new Date(scheduledAt)), source, started_at: now.toISOString(), ended_at: null, status: "running" };
+}
+
+/** What a caller's claim_token may look like: random, long enough not to be guessed. */
+export const CLAIM_TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
+
+/**
+ * The run id a caller's claim_token stands for in (job, minute). A hash, so the run ids the server shows
+ * (GET /v1/scheduler/jobs, error messages) never let anyone claim as that caller: only the holder of the
+ * token is recognised as the claimer of its run.
+ */
+export function runIdFor(token: string, job: string, minute: string): string {
+  const h = createHash("sha256").update(`${token}\n${job}\n${minute}`).digest("hex");
+  return `run_${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 /** Results can be large (generation lists items); the ledger keeps a bounded summary. */

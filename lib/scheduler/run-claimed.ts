@@ -14,7 +14,7 @@ import { fireFor, LATE_TOLERANCE_MS } from "./schedule.ts";
 
 /** What runClaimed needs of a run ledger (lib/scheduler/ledger.ts RunLedger has it). */
 export interface RunClaims {
-  claim(job: string, scheduledAt: string, source: string, now: Date): Promise<{ claimed: true; run: { run_id: string } } | { claimed: false; existing: unknown }>;
+  claim(job: string, scheduledAt: string, source: string, now: Date, runId?: string): Promise<{ claimed: true; run: { run_id: string } } | { claimed: false; existing: unknown }>;
   finish(runId: string, outcome: { status: "success" | "error"; result?: unknown; error?: string }, now: Date): Promise<unknown>;
 }
 
@@ -33,15 +33,21 @@ export type Claimed<T> =
   | { status: "error"; error: unknown; run_id: string }
   | { skipped: "already ran"; existing: unknown };
 
-export async function runClaimed<T>(deps: ClaimDeps, job: string, minute: string, source: string, work: () => Promise<T>): Promise<Claimed<T>> {
+/**
+ * `callerRunId`: the caller's own run id (ledger.ts runIdFor of the runner's claim_token), so a caller that
+ * asks again after a failed claim is recognised if that claim was recorded after all.
+ * A failed claim is a 503 whose details carry `claim_failed: true`: nothing ran, and asking again with
+ * the same run id is safe (what the cron runner does).
+ */
+export async function runClaimed<T>(deps: ClaimDeps, job: string, minute: string, source: string, work: () => Promise<T>, callerRunId?: string): Promise<Claimed<T>> {
   let claim: Awaited<ReturnType<RunClaims["claim"]>>;
   try {
-    claim = await deps.ledger.claim(job, minute, source, deps.clock());
+    claim = await deps.ledger.claim(job, minute, source, deps.clock(), callerRunId);
   } catch (err) {
     deps.onRun?.(job, "error", deps.clock());
     // ClaimOutcomeUnknown already says what happened and what to do (the run may be recorded).
     if ((err instanceof AppError && err.status < 500) || err instanceof ClaimOutcomeUnknown) throw err;
-    throw new AppError("unavailable", `Cannot claim ${job} for ${minute} in the run ledger: ${describeError(err)}. Nothing ran; the next attempt may claim it.`, { cause: err });
+    throw new AppError("unavailable", `Cannot claim ${job} for ${minute} in the run ledger: ${describeError(err)}. Nothing ran; the next attempt may claim it.`, { cause: err, details: { claim_failed: true } });
   }
   if (!claim.claimed) {
     deps.log.info("scheduler: already ran", { job, scheduled_at: minute, source });

@@ -2,6 +2,7 @@
  * The governance runner's settings (ops/scripts/run_governance_job.ts): flags, env and the task
  * registry's schedule of the job, validated before any request is sent.
  */
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { type Env, readVar } from "../config/index.ts";
@@ -90,6 +91,7 @@ export function loadRunnerConfig(values: RunnerFlags, env: Env, now = new Date()
     }
   }
   const timeout = readVar("RUNNER_TIMEOUT_SECONDS", env)!;
+  const claimRetry = readVar("RUNNER_CLAIM_RETRY_SECONDS", env)!;
   const body: Record<string, unknown> = { tool: flags.tool, action: flags.action, ...params };
   if (values["dry-run"]) body.dry_run = true;
   const warnings: string[] = [];
@@ -104,7 +106,10 @@ export function loadRunnerConfig(values: RunnerFlags, env: Env, now = new Date()
       if (found.warning) warnings.push(found.warning);
     }
     if (values["even-if-suspended"]) body.even_if_suspended = true;
+    // Names this run's claim: asking again with it after a failed claim (a lost answer) is recognised
+    // as the same claim, so the minute still runs exactly once. A dry run claims nothing.
+    if (!values["dry-run"]) body.claim_token = randomUUID();
   }
   const skipSuspended = suspended !== undefined && !values["even-if-suspended"];
-  return { routerUrl, key, timeoutMs: timeout * 1000, body, warnings, suspended: skipSuspended ? suspended : undefined };
+  return { routerUrl, key, timeoutMs: timeout * 1000, claimRetryMs: claimRetry * 1000, body, warnings, suspended: skipSuspended ? suspended : undefined };
 }

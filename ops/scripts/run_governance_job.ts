@@ -29,6 +29,8 @@ Env:
   SCHEDULER_API_KEY       the scheduler agent's key, or
   SCHEDULER_API_KEY_FILE  a file holding it (what the cron file uses)
   RUNNER_TIMEOUT_SECONDS  default 300
+  RUNNER_CLAIM_RETRY_SECONDS  default 120: with --job, how long to ask again (same claim) after the
+                          server could not claim the minute (HTTP 503 with claim_failed; 0 = never)
   BACKLOG_TASK_REGISTRY_FILE  default ops/task_registry.yml (schedules for --job)
 Exit: 0 on success (also "already ran" and "suspended"), 1 on any failure with the operator message.`,
   flags: {
@@ -55,6 +57,44 @@ async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
   }
   for (const w of cfg.warnings) log.warn("run_governance_job: scheduled minute", { warning: w });
   const url = `${cfg.routerUrl}/v1/tools/execute`;
+  const started = Date.now();
+  let { res, text, json } = await post(url, cfg);
+  // The server could not claim the minute (Postgres away, or the claim's answer lost with the
+  // connection): nothing ran. Asking again with the same claim_token is recognised as the same claim,
+  // so the minute still runs once; only the runner's claim errors are retried, never a tool's own.
+  let attempts = 1;
+  for (let delay = 2000; res.status === 503 && claimFailed(json) && cfg.body.claim_token !== undefined; attempts++, delay = Math.min(delay * 2, 15_000)) {
+    if (Date.now() - started + delay > cfg.claimRetryMs) break;
+    log.warn("run_governance_job: claim failed, asking again with the same claim", { job: cfg.body.job, scheduled_at: cfg.body.scheduled_at, attempt: attempts, retry_in_ms: delay, error: errorOf(json, text) });
+    await new Promise((r) => setTimeout(r, delay));
+    ({ res, text, json } = await post(url, cfg));
+  }
+  if (res.status === 503 && claimFailed(json)) {
+    const waited = Math.round((Date.now() - started) / 1000);
+    throw new AppError("unavailable", `${errorOf(json, text)} (HTTP 503 from /v1/tools/execute; asked ${attempts} time${attempts === 1 ? "" : "s"} over ${waited} s, RUNNER_CLAIM_RETRY_SECONDS=${cfg.claimRetryMs / 1000})`);
+  }
+  if (res.status === 401) {
+    throw new AppError("unauthorized", `HTTP 401 from /v1/tools/execute: ${cfg.key ? "the router rejected SCHEDULER_API_KEY" : "SCHEDULER_API_KEY is not set"}. Set SCHEDULER_API_KEY (or SCHEDULER_API_KEY_FILE) to the scheduler agent's key.`);
+  }
+  if (res.status === 409 && json && typeof json === "object" && (json as { suspended?: unknown }).suspended === true) {
+    // The server's registry suspends the job (this host's may be newer: restart the server to resume there).
+    const j = json as { error?: string; suspend_reason?: string };
+    log.info("job suspended", { job: cfg.body.job, reason: j.suspend_reason ?? null, by: "server", error: j.error });
+    printJson({ skipped: "suspended", job: cfg.body.job, ...(j.suspend_reason ? { suspend_reason: j.suspend_reason } : {}) });
+    return 0;
+  }
+  if (!res.ok) {
+    const msg = errorOf(json, text);
+    // The tool's own words first: operators grep cron logs for the runbook's `error: No platform digest found`.
+    throw new AppError("internal", `${msg} (HTTP ${res.status} from /v1/tools/execute)`);
+  }
+  printJson(json);
+  return 0;
+}
+
+type RunnerConfig = ReturnType<typeof import("../../lib/scheduler/runner-config.ts").loadRunnerConfig>;
+
+async function post(url: string, cfg: RunnerConfig): Promise<{ res: Response; text: string; json: unknown }> {
   let res: Response;
   try {
     res = await fetch(url, {
@@ -74,23 +114,12 @@ async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
   } catch {
     json = null;
   }
-  if (res.status === 401) {
-    throw new AppError("unauthorized", `HTTP 401 from /v1/tools/execute: ${cfg.key ? "the router rejected SCHEDULER_API_KEY" : "SCHEDULER_API_KEY is not set"}. Set SCHEDULER_API_KEY (or SCHEDULER_API_KEY_FILE) to the scheduler agent's key.`);
-  }
-  if (res.status === 409 && json && typeof json === "object" && (json as { suspended?: unknown }).suspended === true) {
-    // The server's registry suspends the job (this host's may be newer: restart the server to resume there).
-    const j = json as { error?: string; suspend_reason?: string };
-    log.info("job suspended", { job: cfg.body.job, reason: j.suspend_reason ?? null, by: "server", error: j.error });
-    printJson({ skipped: "suspended", job: cfg.body.job, ...(j.suspend_reason ? { suspend_reason: j.suspend_reason } : {}) });
-    return 0;
-  }
-  if (!res.ok) {
-    const msg = json && typeof json === "object" && "error" in json ? String((json as { error: unknown }).error) : text.slice(0, 500);
-    // The tool's own words first: operators grep cron logs for the runbook's `error: No platform digest found`.
-    throw new AppError("internal", `${msg} (HTTP ${res.status} from /v1/tools/execute)`);
-  }
-  printJson(json);
-  return 0;
+  return { res, text, json };
 }
+
+/** The server's mark on a 503 from the claim itself (lib/scheduler/run-claimed.ts): nothing ran. */
+const claimFailed = (json: unknown) => Boolean(json && typeof json === "object" && (json as { claim_failed?: unknown }).claim_failed === true);
+
+const errorOf = (json: unknown, text: string) => (json && typeof json === "object" && "error" in json ? String((json as { error: unknown }).error) : text.slice(0, 500));
 
 runCli(spec, main);

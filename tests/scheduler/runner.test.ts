@@ -212,7 +212,8 @@ describe("run_governance_job", () => {
       const before = Date.now();
       const r = await run(args, { ROUTER_URL: url, BACKLOG_TASK_REGISTRY_FILE: join(dir, "reg.yml") });
       expectExit(r, 0);
-      expect(bodies[0]).toEqual({ tool: "backlog_tool", action: "cleanup", job: "daily_backlog_cleanup", scheduled_at: latestFire(schedule, new Date())!.toISOString() });
+      // claim_token: this run's own claim, so asking again after a failed claim is the same claim (runner-claim-retry.test.ts)
+      expect(bodies[0]).toEqual({ tool: "backlog_tool", action: "cleanup", job: "daily_backlog_cleanup", scheduled_at: latestFire(schedule, new Date())!.toISOString(), claim_token: expect.stringMatching(/^[0-9a-f-]{36}$/) });
       expect(r.stderr).not.toContain("claiming the current minute");
       // a job the registry does not know: the current minute, and a warning saying so
       const unknown = await run(["--job", "adhoc_job", "--tool", "backlog_tool", "--action", "cleanup"], { ROUTER_URL: url });

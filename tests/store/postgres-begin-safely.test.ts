@@ -30,8 +30,8 @@ const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 for (const next of ["a statement", "a savepoint", "unsafe"] as const) {
   test(`the connection dies between two statements; the next one (${next}) fails as a connection error, the process lives on`, async () => {
     const out = await beginSafely(sql, async (tx) => {
-      const [{ pid }] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
-      await killer`select pg_terminate_backend(${pid})`;
+      const [row] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      await killer`select pg_terminate_backend(${row!.pid})`;
       await settle(200); // the client sees its socket close while no statement is in flight
       if (next === "a statement") return tx`select 1`;
       if (next === "a savepoint") return tx.savepoint((sp) => sp`select 1`);
@@ -42,6 +42,6 @@ for (const next of ["a statement", "a savepoint", "unsafe"] as const) {
     );
     expect(isConnectionError(out)).toBe(true);
     await settle(50); // an uncaught TypeError from a setImmediate would surface here and fail the test
-    expect(await sql`select 2 as x`).toEqual([{ x: 2 }]);
+    expect([...(await sql`select 2 as x`)]).toEqual([{ x: 2 }]);
   });
 }
