@@ -32,7 +32,8 @@ import { DEFAULT_CRON_FILE } from "./lib/scheduler/checks.ts";
 import { parseCron } from "./lib/scheduler/cron-file.ts";
 import { openRunLedger } from "./lib/scheduler/ledger-open.ts";
 import type { RunLedger } from "./lib/scheduler/ledger.ts";
-import { loadRegistry, suspendedJobs } from "./lib/scheduler/registry.ts";
+import { registryFile } from "./lib/scheduler/registry.ts";
+import { watchRegistry, type RegistryView } from "./lib/scheduler/registry-watch.ts";
 import { createScheduler } from "./lib/scheduler/scheduler.ts";
 
 type Env = Record<string, string | undefined>;
@@ -125,10 +126,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }
     }
   }
-  const taskRegistry = loadRegistry(undefined, env);
-  const catchUpMs = Object.fromEntries(taskRegistry.map((j) => [j.id, j.catchUpMs]));
-  // Suspension comes from the registry (the one source), for the scheduler, the claim path and /metrics.
-  const suspended = suspendedJobs(taskRegistry);
+  // Suspension and catch-up come from the registry (the one source), for the scheduler, the claim path and
+  // /metrics; read again whenever the file changes, so a suspend takes effect without a restart.
+  let onRegistryLoad: (ok: boolean) => void = () => {};
+  const taskRegistry = watchRegistry(registryFile(env), { log, onLoad: (ok) => onRegistryLoad(ok) });
 
   const store = options.store ?? (await openStore({ log }, env));
   const toolContext = (identity: Identity) =>
@@ -143,7 +144,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           health: () => store.health(),
           quarantined: () => quarantineOf(store),
           ledger,
-          jobs: cronJobs.map((j) => ({ id: j.id, schedule: j.schedule, catchUpMs: catchUpMs[j.id] ?? 0, suspended: suspended.has(j.id) })),
+          jobs: jobsForMetrics(cronJobs, taskRegistry.current()),
           envs: policy.envs,
           warnDays: policy.notify.warn_days,
         },
@@ -151,6 +152,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       ),
     { clock },
   );
+  onRegistryLoad = (ok) => {
+    metrics.taskRegistryValid.set(ok ? 1 : 0);
+    if (!ok) metrics.taskRegistryLoadFailures.inc();
+  };
   const schedAgent = access.agents.find((a) => a.name === "scheduler");
   const onRun = (job: string, outcome: "success" | "error" | "skipped", _endedAt: Date, skipReason?: string) => {
     metrics.schedulerRuns.inc({ task: job, outcome });
@@ -158,8 +163,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   };
   const scheduler = createScheduler({
     jobs: cronJobs,
-    catchUpMs,
-    suspended,
+    taskRegistry: () => taskRegistry.current(),
     registry,
     ledger,
     toolContext,
@@ -208,6 +212,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       return stopping;
     },
   };
+}
+
+/** The scheduled jobs (cron file) with the registry's catch-up windows and suspensions, for /metrics. */
+function jobsForMetrics(jobs: { id: string; schedule: string }[], reg: RegistryView) {
+  return jobs.map((j) => ({ id: j.id, schedule: j.schedule, catchUpMs: reg.catchUpMs[j.id] ?? 0, suspended: reg.suspended.has(j.id) }));
 }
 
 async function main() {

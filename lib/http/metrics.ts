@@ -24,6 +24,10 @@ export interface Metrics {
   alertNotifications: Counter<"outcome">;
   /** Alerts in those notifications, by their status (firing, resolved). */
   alertsReceived: Counter<"status">;
+  /** 1 while the task registry file loads; 0 while a changed file that does not load is ignored (the last good one is in use). */
+  taskRegistryValid: Gauge<string>;
+  /** Changes of the task registry file that did not load (lib/scheduler/registry-watch.ts). */
+  taskRegistryLoadFailures: Counter<string>;
 }
 
 export interface MetricsOptions {
@@ -98,6 +102,18 @@ export function createMetrics(snapshot: (now: Date) => Promise<MetricsSnapshot>,
     registers: [registry],
   });
 
+  const taskRegistryValid = new Gauge({
+    name: "backlog_task_registry_valid",
+    help: "1 while ops/task_registry.yml loads; 0 while a changed file that does not load is ignored and the last good registry is in use (the log names the line).",
+    registers: [registry],
+  });
+  taskRegistryValid.set(1);
+  const taskRegistryLoadFailures = new Counter({
+    name: "backlog_task_registry_load_failures_total",
+    help: "Changes of ops/task_registry.yml this process read and could not load (it kept the last good registry).",
+    registers: [registry],
+  });
+
   // One snapshot answers every gauge of a scrape, and every scrape within cacheMs.
   let cached: { at: number; value: Promise<MetricsSnapshot> } | null = null;
   const current = (): Promise<MetricsSnapshot> => {
@@ -159,5 +175,5 @@ export function createMetrics(snapshot: (now: Date) => Promise<MetricsSnapshot>,
     for (const j of s.jobs) for (const [status, n] of Object.entries(j.runs)) g.set({ task: j.job, status }, n);
   });
 
-  return { registry, requests, latency, schedulerRuns, schedulerSkips, alertNotifications, alertsReceived };
+  return { registry, requests, latency, schedulerRuns, schedulerSkips, alertNotifications, alertsReceived, taskRegistryValid, taskRegistryLoadFailures };
 }

@@ -88,9 +88,14 @@ export function suspendedJobs(jobs: readonly Pick<JobSpec, "id" | "suspend" | "s
   return new Map(jobs.filter((j) => j.suspend).map((j) => [j.id, j.suspend_reason ?? null]));
 }
 
-/** Which file: explicit path → BACKLOG_TASK_REGISTRY_FILE of `env` (relative: from the repository root) → ops/task_registry.yml. */
+/** Which file: BACKLOG_TASK_REGISTRY_FILE of `env` (relative: from the repository root) → ops/task_registry.yml. */
+export function registryFile(env = processEnv()): string {
+  return readVar("BACKLOG_TASK_REGISTRY_FILE", env) ?? DEFAULT_REGISTRY_FILE;
+}
+
+/** Which file: explicit path → registryFile(env). */
 export function loadRegistry(file?: string, env = processEnv()): JobSpec[] {
-  const path = file ?? readVar("BACKLOG_TASK_REGISTRY_FILE", env) ?? DEFAULT_REGISTRY_FILE;
+  const path = file ?? registryFile(env);
   let text: string;
   try {
     text = readFileSync(path, "utf8");

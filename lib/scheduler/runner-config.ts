@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { type Env, readVar } from "../config/index.ts";
 import { AppError, describeError, parseOrThrow } from "../core/errors.ts";
 import { envelopeKeysIn, scheduledMinute } from "./ledger.ts";
-import { DEFAULT_REGISTRY_FILE, loadRegistry } from "./registry.ts";
+import { loadRegistry, registryFile } from "./registry.ts";
 import { fireFor, latestFire } from "./schedule.ts";
 
 /** The runner's flags as parsed (the script's spec declares them). */
@@ -37,7 +37,7 @@ const Flags = v.object({
  * fire (cron not running in UTC).
  */
 function jobMinute(job: string, env: Env, now: Date): { minute: string; warning?: string; suspended?: { reason: string | null } } {
-  const file = readVar("BACKLOG_TASK_REGISTRY_FILE", env) ?? DEFAULT_REGISTRY_FILE; // relative: from the repository root
+  const file = registryFile(env); // relative: from the repository root
   try {
     const spec = loadRegistry(file).find((j) => j.id === job);
     if (!spec) return { minute: scheduledMinute(now), warning: `job ${job} is not in ${file}: claiming the current minute` };

@@ -29,6 +29,11 @@ export interface SchedulerDeps {
   catchUpMs?: Record<string, number>;
   /** Jobs the registry suspends, with their reasons (registry.ts suspendedJobs): no fire of them is claimed. */
   suspended?: ReadonlyMap<string, string | null>;
+  /**
+   * The task registry as it is now (registry-watch.ts): when given, suspensions and catch-up windows are
+   * read from it at every fire, catch-up and claim, instead of `suspended` / `catchUpMs` fixed at start.
+   */
+  taskRegistry?: () => { suspended: ReadonlyMap<string, string | null>; catchUpMs: Record<string, number> };
   registry: Registry;
   ledger: RunLedger;
   toolContext(identity: SchedulerIdentity): ToolContext;
@@ -62,7 +67,8 @@ export interface JobView {
 export function createScheduler(deps: SchedulerDeps) {
   const clock = deps.clock ?? (() => new Date());
   const running = new Set<string>();
-  const suspended = deps.suspended ?? new Map<string, string | null>();
+  const fixed = { suspended: deps.suspended ?? new Map<string, string | null>(), catchUpMs: deps.catchUpMs ?? {} };
+  const tasks = () => deps.taskRegistry?.() ?? fixed;
   const crons: Cron[] = [];
   const retries = new Set<ReturnType<typeof setTimeout>>();
   let stopped = false;
@@ -74,7 +80,7 @@ export function createScheduler(deps: SchedulerDeps) {
    */
   function askAgainLater(job: CronJob, at: Date, source: string): void {
     const retryMs = deps.claimRetryMs ?? 60_000;
-    const window = Math.max(deps.catchUpMs?.[job.id] ?? 0, LATE_TOLERANCE_MS);
+    const window = Math.max(tasks().catchUpMs[job.id] ?? 0, LATE_TOLERANCE_MS);
     const fields = { job: job.id, scheduled_at: scheduledMinute(at) };
     if (stopped || clock().getTime() + retryMs - at.getTime() > window) {
       deps.log.error("scheduler: claim outcome unknown, past the job's window: not asked again", { ...fields, window_ms: window });
@@ -91,7 +97,7 @@ export function createScheduler(deps: SchedulerDeps) {
 
   async function runJob(job: CronJob, at: Date, source = "in-process"): Promise<RunOutcome> {
     const scheduled_at = scheduledMinute(at);
-    if (suspended.has(job.id)) {
+    if (tasks().suspended.has(job.id)) {
       // debug: a suspended every-minute job would otherwise log 1440 lines a day; start() says it once at info
       deps.log.debug("scheduler: job suspended, fire skipped", { job: job.id, scheduled_at, source });
       deps.onRun?.(job.id, "skipped", clock(), "suspended");
@@ -135,8 +141,9 @@ export function createScheduler(deps: SchedulerDeps) {
   /** After downtime: the most recent fire of each job (up to now), once, if within its catch-up window. */
   async function catchUp(now: Date = clock()): Promise<RunOutcome[]> {
     const out: RunOutcome[] = [];
+    const { catchUpMs, suspended } = tasks();
     for (const j of deps.jobs) {
-      const window = deps.catchUpMs?.[j.id] ?? 0;
+      const window = catchUpMs[j.id] ?? 0;
       if (window <= 0 || suspended.has(j.id)) continue;
       const last = latestFire(j.schedule, now);
       if (!last || now.getTime() - last.getTime() > window) continue;
@@ -170,12 +177,13 @@ export function createScheduler(deps: SchedulerDeps) {
      * against its schedule and catch-up window (lib/scheduler/run-claimed.ts claimableFire).
      */
     claimable(job: string, at: Date, now: Date = clock(), evenIfSuspended = false): { minute: string; tool: string; action: string } {
+      const { catchUpMs, suspended } = tasks();
       const jobs = deps.jobs.map((j) => ({
         id: j.id,
         schedule: j.schedule,
         tool: j.tool,
         action: j.action,
-        catchUpMs: deps.catchUpMs?.[j.id] ?? 0,
+        catchUpMs: catchUpMs[j.id] ?? 0,
         ...(suspended.has(j.id) ? { suspended: suspended.get(j.id) ?? null } : {}),
       }));
       const { job: j, minute } = claimableFire(jobs, job, at, now, evenIfSuspended);
@@ -191,7 +199,10 @@ export function createScheduler(deps: SchedulerDeps) {
           }),
         );
       }
+      // Each minute: notices a changed task registry (registry-watch.ts logs it) even when no job fires.
+      if (deps.taskRegistry) crons.push(new Cron("* * * * *", { timezone: "UTC", name: "task-registry" }, () => void tasks()));
       deps.log.info("scheduler: started", { jobs: deps.jobs.map((j) => j.id), ledger: deps.ledger.name });
+      const { suspended } = tasks();
       if (suspended.size) {
         deps.log.info("scheduler: suspended jobs are not run (ops/task_registry.yml suspend)", {
           suspended: [...suspended].map(([id, reason]) => (reason ? `${id} (${reason})` : id)),
@@ -217,6 +228,7 @@ export function createScheduler(deps: SchedulerDeps) {
     async jobs(): Promise<JobView[]> {
       const last = await deps.ledger.lastRuns();
       const now = clock();
+      const { suspended } = tasks();
       return deps.jobs.map((j) => {
         const l = last.get(j.id);
         const stuck = l && stuckNote(l, now);
