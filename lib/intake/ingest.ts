@@ -6,7 +6,8 @@
  * Finding a group's items: its dedupe keys are `alertmanager:<hash>:1`, `:2`, … (one getByDedupeKey each,
  * a chain is short). Retention cleanup may have removed old closed items of a chain while a later one
  * lives on; when the probe finds nothing, or stops at an item that has a successor, the items of the
- * intake category are listed and matched on meta.lineage_key instead, so a gap never starts a duplicate.
+ * intake category with the group's env and service are listed and matched on meta.lineage_key instead,
+ * so a gap does not start a duplicate (unless the group's env or service label changed meanwhile).
  *
  * Concurrency (Alertmanager retries, two replicas, HA Alertmanager pairs sending the same group): creating
  * is an upsert of a dedupe key, so two requests creating item n make one; every transition carries
@@ -72,7 +73,8 @@ export async function findGroupItems(store: BacklogStore, g: MappedGroup, now: D
   }
   const last = chain.at(-1);
   if (last && typeof last.meta.next_id !== "string") return chain;
-  const all = await listAll(store, { category: g.category }, now);
+  // Narrowed to the group's env and service (indexed on Postgres): a group keeps them unless its labels change.
+  const all = await listAll(store, { category: g.category, env: g.env, service: g.service }, now);
   return all.filter((i) => i.source === INTAKE_SOURCE && i.meta.lineage_key === g.lineage_key).sort((a, b) => seqOf(a) - seqOf(b));
 }
 
