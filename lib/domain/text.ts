@@ -21,30 +21,48 @@ export const MAX_BODY_DEPTH = MAX_META_DEPTH + 8;
 const pathOf = (path: readonly (string | number)[]) => path.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".").replace(/\.\[/g, "[");
 const at = (path: readonly (string | number)[], rule: string) => (path.length ? `${pathOf(path)}: ${rule}` : rule);
 
+/** One value on the walk's stack; its path is rebuilt from the parent links only when it has a problem. */
+interface Frame {
+  value: unknown;
+  parent: Frame | null;
+  key: string | number | null;
+  depth: number;
+}
+
+function pathOfFrame(frame: Frame, base: readonly (string | number)[]): (string | number)[] {
+  const keys: (string | number)[] = [];
+  for (let f: Frame | null = frame; f && f.key !== null; f = f.parent) keys.push(f.key);
+  return [...base, ...keys.reverse()];
+}
+
 /**
  * The first problem in a parsed JSON value (depth beyond `maxDepth`, a text or key with NUL or a lone
  * surrogate), as `field.path: rule` (just `rule` for the value itself), or null. Iterative, so a hostile value cannot overflow the stack.
+ * It runs on every line a JSONL load keeps and on every request: no path is built unless there is a problem.
  */
 export function jsonValueProblem(value: unknown, maxDepth: number, base: readonly (string | number)[] = []): string | null {
-  const stack: { value: unknown; path: (string | number)[]; depth: number }[] = [{ value, path: [...base], depth: 0 }];
+  const stack: Frame[] = [{ value, parent: null, key: null, depth: 0 }];
   while (stack.length) {
-    const { value: cur, path, depth } = stack.pop()!;
+    const frame = stack.pop()!;
+    const cur = frame.value;
     if (typeof cur === "string") {
-      if (!isSafeText(cur)) return at(path, SAFE_TEXT_RULE);
+      if (!isSafeText(cur)) return at(pathOfFrame(frame, base), SAFE_TEXT_RULE);
       continue;
     }
     if (typeof cur === "number") {
-      if (!Number.isFinite(cur)) return at(path, "must be a finite number");
+      if (!Number.isFinite(cur)) return at(pathOfFrame(frame, base), "must be a finite number");
       continue;
     }
     if (cur === null || typeof cur !== "object") continue;
-    if (depth + 1 > maxDepth) return at(path, `nests deeper than ${maxDepth} levels (the limit for stored JSON)`);
+    const depth = frame.depth + 1;
+    if (depth > maxDepth) return at(pathOfFrame(frame, base), `nests deeper than ${maxDepth} levels (the limit for stored JSON)`);
     if (Array.isArray(cur)) {
-      for (let i = cur.length - 1; i >= 0; i--) stack.push({ value: cur[i], path: [...path, i], depth: depth + 1 });
+      for (let i = cur.length - 1; i >= 0; i--) stack.push({ value: cur[i], parent: frame, key: i, depth });
     } else {
-      for (const [k, v] of Object.entries(cur as Record<string, unknown>)) {
-        if (!isSafeText(k)) return at(path, `key ${JSON.stringify(k)} ${SAFE_TEXT_RULE}`);
-        stack.push({ value: v, path: [...path, k], depth: depth + 1 });
+      const obj = cur as Record<string, unknown>;
+      for (const k of Object.keys(obj)) {
+        if (!isSafeText(k)) return at(pathOfFrame(frame, base), `key ${JSON.stringify(k)} ${SAFE_TEXT_RULE}`);
+        stack.push({ value: obj[k], parent: frame, key: k, depth });
       }
     }
   }

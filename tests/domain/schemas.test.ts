@@ -39,6 +39,10 @@ describe("domain vocabulary", () => {
     expect(r.issues?.[0]?.message).toContain("nests deeper than 32");
     expect(jsonValueProblem({ a: [1, { b: "x\u0000" }] }, 32)).toBe("a[1].b: must not contain NUL characters (\\u0000) or unpaired UTF-16 surrogates");
     expect(jsonValueProblem({ ["\ud800"]: 1 }, 32)).toContain("key");
+    // The path is rebuilt from the walk only for the value at fault, after any base path.
+    expect(jsonValueProblem({ ok: { x: 1 }, a: { b: [{ ["k\u0000"]: 1 }] } }, 32, ["meta"])).toBe('meta.a.b[0]: key "k\\u0000" must not contain NUL characters (\\u0000) or unpaired UTF-16 surrogates');
+    expect(jsonValueProblem({ a: { b: Infinity } }, 32, ["params"])).toBe("params.a.b: must be a finite number");
+    expect(jsonValueProblem([[["x"]]], 2, ["p"])).toBe("p[0][0]: nests deeper than 2 levels (the limit for stored JSON)");
   });
 
   test("raw JSON depth is scanned before parsing; brackets inside strings do not count", () => {
