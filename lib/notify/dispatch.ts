@@ -15,10 +15,9 @@ import { WebhookSender, type SenderDeps } from "./deliver.ts";
 import { messageFor } from "./payload.ts";
 import { planNotices, toRecord } from "./plan.ts";
 import type { WebhookPolicy } from "./policy-schema.ts";
-import type { NotifyStateStore } from "./state.ts";
+import { CLAIM_LEASE_MS, type NotifyStateStore } from "./state.ts";
 
-/** A claim older than this whose run never completed it (a crashed process) may be taken over. */
-export const CLAIM_LEASE_MS = 15 * 60_000;
+export { CLAIM_LEASE_MS } from "./state.ts";
 
 export interface NotifyDeps extends SenderDeps {
   store: BacklogStore;

@@ -7,6 +7,9 @@
  */
 import type { Priority } from "../store/types.ts";
 
+/** A claim older than this whose run never completed it (a crashed process) may be taken over. */
+export const CLAIM_LEASE_MS = 15 * 60_000;
+
 export const NOTICE_KINDS = ["warn", "overdue", "resolved"] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 

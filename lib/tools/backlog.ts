@@ -12,16 +12,14 @@ import { evaluateAlerts } from "../generation/alerts.ts";
 import { AppError } from "../core/errors.ts";
 import { IsoWeekString } from "../generation/digest-schema.ts";
 import { DateString, IdParam as Id, Name, Text } from "../domain/schemas.ts";
-import { loadCatalog } from "../catalog/backstage.ts";
 import { resolveOwner } from "../lifecycle/owner.ts";
 import type { Policy } from "../generation/policy.ts";
 import { addDays, cleanupCutoff, notFound, parseUpsert, planComment, planStatus, planTransition, planUpsert, todayUtc } from "../store/logic.ts";
 import { ListFilterSchema, PRIORITIES, STATUSES, UpsertInputSchema } from "../store/types.ts";
 import { strictObject } from "../core/strict.ts";
-import { CLAIM_LEASE_MS } from "../notify/dispatch.ts";
+import { CLAIM_LEASE_MS } from "../notify/state.ts";
 import { pruneNotices } from "../notify/prune.ts";
 import { openNotifyState } from "../notify/state-open.ts";
-import { runGeneration } from "./backlog-generate.ts";
 import { dueSoonOf, runSlaPass } from "./backlog-sla.ts";
 import { groupByLineage } from "../lifecycle/lineage.ts";
 import { planSnooze } from "../lifecycle/snooze.ts";
@@ -117,7 +115,7 @@ export function createBacklogTool(policy: Policy) {
             ...(existing
               ? {}
               : {
-                  owner: p.owner === undefined ? resolveOwner(policy, loadCatalog(policy.ownership.catalog).owners, p.service).owner : p.owner,
+                  owner: p.owner === undefined ? resolveOwner(policy, (await import("../catalog/backstage.ts")).loadCatalog(policy.ownership.catalog).owners, p.service).owner : p.owner,
                   due_date: p.due_date === undefined && category ? addDays(todayUtc(ctx.now()), category.due_days) : p.due_date,
                 }),
           };
@@ -176,7 +174,7 @@ export function createBacklogTool(policy: Policy) {
         params: params({ env: GenEnv, week: v.optional(IsoWeekString), dry_run: DryRun }),
         entitlement: "tools.backlog.admin",
         writes: true,
-        run: (p, ctx) => runGeneration("weekly", { env: p.env, period: p.week, dry_run: p.dry_run }, ctx, policy),
+        run: async (p, ctx) => (await import("./backlog-generate.ts")).runGeneration("weekly", { env: p.env, period: p.week, dry_run: p.dry_run }, ctx, policy),
       }),
 
       auto_generate_daily: defineAction({
@@ -184,7 +182,7 @@ export function createBacklogTool(policy: Policy) {
         params: params({ env: GenEnv, date: v.optional(DateString), dry_run: DryRun }),
         entitlement: "tools.backlog.admin",
         writes: true,
-        run: (p, ctx) => runGeneration("daily", { env: p.env, period: p.date, dry_run: p.dry_run }, ctx, policy),
+        run: async (p, ctx) => (await import("./backlog-generate.ts")).runGeneration("daily", { env: p.env, period: p.date, dry_run: p.dry_run }, ctx, policy),
       }),
 
       cleanup: defineAction({

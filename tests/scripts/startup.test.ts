@@ -57,4 +57,9 @@ describe("script start-up: what loads before --help is answered", () => {
     expect(closures.get("lib/tools/index.ts")!.filter((p) => toolModules.some((f) => p === `lib/tools/${f}`))).toEqual([]);
     expect(packagesIn(closures.get("lib/fs/file-lock.ts")!)).not.toContain("proper-lockfile");
   });
+
+  test("backlog_tool loads generation, the catalog and the notifier only in the actions that use them (cleanup does not)", async () => {
+    const closure = (await staticClosures(["lib/tools/backlog.ts"])).get("lib/tools/backlog.ts")!;
+    expect(closure.filter((p) => ["lib/tools/backlog-generate.ts", "lib/catalog/backstage.ts", "lib/notify/dispatch.ts"].includes(p))).toEqual([]);
+  });
 });
