@@ -26,13 +26,20 @@ export const RUNBOOK_ANCHORS: Record<AlertName, string> = {
 };
 export const RUNBOOK_DOC = "docs/alerting.md";
 
-export interface Rule {
+export interface AlertRule {
   alert: AlertName;
   expr: string;
   for: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }
+
+export interface RecordingRule {
+  record: string;
+  expr: string;
+}
+
+export type Rule = AlertRule | RecordingRule;
 
 export interface RuleGroup {
   name: string;
@@ -57,6 +64,15 @@ export function duration(seconds: number): string {
 /** How far back (subquery range:step) BacklogJobMissedSchedule looks for a suspension of the job. */
 export const SUSPENDED_LOOKBACK = "8d:5m";
 
+/**
+ * When each job was last seen suspended, kept by Prometheus itself: the recording rule carries its own
+ * previous value forward while the job is not suspended, so it remembers a suspension however long ago
+ * (the 8-day subquery alone forgot it: a job with fires more than 8 days apart alerted after a resume).
+ * It forgets only when rule evaluation stops for longer than the lookback delta (5 min: a Prometheus
+ * down that long); the subquery still covers 8 days after that.
+ */
+export const SUSPENDED_LAST_SEEN = "backlog:job_suspended_last_seen_timestamp_seconds";
+
 export const FOR = {
   /** Overdue counts move when people close items and at 00:00 UTC; 15 m keeps a cleanup in progress from notifying. */
   overdue: "15m",
@@ -77,6 +93,8 @@ export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOpti
   // Nor, after a resume, the fire it skipped while suspended (no catch-up, by design): quiet while the job
   // was last seen suspended at or after its latest fire. 8 days reach back past a weekly job's fire.
   const notSkippedWhileSuspended =
+    "unless on (task)\n" +
+    `max by (task) (${SUSPENDED_LAST_SEEN}) >= on (task) max by (task) (backlog_job_previous_fire_timestamp_seconds)\n` +
     "unless on (task)\n" +
     `max by (task) (max_over_time((timestamp(max by (task) (backlog_job_suspended) == 1))[${SUSPENDED_LOOKBACK}])) >= on (task) max by (task) (backlog_job_previous_fire_timestamp_seconds)`;
   // Degraded for longer than one reconnect attempt: the first retry after the outage failed too.
@@ -109,6 +127,11 @@ export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOpti
     });
   }
   rules.push(
+    {
+      // Before the alert that reads it: a group's rules are evaluated in order, so it sees this evaluation's value.
+      record: SUSPENDED_LAST_SEEN,
+      expr: `max by (task) (timestamp(max by (task) (backlog_job_suspended) == 1))\nor\nmax by (task) (${SUSPENDED_LAST_SEEN})`,
+    },
     {
       alert: "BacklogJobMissedSchedule",
       // The latest fire has no run in the ledger, and it is older than the catch-up window plus the
