@@ -24,7 +24,8 @@ import { dispatch, resolveAction, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import { conditionalGet } from "./conditional.ts";
 import { renderDashboardPage } from "./dashboard-page.tsx";
-import { ALERTMANAGER_PATH, mountAlertmanagerReceiver } from "./alertmanager.ts";
+import { mountAlertmanagerReceiver } from "./alertmanager.ts";
+import { READ, refuseOtherApiMethods } from "./api-methods.ts";
 import { allowHeaderOf, refuseOtherMethods } from "./methods.ts";
 import { requestRecorder, type Metrics } from "./metrics.ts";
 import { mountUi, type UiDeps } from "./ui/routes.ts";
@@ -79,9 +80,6 @@ export interface AppDeps {
 
 type Env = { Variables: { identity: Identity } };
 export type AppEnv = Env;
-
-/** What /metrics and /v1/scheduler/jobs need (the backlog's read entitlement). */
-const READ = "tools.backlog.read";
 
 export const API_KEY_HINT = "Send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.";
 
@@ -371,28 +369,8 @@ export function createApp(deps: AppDeps) {
     return c.json({ enabled: deps.scheduler.enabled, jobs: await deps.scheduler.jobs() });
   });
 
-  // Any other method on a path above: the path's own access rule first (the same 401/403 its method
-  // would get), then 405 with Allow. The tool-backed paths take their entitlement from the registry.
-  const needsOf = (tool: string, action: string) => (c: Context<Env>) => {
-    let needs: string;
-    try {
-      needs = resolveAction(deps.registry, { tool, action }).action.entitlement;
-    } catch {
-      return; // not registered here: the authenticated caller learns only the 405
-    }
-    requireEntitlement(c, needs);
-  };
-  const read = (c: Context<Env>) => requireEntitlement(c, READ);
-  refuseOtherMethods(app, "/v1/backlog/dashboard", ["GET"], needsOf("backlog_tool", "dashboard"));
-  refuseOtherMethods(app, "/v1/backlog/items", ["GET"], needsOf("backlog_tool", "list"));
-  refuseOtherMethods(app, "/v1/backlog/items/:id", ["GET"], needsOf("backlog_tool", "get"));
-  refuseOtherMethods(app, "/v1/backlog/generate/weekly", ["POST"], needsOf("backlog_tool", "auto_generate_weekly"));
-  // Any caller past the key check may POST here (what it may run depends on the body).
-  refuseOtherMethods(app, "/v1/tools/execute", ["POST"], () => {});
-  refuseOtherMethods(app, "/metrics", ["GET"], read);
-  refuseOtherMethods(app, "/dashboard", ["GET"], needsOf("backlog_tool", "dashboard"));
-  refuseOtherMethods(app, "/v1/scheduler/jobs", ["GET"], read);
-  refuseOtherMethods(app, ALERTMANAGER_PATH, ["POST"], needsOf("alert_intake", "ingest"));
+  // Any other method on a path above: its own 401/403 first, then 405 with Allow (api-methods.ts).
+  refuseOtherApiMethods(app, deps.registry, requireEntitlement);
 
   // c.req.path, never new URL(c.req.url): the URL is built from the Host header, which may be absent or junk.
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}.` }, 404));
