@@ -28,7 +28,9 @@ const UNMIGRATED = new Set(["42P01", "42703", "42883", "42704"]);
 
 /**
  * The safety net for queries without their own tableHint: a driver error (or one in its cause chain)
- * meaning "not migrated" becomes `unavailable` (503) naming the fix, never a 500. Null for anything else.
+ * meaning "not migrated" becomes `unavailable` (503 over HTTP) naming the fix, never a 500 or a bare
+ * "relation … does not exist". Applied to every tool call (lib/tools/dispatch.ts: HTTP, UI, CLI,
+ * scheduler) and to the HTTP routes that read the store directly (app.ts onError: /metrics).
  */
 export function unmigratedError(err: unknown): AppError | null {
   let cur: unknown = err;
@@ -36,7 +38,7 @@ export function unmigratedError(err: unknown): AppError | null {
     const code = (cur as { code?: unknown }).code;
     if (typeof code === "string" && UNMIGRATED.has(code)) {
       const what = String((cur as { message?: unknown }).message ?? code).slice(0, 200);
-      return new AppError("unavailable", `The database is not fully migrated (${what}): run the migrations (npx bun run scripts/migrate.ts); GET /readyz names what is missing.`, { cause: err });
+      return new AppError("unavailable", `The database is not fully migrated (${what}): run the migrations (npx bun run scripts/migrate.ts; --status lists what is pending).`, { cause: err });
     }
     cur = (cur as { cause?: unknown }).cause;
   }

@@ -7,6 +7,7 @@
 import { hasEntitlement } from "../access/entitlements.ts";
 import { jsonValueProblem, MAX_BODY_DEPTH } from "../domain/schemas.ts";
 import { AppError, parseOrThrow } from "../core/errors.ts";
+import { unmigratedError } from "../pg/table-hint.ts";
 import type { ActionName, ToolName, ToolResult } from "./index.ts";
 import type { Tool, ToolCall, ToolContext } from "./types.ts";
 
@@ -53,7 +54,12 @@ export async function dispatch(registry: Registry, call: ToolCall, ctx: ToolCont
   if (problem) throw new AppError("invalid_input", `${what}:\n  ${problem}`, { details: [problem] });
   const params = parseOrThrow(action.params, call.params ?? {}, what);
   const started = performance.now();
-  const result = await action.run(params, ctx);
+  let result: unknown;
+  try {
+    result = await action.run(params, ctx);
+  } catch (err) {
+    throw unmigratedError(err) ?? err;
+  }
   // Reads are polled (dashboards, probes): log them at debug so they do not flood the log.
   ctx.log[action.writes ? "info" : "debug"]("tool executed", {
     tool: tool.name,

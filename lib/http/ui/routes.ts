@@ -25,7 +25,6 @@ import type { UiConfig } from "./config.ts";
 import { renderErrorPage } from "./error-page.tsx";
 import * as F from "./forms.ts";
 import { allowHeaderOf, methodNotAllowed } from "../methods.ts";
-import { unmigratedError } from "../../pg/table-hint.ts";
 import { renderItemPage } from "./item-page.tsx";
 import { loadLineage } from "./lineage-card.tsx";
 import { itemHref } from "./items-table.tsx";
@@ -141,7 +140,6 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
 
   /** A refusal or failure as an HTML page with the reason, never a stack or a JSON 500. */
   const failed = (c: C, err: unknown, w: Who | null) => {
-    err = (err instanceof AppError ? null : unmigratedError(err)) ?? err;
     const view = w && hasEntitlement(w.identity.entitlements, READ) ? viewFor(w, ui.envs[0]!) : null;
     const allow = allowHeaderOf(err);
     if (allow) c.header("allow", allow);
