@@ -9,6 +9,7 @@
  */
 import { AppError, describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { isConnectionError } from "../store/postgres/errors.ts";
 import { ClaimOutcomeUnknown, scheduledMinute } from "./ledger.ts";
 import { fireFor, LATE_TOLERANCE_MS } from "./schedule.ts";
 
@@ -36,8 +37,9 @@ export type Claimed<T> =
 /**
  * `callerRunId`: the caller's own run id (ledger.ts runIdFor of the runner's claim_token), so a caller that
  * asks again after a failed claim is recognised if that claim was recorded after all.
- * A failed claim is a 503 whose details carry `claim_failed: true`: nothing ran, and asking again with
- * the same run id is safe (what the cron runner does).
+ * A claim that failed because the ledger's database was out of reach is a 503 whose details carry
+ * `claim_failed: true` (ClaimOutcomeUnknown too): nothing ran, and asking again with the same run id is
+ * safe (what the cron runner does).
  */
 export async function runClaimed<T>(deps: ClaimDeps, job: string, minute: string, source: string, work: () => Promise<T>, callerRunId?: string): Promise<Claimed<T>> {
   let claim: Awaited<ReturnType<RunClaims["claim"]>>;
@@ -47,7 +49,9 @@ export async function runClaimed<T>(deps: ClaimDeps, job: string, minute: string
     deps.onRun?.(job, "error", deps.clock());
     // ClaimOutcomeUnknown already says what happened and what to do (the run may be recorded).
     if ((err instanceof AppError && err.status < 500) || err instanceof ClaimOutcomeUnknown) throw err;
-    throw new AppError("unavailable", `Cannot claim ${job} for ${minute} in the run ledger: ${describeError(err)}. Nothing ran; the next attempt may claim it.`, { cause: err, details: { claim_failed: true } });
+    // claim_failed (ask again) only when the database was out of reach: a missing table stays missing.
+    const details = isConnectionError(err) ? { claim_failed: true } : undefined;
+    throw new AppError("unavailable", `Cannot claim ${job} for ${minute} in the run ledger: ${describeError(err)}. Nothing ran; the next attempt may claim it.`, { cause: err, details });
   }
   if (!claim.claimed) {
     deps.log.info("scheduler: already ran", { job, scheduled_at: minute, source });

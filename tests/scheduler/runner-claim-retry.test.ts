@@ -124,6 +124,37 @@ describe("runner: a claim the server could not make", () => {
     expect([...(await rows(minute))]).toEqual([expect.objectContaining({ status: "running" })]);
   }, 60_000);
 
+  test("a ledger error asking again cannot fix (no scheduler_runs table) is reported at once, not repeated", async () => {
+    const empty = await freshDatabase({ migrated: false });
+    const access = buildAccess({ agents: { scheduler: { key_env: "K", entitlements: ["tools.backlog.admin"] } } }, { K: KEY });
+    const other = await startServer({
+      store: new PostgresBacklogStore({ sql: db.sql, log: silentLogger }),
+      ledger: new PostgresRunLedger(empty.sql),
+      access,
+      port: 0,
+      log: silentLogger,
+      env: { BACKLOG_REPORTS_DIR: tempDir("bb-retry-reports-") },
+      clock: () => new Date("2026-11-26T03:41:00Z"),
+    });
+    try {
+      const args = ["run", "ops/scripts/run_governance_job.ts", "--job", "daily_backlog_cleanup", "--scheduled-at", "2026-11-26T03:40:00Z", "--tool", "backlog_tool", "--action", "cleanup"];
+      const r = await new Promise<RunResult>((resolve) => {
+        let stdout = "";
+        let stderr = "";
+        const child = spawn(process.execPath, args, { cwd: REPO, env: { PATH: process.env.PATH ?? "", ROUTER_URL: other.url, SCHEDULER_API_KEY: KEY, RUNNER_CLAIM_RETRY_SECONDS: "60" } });
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (code) => resolve({ code, stdout, stderr, ms: 0 }));
+      });
+      expectExit(r, 1);
+      expect(r.stderr).toContain("the table scheduler_runs does not exist");
+      expect(r.stderr).not.toContain("asking again");
+    } finally {
+      await other.stop();
+      await empty.drop();
+    }
+  });
+
   test("the same claim_token again after its run finished is not run again; a bad one is a 400 naming it", async () => {
     pinned = new Date("2026-11-25T03:41:00Z");
     const post = (body: Record<string, unknown>) =>
