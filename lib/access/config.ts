@@ -90,6 +90,15 @@ export function buildAccess(raw: unknown, env: Record<string, string | undefined
     const key = env[a.key_env];
     return { name, keyEnv: a.key_env, entitlements: a.entitlements, enabled: Boolean(key), hash: key ? digest(key) : null };
   });
+  // One key per agent, too: the same value in two variables would log in as whichever agent comes first
+  // (a reader key equal to the admin key would be an admin key). Named by variable, never by value.
+  const byKey = new Map<string, (typeof agents)[number]>();
+  for (const a of agents) {
+    if (!a.hash) continue;
+    const other = byKey.get(a.hash.toString("hex"));
+    if (other) throw new AppError("config", `${source}: agents.${a.name}.key_env: ${a.keyEnv} holds the same key as ${other.keyEnv} (agent ${other.name}); give each agent its own key.`);
+    byKey.set(a.hash.toString("hex"), a);
+  }
   return {
     agents: agents.map(({ hash: _h, ...rest }) => rest),
     anonymous: { agent: "anonymous", entitlements: cfg.anonymous.entitlements, authenticated: false },

@@ -33,6 +33,20 @@ describe("access config", () => {
     expect(JSON.stringify(access.agents)).not.toContain("s3cret-sched");
   });
 
+  test("two variables holding the same key are refused, naming both variables and never the key", () => {
+    const key = "same-key-0123456789abcdef";
+    let err: Error | undefined;
+    try {
+      buildAccess(raw, { SCHEDULER_API_KEY: key, READER_KEY: key }, "config/access.yml");
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).toBe("config/access.yml: agents.reader.key_env: READER_KEY holds the same key as SCHEDULER_API_KEY (agent scheduler); give each agent its own key.");
+    // Different keys, or one of them unset, are fine.
+    expect(buildAccess(raw, { SCHEDULER_API_KEY: key, READER_KEY: `${key}x` }).authenticate(`${key}x`)?.agent).toBe("reader");
+    expect(buildAccess(raw, { SCHEDULER_API_KEY: key }).authenticate(key)?.agent).toBe("scheduler");
+  });
+
   test("anonymous is off by default and may only hold read entitlements", () => {
     expect(buildAccess(raw, {}).anonymous.entitlements).toEqual([]);
     expect(buildAccess({ anonymous: { entitlements: ["tools.backlog.read"] } }, {}).anonymous.entitlements).toEqual(["tools.backlog.read"]);
