@@ -67,7 +67,13 @@ async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
     if (Date.now() - started + delay > cfg.claimRetryMs) break;
     log.warn("run_governance_job: claim failed, asking again with the same claim", { job: cfg.body.job, scheduled_at: cfg.body.scheduled_at, attempt: attempts, retry_in_ms: delay, error: errorOf(json, text) });
     await new Promise((r) => setTimeout(r, delay));
-    ({ res, text, json } = await post(url, cfg));
+    // A router that refuses the connection (restarting) got nothing: ask again, as after the 503.
+    const next = await post(url, cfg).catch((err: unknown) => {
+      if (!(err instanceof AppError && (err.details as { refused?: boolean } | undefined)?.refused)) throw err;
+      log.warn("run_governance_job: router refused the connection, asking again", { job: cfg.body.job, error: err.message });
+      return null;
+    });
+    if (next) ({ res, text, json } = next);
   }
   if (res.status === 503 && claimFailed(json)) {
     const waited = Math.round((Date.now() - started) / 1000);
@@ -105,7 +111,9 @@ async function post(url: string, cfg: RunnerConfig): Promise<{ res: Response; te
     });
   } catch (err) {
     const why = (err as Error).name === "TimeoutError" ? `no answer within ${cfg.timeoutMs / 1000}s (RUNNER_TIMEOUT_SECONDS)` : (err as Error).message;
-    throw new AppError("unavailable", `Cannot reach ${cfg.routerUrl} (${why}). Is the router running? Check ROUTER_URL.`);
+    // Refused: nothing was sent (Bun sets code; Deno only says so in the message).
+    const refused = (err as { code?: unknown }).code === "ECONNREFUSED" || /ECONNREFUSED|connection refused/i.test(String((err as Error).message));
+    throw new AppError("unavailable", `Cannot reach ${cfg.routerUrl} (${why}). Is the router running? Check ROUTER_URL.`, { details: { refused } });
   }
   const text = await res.text();
   let json: unknown;

@@ -15,6 +15,7 @@ import type { Sql } from "../../lib/pg/db.ts";
 import { PostgresRunLedger } from "../../lib/scheduler/ledger-postgres.ts";
 import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import { startServer, type RunningServer } from "../../server.ts";
+import { freePort } from "../helpers/pg-cluster.ts";
 import { expectExit } from "../helpers/exit.ts";
 import { lossyProxy, type LossyProxy } from "../helpers/lossy-proxy.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
@@ -105,6 +106,41 @@ describe("runner: a claim the server could not make", () => {
     const again = await runner(minute, {}, () => {});
     expectExit(again, 0);
     expect(JSON.parse(again.stdout)).toMatchObject({ skipped: "already ran" });
+  }, 60_000);
+
+  test("the server restarts while the runner asks again: a refused connection is asked again too, and the new server recognises the claim", async () => {
+    const minute = "2026-11-27T03:40:00.000Z";
+    const clock = () => new Date("2026-11-27T03:41:00Z");
+    const port = await freePort();
+    const access = buildAccess({ agents: { scheduler: { key_env: "K", entitlements: ["tools.backlog.admin"] } } }, { K: KEY });
+    const start = (ledger: PostgresRunLedger) =>
+      startServer({ store: new PostgresBacklogStore({ sql: db.sql, log: silentLogger }), ledger, access, port, log: silentLogger, env: { BACKLOG_REPORTS_DIR: tempDir("bb-retry-reports-") }, clock });
+    let first: RunningServer | null = await start(new PostgresRunLedger(ledgerSql, { resolveMs: 300 }));
+    let second: RunningServer | null = null;
+    const lost = proxy.loseAnswer(INSERT);
+    let phase = 0;
+    const done = runner(minute, { RUNNER_CLAIM_RETRY_SECONDS: "60", ROUTER_URL: `http://127.0.0.1:${port}` }, (err) => {
+      // the first 503 came back: the server goes away (a restart) before the runner asks again
+      if (phase === 0 && err.includes("asking again with the same claim")) {
+        phase = 1;
+        void first!.stop().then(() => (first = null));
+      }
+      // the runner found it gone: a new process (no memory of the claim) comes up on the same port
+      if (phase === 1 && err.includes("router refused the connection")) {
+        phase = 2;
+        void proxy.refuse(false).then(() => start(new PostgresRunLedger(db.sql))).then((s) => (second = s));
+      }
+    });
+    await lost.happened;
+    await proxy.refuse(true);
+    lost.cut();
+    const r = await done;
+    await first?.stop();
+    await (second as RunningServer | null)?.stop();
+    expectExit(r, 0);
+    expect(phase).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ removed: 0 });
+    expect([...(await rows(minute))]).toEqual([expect.objectContaining({ status: "success" })]);
   }, 60_000);
 
   test("RUNNER_CLAIM_RETRY_SECONDS=0: the 503 is reported at once, naming the bound; nothing ran", async () => {
