@@ -12,6 +12,11 @@
  * Concurrency (Alertmanager retries, two replicas, HA Alertmanager pairs sending the same group): creating
  * is an upsert of a dedupe key, so two requests creating item n make one; every transition carries
  * expect_updated_at, and a conflict re-reads and re-plans (at most 3 times), so a change is made once.
+ *
+ * The auto store on its JSONL fallback (Postgres down): the group's item may exist only in Postgres, so
+ * what the fallback shows cannot decide a notification (a resolve would be `ignored` with a 200 that
+ * Alertmanager never retries, and the item stay open for good). The intake answers 503 instead, before
+ * and after reading, writing nothing; Alertmanager sends the notification again until Postgres is back.
  */
 import { loadCatalog } from "../catalog/backstage.ts";
 import { AppError } from "../core/errors.ts";
@@ -19,6 +24,7 @@ import type { Logger } from "../core/log.ts";
 import type { Policy } from "../generation/policy.ts";
 import { resolveOwner } from "../lifecycle/owner.ts";
 import type { Step } from "../lifecycle/plan.ts";
+import { servingBackend } from "../store/index.ts";
 import { OPEN_STATUSES, type BacklogItem, type BacklogStore } from "../store/types.ts";
 import { listAll } from "../tools/list-all.ts";
 import { dedupeKeyOf, INTAKE_SOURCE, mapGroup, type IntakePolicyView, type MappedGroup } from "./map.ts";
@@ -86,12 +92,15 @@ export async function ingestAlertmanager(payload: AlertmanagerPayload, deps: Ing
   const written: string[] = [];
   let firstId: string | null = null;
   for (let attempt = 1; ; attempt++) {
+    refuseOnFallback(store);
     const items = await findGroupItems(store, g, now);
     const latest = items.at(-1) ?? null;
     const open = latest !== null && OPEN.includes(latest.status);
     const touched = g.status === "resolved" && policy.alert_intake.auto_resolve && open ? touchedSinceOpened(latest!, await store.events(latest!.id)) : false;
     // The catalog is read only when a new item may be created (its owner); an owner label wins.
     const owner = g.owner_label !== null ? { owner: g.owner_label, source: "label" } : g.status === "firing" && !open ? resolveOwner(policy, loadCatalog(policy.ownership.catalog).owners, g.service) : { owner: policy.ownership.default_owner, source: "default" };
+    // The store may have switched to its fallback during the reads (see the header).
+    refuseOnFallback(store);
     const plan = planIntake({ group: g, items, touched, owner, policy: policy.alert_intake, now });
     if (dryRun) {
       const events = plan.steps.map((s) => (s.step === "upsert" ? (s.existing_id ? "updated" : "created") : s.transition.type));
@@ -110,6 +119,12 @@ export async function ingestAlertmanager(payload: AlertmanagerPayload, deps: Ing
       if (!(err instanceof AppError && err.code === "conflict") || attempt >= ATTEMPTS) throw err;
       deps.log.info("alert intake: the group's item changed meanwhile; planning again", { group: g.key_hash, attempt });
     }
+  }
+}
+
+function refuseOnFallback(store: BacklogStore): void {
+  if (servingBackend(store).degraded) {
+    throw new AppError("degraded", "store degraded: Postgres is unavailable, and the alert group's item may exist only there; nothing was written. Alertmanager sends the notification again (5xx); it is applied once readyz reports ready.");
   }
 }
 
