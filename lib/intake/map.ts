@@ -49,9 +49,12 @@ export const lineageKeyOf = (hash: string): string => `${INTAKE_SOURCE}:${hash}`
 /** Item n (1, 2, …) of a group: `alertmanager:<hash>:<n>`; a group firing again after its reopen window gets the next n. */
 export const dedupeKeyOf = (hash: string, seq: number): string => `${lineageKeyOf(hash)}:${seq}`;
 
+// Own properties only: a label or severity named `constructor` or `toString` must not find Object's.
+const own = <T>(map: Record<string, T>, key: string): T | undefined => (Object.hasOwn(map, key) ? map[key] : undefined);
+
 const first = (labels: Record<string, string>, names: readonly string[]): { name: string; value: string } | null => {
   for (const name of names) {
-    const value = labels[name]?.trim();
+    const value = own(labels, name)?.trim();
     if (value) return { name, value };
   }
   return null;
@@ -66,7 +69,7 @@ export function mappedPriority(payload: AlertmanagerPayload, intake: AlertIntake
   let best: Priority | null = null;
   for (const labels of pool) {
     const sev = first(labels, intake.severity_labels)?.value.toLowerCase();
-    const p = sev === undefined ? undefined : intake.priorities[sev];
+    const p = sev === undefined ? undefined : own(intake.priorities, sev);
     if (p && (best === null || PRIORITIES.indexOf(p) < PRIORITIES.indexOf(best))) best = p;
   }
   return best;

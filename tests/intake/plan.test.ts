@@ -62,6 +62,13 @@ describe("mapping a notification", () => {
     expect(mapGroup(unknown, VIEW)).toMatchObject({ priority: "P1", env: "prod" }); // incident_followup's P1; the first env
   });
 
+  test("a severity named like an Object property (constructor, __proto__, toString) maps to nothing, not to an inherited function", () => {
+    for (const sev of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      const p = payload({ alerts: [alert({ labels: { severity: sev } })], commonLabels: { alertname: "X", env: "prod", severity: sev } });
+      expect(mapGroup(p, VIEW).priority).toBe("P1"); // incident_followup's priority, as for any unmapped severity
+    }
+  });
+
   test("env labels match case-insensitively; alerts cut by max_alerts are counted in the description", () => {
     const g = mapGroup({ ...payload({ commonLabels: { env: "PROD", service: "gateway" } }), truncatedAlerts: 12 }, VIEW);
     expect(g.env).toBe("prod");
