@@ -54,7 +54,7 @@ test("Postgres down: a resolve (and a firing) answers 503 and writes nothing; se
   // Alertmanager's retry of the resolve it was refused.
   expect(await ingest(resolved())).toMatchObject({ outcome: "resolved", item_id: created.item_id });
   const rows = await sql<{ id: string; status: string }[]>`select id, status from backlog_items`;
-  expect(rows).toEqual([{ id: created.item_id, status: "done" }]);
+  expect([...rows]).toEqual([{ id: created.item_id, status: "done" }]);
 });
 
 test("identical notifications at once while Postgres restarts: one item, and every acknowledged answer names it", async () => {
