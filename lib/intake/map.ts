@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { AppError } from "../core/errors.ts";
+import { redactFields, redactText } from "../core/redact.ts";
 import { PRIORITIES, type Priority } from "../domain/schemas.ts";
 import type { Alert, AlertmanagerPayload, AlertStatus } from "./payload.ts";
 import type { AlertIntakePolicy } from "./policy-schema.ts";
@@ -81,10 +82,10 @@ function alertLine(a: Alert): string {
   return `- ${name} (${a.fingerprint}) since ${a.startsAt}${summary ? `: ${summary}` : ""}`;
 }
 
-function describe(p: AlertmanagerPayload, firing: Alert[], resolved: Alert[]): string {
+function describe(p: AlertmanagerPayload, groupLabels: Record<string, string>, firing: Alert[], resolved: Alert[]): string {
   const lines = [
     `Alertmanager alert group, status ${p.status}${p.receiver ? `, receiver ${p.receiver}` : ""}.`,
-    `Group labels: ${Object.entries(p.groupLabels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ") || "none"}`,
+    `Group labels: ${Object.entries(groupLabels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ") || "none"}`,
   ];
   const summary = p.commonAnnotations.summary ?? p.commonAnnotations.description;
   if (summary) lines.push("", summary);
@@ -94,7 +95,9 @@ function describe(p: AlertmanagerPayload, firing: Alert[], resolved: Alert[]): s
   if (p.truncatedAlerts) lines.push(`… and ${p.truncatedAlerts} more alerts left out by the receiver's max_alerts`);
   if (resolved.length) lines.push("", `Resolved (${resolved.length}):`, ...resolved.map(alertLine));
   if (p.externalURL) lines.push("", `Alertmanager: ${p.externalURL}`);
-  return clip(lines.join("\n"), MAX_DESCRIPTION);
+  // Cut before redacting (a 1,000-alert group is ~250k characters), with room for a whole 4096-character
+  // URL, so the final cut never splits an unredacted password.
+  return clip(redactText(lines.join("\n").slice(0, MAX_DESCRIPTION + 4096)), MAX_DESCRIPTION);
 }
 
 /**
@@ -125,6 +128,10 @@ export function mapGroup(payload: AlertmanagerPayload, policy: IntakePolicyView)
   const alertname = labels.alertname ?? payload.groupLabels.alertname ?? "alert group";
   const hash = groupHash(payload.groupKey);
   const fingerprints = [...new Set(firing.map((a) => a.fingerprint))].sort();
+  // What is stored goes through the one redactor: externalURL and annotations may hold a URL's
+  // user:password@ or a ?token=, a group label may be named like a secret. Only the text as a whole (one
+  // pass, not one per alert field); the identity hashes the group key as sent.
+  const groupLabels = redactFields(payload.groupLabels) as Record<string, string>;
   return {
     key_hash: hash,
     lineage_key: lineageKeyOf(hash),
@@ -136,10 +143,10 @@ export function mapGroup(payload: AlertmanagerPayload, policy: IntakePolicyView)
     category: policy.category.name,
     due_days: policy.category.due_days,
     title: clip(`${alertname}: ${service} in ${env}`, 500),
-    description: describe(payload, firing, resolved),
+    description: describe(payload, groupLabels, firing, resolved),
     meta: {
       lineage_key: lineageKeyOf(hash),
-      alert_group: { key: clip(payload.groupKey, 1000), key_hash: hash, receiver: payload.receiver, labels: payload.groupLabels },
+      alert_group: { key: clip(redactText(payload.groupKey), 1000), key_hash: hash, receiver: payload.receiver, labels: groupLabels },
       alert_status: payload.status,
       alerts_firing: fingerprints.slice(0, MAX_FINGERPRINTS),
       alerts_firing_count: fingerprints.length,

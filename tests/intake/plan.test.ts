@@ -69,6 +69,16 @@ describe("mapping a notification", () => {
     }
   });
 
+  test("credentials in URLs (externalURL, runbook_url, a summary) and secret-named group labels are not stored", () => {
+    const p = { ...payload(), externalURL: "https://am-user:s3cr3t-am@am.example:9093", commonAnnotations: { summary: "see https://viewer:gr4fana-pw@grafana.local/d/x", runbook_url: "https://wiki.local/rb?token=t0ken-rb" }, groupLabels: { alertname: "X", api_token: "l4bel-secret" } };
+    const g = mapGroup(p, VIEW);
+    const stored = JSON.stringify([g.title, g.description, g.meta]);
+    for (const secret of ["s3cr3t-am", "gr4fana-pw", "t0ken-rb", "l4bel-secret"]) expect(stored).not.toContain(secret);
+    expect(g.description).toContain("https://am-user:***@am.example:9093");
+    expect(g.description).toContain("https://wiki.local/rb?token=***");
+    expect(g.key_hash).toBe(mapGroup(payload(), VIEW).key_hash); // identity: the group key as sent
+  });
+
   test("env labels match case-insensitively; alerts cut by max_alerts are counted in the description", () => {
     const g = mapGroup({ ...payload({ commonLabels: { env: "PROD", service: "gateway" } }), truncatedAlerts: 12 }, VIEW);
     expect(g.env).toBe("prod");
