@@ -9,19 +9,21 @@ import type { Notice } from "./plan.ts";
 
 const ALERT_NAME = { warn: "BacklogItemDueSoon", overdue: "BacklogItemOverdue" } as const;
 
+// Slack mrkdwn: only &, < and > need escaping. Owners, services and titles may come from alert labels
+// (docs/alerting.md, Alertmanager to backlog): unescaped, <!channel> would notify a whole channel.
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
 function line(n: Notice): string {
   const i = n.item;
   const when =
     n.kind === "overdue" ? `due ${i.due_date}, ${n.days} day${n.days === 1 ? "" : "s"} overdue${n.slot > 0 ? " (reminder)" : ""}` : n.kind === "warn" ? `due ${i.due_date}${n.days === 0 ? " (today)" : ` (in ${n.days} day${n.days === 1 ? "" : "s"})`}` : "resolved";
-  // Slack mrkdwn: only &, <, > need escaping.
-  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   return `• [${esc(i.env)}] ${i.priority} ${esc(i.service)}: ${esc(i.title)} — ${when} (${i.id})`;
 }
 
 export function slackMessage(owner: string, notices: Notice[]): { text: string } {
   const count = (k: Notice["kind"]) => notices.filter((n) => n.kind === k).length;
   const parts = [count("overdue") && `${count("overdue")} overdue`, count("warn") && `${count("warn")} due soon`, count("resolved") && `${count("resolved")} resolved`].filter(Boolean);
-  const sections: string[] = [`*Backlog for ${owner}: ${parts.join(", ")}*`];
+  const sections: string[] = [`*Backlog for ${esc(owner)}: ${parts.join(", ")}*`];
   for (const [kind, title] of [["overdue", "Overdue"], ["warn", "Due soon"], ["resolved", "Resolved"]] as const) {
     const mine = notices.filter((n) => n.kind === kind);
     if (mine.length) sections.push(`*${title}*\n${mine.map(line).join("\n")}`);
