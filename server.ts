@@ -2,7 +2,7 @@
  * The optional HTTP server: dashboard, tool-execute API, metrics, and (SCHEDULER_ENABLED=true) the
  * in-process scheduler. Wires real dependencies into lib/http/app.ts and serves it.
  *
- *   npx bun run server.ts            # PORT (8000), HOST (127.0.0.1); see README "HTTP API"
+ *   npx bun run server.ts            # PORT (8000), HOST (127.0.0.1); see docs/http.md
  *
  * Shutdown on SIGTERM/SIGINT: stop accepting at once, give in-flight requests SHUTDOWN_DRAIN_MS, then
  * close every connection left (idle, unread bodies, slow uploads), stop the scheduler, close the store;
@@ -223,10 +223,14 @@ async function main() {
   if (process.argv.includes("--help") || process.argv.includes("-h")) {
     process.stdout.write(`Usage: npx bun run server.ts
 
-Serves the backlog HTTP API and dashboard. Configuration is by environment (README "HTTP API"):
+Serves the backlog HTTP API and dashboard. Configuration is by environment (docs/http.md):
   PORT (8000), HOST (127.0.0.1; 0.0.0.0 in containers), SCHEDULER_ENABLED (false), SCHEDULER_CRON_FILE,
   BACKLOG_BACKEND / BACKLOG_POSTGRES_DSN / BACKLOG_JSONL_DIR (store), BACKLOG_POLICY_FILE,
-  BACKLOG_ACCESS_FILE, BACKLOG_REPORTS_DIR, BACKLOG_MAX_BODY_KB (256), API keys named in config/access.yml.
+  BACKLOG_ACCESS_FILE, BACKLOG_REPORTS_DIR, BACKLOG_MAX_BODY_KB (256), the API keys config/access.yml names
+  (SCHEDULER_API_KEY, BACKLOG_ADMIN_API_KEY, BACKLOG_WRITER_API_KEY, BACKLOG_READER_API_KEY,
+  BACKLOG_ALERTMANAGER_API_KEY), and for the browser UI /ui BACKLOG_SESSION_SECRET, BACKLOG_SESSION_HOURS (8),
+  BACKLOG_TRUST_PROXY (false), BACKLOG_PROXY_IDENTITY_HEADER (docs/dashboard.md). Every variable: README.
+Exit: 0 after SIGTERM/SIGINT (in-flight requests get 5 s), 1 when it cannot start (bad config, port in use).
 `);
     return;
   }

@@ -20,7 +20,8 @@ Options:
   -h, --help           this text.
 
 Env: BACKLOG_POLICY_FILE, BACKLOG_BACKEND / BACKLOG_POSTGRES_DSN / BACKLOG_JSONL_DIR, LOG_LEVEL.
-Output: {"removed": N, "retention_days": N, "cutoff": "<ISO time>", "dry_run": false} on stdout.
+Output: {"removed": N, "retention_days": N, "cutoff": "<ISO time>", "sla": {...}, "notify_sent": {...}, "dry_run": false}
+on stdout (docs/generation.md, Cleanup).
 Exit: 0 on success, 1 on bad flags, an invalid policy or a store failure.`,
   flags: {
     "retention-days": { type: "string" },

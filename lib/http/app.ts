@@ -286,7 +286,7 @@ export function createApp(deps: AppDeps) {
     for (const [k, values] of Object.entries(q)) {
       const vals = values.filter((x) => x !== "");
       if (vals.length === 0) continue;
-      if (k === "limit" || k === "offset") params[k] = queryInt(vals[0]!);
+      if (k === "limit" || k === "offset" || k === "due_within_days") params[k] = queryInt(vals[0]!);
       else if (k === "overdue") params[k] = queryBool(vals[0]!);
       else if (k === "status" || k === "priority") params[k] = vals.length > 1 ? vals : vals[0]!.includes(",") ? vals[0]!.split(",") : vals[0];
       else params[k] = vals[0];

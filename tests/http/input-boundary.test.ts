@@ -103,6 +103,20 @@ describe("one input boundary, same answer on Postgres and JSONL", () => {
     expect((await both("/v1/backlog/items?limit=16&offset=0")).status).toBe(200);
   });
 
+  // every parameter the unknown-parameter 400 names as allowed is usable from a query string
+  test("query due_within_days is a whole number like limit, and group_by=lineage groups the page", async () => {
+    const due = await both("/v1/backlog/items?due_within_days=3");
+    expect(due.status).toBe(200);
+    expect(due.body.items).toBeArray();
+    for (const q of ["due_within_days=0x3", "due_within_days=366"]) {
+      const r = await both(`/v1/backlog/items?${q}`);
+      expect({ q, status: r.status, names: String(r.body.error).includes("due_within_days") }).toEqual({ q, status: 400, names: true });
+    }
+    const grouped = await both("/v1/backlog/items?group_by=lineage");
+    expect(grouped.status).toBe(200);
+    expect(grouped.body.lineages).toBeArray();
+  });
+
   test("keyless callers get 401 with the hint first: no 400 for their body, no tool or action listing", async () => {
     for (const body of ["not json", "{", JSON.stringify({ tool: "nope", action: "x" }), JSON.stringify({ tool: "backlog_tool", action: "nope" }), nested(50_000)]) {
       for (const b of backends) {
