@@ -13,6 +13,17 @@ export function isSafeText(text: string): boolean {
   return !BAD_TEXT.test(text);
 }
 
+/**
+ * `text` cut to at most `max` UTF-16 units, ending in `…` when cut. Never between the two halves of a
+ * pair: a lone surrogate would make the result text no store accepts (an emoji at the cut).
+ */
+export function clipText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = max - 1;
+  const code = text.charCodeAt(end - 1);
+  return `${text.slice(0, code >= 0xd800 && code <= 0xdbff ? end - 1 : end)}…`;
+}
+
 /** How deep `meta` (and any JSON value a caller stores) may nest: `{"a": {"b": 1}}` is depth 2. */
 export const MAX_META_DEPTH = 32;
 /** A whole request body / CLI JSON: the meta limit plus room for the envelope (tool call, params, item). */

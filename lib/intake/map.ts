@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { AppError } from "../core/errors.ts";
 import { redactFields, redactText } from "../core/redact.ts";
 import { PRIORITIES, type Priority } from "../domain/schemas.ts";
+import { clipText } from "../domain/text.ts";
 import type { Alert, AlertmanagerPayload, AlertStatus } from "./payload.ts";
 import type { AlertIntakePolicy } from "./policy-schema.ts";
 
@@ -61,7 +62,6 @@ const first = (labels: Record<string, string>, names: readonly string[]): { name
   return null;
 };
 
-const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
 /** The most urgent mapped severity over the alerts (firing ones when any fire), else the common labels, else null. */
 export function mappedPriority(payload: AlertmanagerPayload, intake: AlertIntakePolicy): Priority | null {
@@ -97,7 +97,7 @@ function describe(p: AlertmanagerPayload, groupLabels: Record<string, string>, f
   if (p.externalURL) lines.push("", `Alertmanager: ${p.externalURL}`);
   // Cut before redacting (a 1,000-alert group is ~250k characters), with room for a whole 4096-character
   // URL, so the final cut never splits an unredacted password.
-  return clip(redactText(lines.join("\n").slice(0, MAX_DESCRIPTION + 4096)), MAX_DESCRIPTION);
+  return clipText(redactText(clipText(lines.join("\n"), MAX_DESCRIPTION + 4096)), MAX_DESCRIPTION);
 }
 
 /**
@@ -142,11 +142,11 @@ export function mapGroup(payload: AlertmanagerPayload, policy: IntakePolicyView)
     priority: mappedPriority(payload, intake) ?? policy.category.priority,
     category: policy.category.name,
     due_days: policy.category.due_days,
-    title: clip(`${alertname}: ${service} in ${env}`, 500),
+    title: clipText(`${alertname}: ${service} in ${env}`, 500),
     description: describe(payload, groupLabels, firing, resolved),
     meta: {
       lineage_key: lineageKeyOf(hash),
-      alert_group: { key: clip(redactText(payload.groupKey), 1000), key_hash: hash, receiver: payload.receiver, labels: groupLabels },
+      alert_group: { key: clipText(redactText(payload.groupKey), 1000), key_hash: hash, receiver: payload.receiver, labels: groupLabels },
       alert_status: payload.status,
       alerts_firing: fingerprints.slice(0, MAX_FINGERPRINTS),
       alerts_firing_count: fingerprints.length,

@@ -1,6 +1,7 @@
 /** The pure intake rules with data: payload → mapped fields (map.ts), group items → steps (plan.ts). */
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
+import { isSafeText } from "../../lib/domain/text.ts";
 import { parsePolicyText } from "../../lib/generation/policy.ts";
 import { intakeView } from "../../lib/intake/ingest.ts";
 import { dedupeKeyOf, groupHash, mapGroup } from "../../lib/intake/map.ts";
@@ -77,6 +78,17 @@ describe("mapping a notification", () => {
     expect(g.description).toContain("https://am-user:***@am.example:9093");
     expect(g.description).toContain("https://wiki.local/rb?token=***");
     expect(g.key_hash).toBe(mapGroup(payload(), VIEW).key_hash); // identity: the group key as sent
+  });
+
+  test("a title, description or group key cut at its limit never splits a UTF-16 pair (the store refuses a lone surrogate)", () => {
+    const emoji = "😀".repeat(600);
+    const p = { ...payload({ groupKey: `{${emoji}`, commonLabels: { alertname: emoji, env: "prod" } }), commonAnnotations: { summary: `a${emoji.repeat(20)}` } };
+    const g = mapGroup(p, VIEW);
+    for (const text of [g.title, g.description, (g.meta.alert_group as { key: string }).key]) {
+      expect(isSafeText(text)).toBe(true);
+      expect(text.endsWith("…")).toBe(true);
+    }
+    expect(g.title.length).toBeLessThanOrEqual(500);
   });
 
   test("env labels match case-insensitively; alerts cut by max_alerts are counted in the description", () => {
