@@ -23,7 +23,7 @@ import { AppError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { Policy } from "../generation/policy.ts";
 import { resolveOwner } from "../lifecycle/owner.ts";
-import type { Step } from "../lifecycle/plan.ts";
+import { resolveLink, type Step } from "../lifecycle/plan.ts";
 import { servingBackend } from "../store/index.ts";
 import { OPEN_STATUSES, type BacklogItem, type BacklogStore } from "../store/types.ts";
 import { listAll } from "../tools/list-all.ts";
@@ -141,14 +141,9 @@ async function apply(steps: Step[], store: BacklogStore, actor: string, events: 
       else if (r.changed) events.push("updated");
       continue;
     }
-    let t = s.transition;
-    if (s.next_ref !== undefined) {
-      const next = ids.get(s.next_ref) ?? null;
-      if (next === null) continue;
-      t = { ...t, message: t.message.replace(`(${s.next_ref})`, `(${next})`), set: { ...t.set, meta: { ...t.set?.meta, next_id: next } } };
-    } else {
-      itemId ??= s.item_id;
-    }
+    const t = resolveLink(s, ids);
+    if (t === null) continue;
+    if (s.next_ref === undefined) itemId ??= s.item_id;
     await store.transition(s.item_id, t, { actor });
     events.push(t.type);
   }

@@ -13,7 +13,7 @@
  *                                  changed it; without auto_resolve: refresh (the description says resolved)
  *             no item / closed   → nothing (ignored)
  */
-import { PERSON_EVENTS, type Step } from "../lifecycle/plan.ts";
+import { PERSON_EVENTS, recurStep, unlinkedPredecessor, type Step } from "../lifecycle/plan.ts";
 import { addDays, todayUtc } from "../store/logic.ts";
 import { OPEN_STATUSES, type BacklogEvent, type BacklogItem, type UpsertInput } from "../store/types.ts";
 import { dedupeKeyOf, INTAKE_SOURCE, type MappedGroup } from "./map.ts";
@@ -101,9 +101,8 @@ export function planIntake(input: IntakePlanInput): IntakePlan {
 
   if (latest && OPEN.includes(latest.status)) {
     const steps = [refresh(latest, g)];
-    // A crash between creating this item and linking its predecessor is finished here.
-    const prev = typeof latest.meta.prev_id === "string" ? items.find((i) => i.id === latest.meta.prev_id) : undefined;
-    if (prev && prev.meta.next_id !== latest.id) steps.push(recur(prev, latest.id, latest.dedupe_key));
+    const prev = unlinkedPredecessor(latest, items);
+    if (prev) steps.push(recur(prev, latest.id, latest.dedupe_key));
     return { outcome: "updated", steps, item_id: latest.id, dedupe_key: latest.dedupe_key, reason: "the group's item is open" };
   }
 
@@ -154,12 +153,6 @@ export function planIntake(input: IntakePlanInput): IntakePlan {
   };
 }
 
-/** The predecessor's link to its successor (`next_ref`: the dedupe key whose new id goes into next_id). */
-function recur(prev: BacklogItem, nextId: string | null, nextKey: string): Step {
-  return {
-    step: "transition",
-    item_id: prev.id,
-    next_ref: nextKey,
-    transition: { type: "recurred", message: `recurred: the alert group fired again (${nextId ?? nextKey})`, set: { meta: { next_id: nextId } }, meta: { source: INTAKE_SOURCE, next_dedupe_key: nextKey }, expect_updated_at: prev.updated_at },
-  };
-}
+/** The predecessor's link to its successor (the lineage rule, lib/lifecycle/plan.ts), guarded by its updated_at. */
+const recur = (prev: BacklogItem, nextId: string | null, nextKey: string): Step =>
+  recurStep(prev, { key: nextKey, id: nextId }, "the alert group fired again", { source: INTAKE_SOURCE }, true);

@@ -81,9 +81,8 @@ export function planLifecycle(input: LifecycleInput): Step[] {
     const current = byKey.get(c.dedupe_key) ?? [...items].reverse().find((i) => lastPeriodOf(i) === period) ?? null;
     if (current) {
       steps.push(refresh(current, base, period));
-      // A crash between creating an item and linking its predecessor is finished by the re-run.
-      const prev = typeof current.meta.prev_id === "string" ? items.find((i) => i.id === current.meta.prev_id) : undefined;
-      if (prev && prev.meta.next_id !== current.id) steps.push(recur(prev, period, current.dedupe_key, current.id));
+      const prev = unlinkedPredecessor(current, items);
+      if (prev) steps.push(recur(prev, period, current.dedupe_key, current.id));
       continue;
     }
     if (latestPeriod !== null && latestPeriod > period) {
@@ -172,18 +171,34 @@ const stripLifecycle = (m: Record<string, unknown>) => {
   return rest;
 };
 
-function recur(prev: BacklogItem, period: string, nextRef: string, nextId: string | null): Step {
-  return {
-    step: "transition",
-    item_id: prev.id,
-    next_ref: nextRef,
-    transition: {
-      type: "recurred",
-      message: `recurred: ${period} recommends this lineage again (${nextId ?? nextRef})`,
-      set: { meta: { next_id: nextId } },
-      meta: { period, next_dedupe_key: nextRef },
-    },
-  };
+const recur = (prev: BacklogItem, period: string, nextRef: string, nextId: string | null): Step =>
+  recurStep(prev, { key: nextRef, id: nextId }, `${period} recommends this lineage again`, { period });
+
+// ---- links between a lineage's items: shared with the alert intake (lib/intake/plan.ts) ---------------
+
+/**
+ * The predecessor's `recurred` event and meta.next_id. `next_ref` is the successor's dedupe key: its id,
+ * unknown until the upsert creates it, replaces the key in the message and next_id (resolveLink).
+ * `guarded`: only if the predecessor is as planned (expect_updated_at).
+ */
+export function recurStep(prev: BacklogItem, next: { key: string; id: string | null }, why: string, meta: Record<string, unknown>, guarded = false): Step {
+  const transition: Transition = { type: "recurred", message: `recurred: ${why} (${next.id ?? next.key})`, set: { meta: { next_id: next.id } }, meta: { ...meta, next_dedupe_key: next.key } };
+  return { step: "transition", item_id: prev.id, next_ref: next.key, transition: guarded ? { ...transition, expect_updated_at: prev.updated_at } : transition };
+}
+
+/** The predecessor `current` names (prev_id) that does not link back yet: a crash between creating an item and linking its predecessor, finished by the next run. */
+export function unlinkedPredecessor(current: BacklogItem, items: readonly BacklogItem[]): BacklogItem | undefined {
+  const prev = typeof current.meta.prev_id === "string" ? items.find((i) => i.id === current.meta.prev_id) : undefined;
+  return prev && prev.meta.next_id !== current.id ? prev : undefined;
+}
+
+/** A transition step's transition with its next_ref resolved to the id the upserts gave; null when that item was not created (nothing to link). */
+export function resolveLink(step: Extract<Step, { step: "transition" }>, ids: ReadonlyMap<string, string>): Transition | null {
+  const t = step.transition;
+  if (step.next_ref === undefined) return t;
+  const next = ids.get(step.next_ref) ?? (t.set?.meta?.next_id as string | null | undefined) ?? null;
+  if (next === null) return null;
+  return { ...t, message: t.message.replace(`(${step.next_ref})`, `(${next})`), set: { ...t.set, meta: { ...t.set?.meta, next_id: next } } };
 }
 
 function reopenCandidate(item: BacklogItem, today: string, withinDays: number): BacklogItem | null {

@@ -13,7 +13,7 @@ import { AppError } from "../core/errors.ts";
 import { planItems, selectDaily, selectWeekly, skipReason, SOURCES, type GenerationKind, type Selection, type Skipped } from "../generation/generate.ts";
 import { isoWeekLabel } from "../core/isoweek.ts";
 import { lineageOf } from "../lifecycle/lineage.ts";
-import { planLifecycle, type Step } from "../lifecycle/plan.ts";
+import { planLifecycle, resolveLink, type Step } from "../lifecycle/plan.ts";
 import { categoryOf, displayPath, type Policy } from "../generation/policy.ts";
 import { parseUpsert, planUpsert, todayUtc } from "../store/logic.ts";
 import { OPEN_STATUSES, type BacklogEvent, type BacklogItem, type BacklogStore } from "../store/types.ts";
@@ -184,12 +184,8 @@ async function apply(steps: Step[], store: BacklogStore, actor: string, log: Too
   const lifecycle: LifecycleChange[] = [];
   let conflicts = 0;
   const transition = async (t: TransitionStep, ids: ReadonlyMap<string, string>) => {
-    let tr = t.transition;
-    if (t.next_ref !== undefined) {
-      const next = ids.get(t.next_ref) ?? (tr.set?.meta?.next_id as string | null | undefined) ?? null;
-      if (next === null) return; // the item it points at was not created (capped away or failed): nothing to link
-      tr = { ...tr, message: tr.message.replace(`(${t.next_ref})`, `(${next})`), set: { ...tr.set, meta: { ...tr.set?.meta, next_id: next } } };
-    }
+    const tr = resolveLink(t, ids);
+    if (tr === null) return; // the item it points at was not created (capped away or failed): nothing to link
     try {
       await store.transition(t.item_id, tr, { actor });
       lifecycle.push({ item_id: t.item_id, type: tr.type, message: tr.message });
