@@ -55,6 +55,7 @@ export function parseCli<F extends FlagSpec>(spec: CliSpec<F>, argv: string[] = 
  * otherwise `main` gets the parsed flags. Bad flags are an error naming the flag.
  */
 export function runCli<F extends FlagSpec>(spec: CliSpec<F>, main: (cli: ParsedCli<F>) => Promise<number | void>): void {
+  endOutputQuietlyOnBrokenPipe();
   let cli: ParsedCli<F>;
   try {
     cli = parseCli(spec);
@@ -70,6 +71,25 @@ export function runCli<F extends FlagSpec>(spec: CliSpec<F>, main: (cli: ParsedC
   runMain(spec.name, () => main(cli));
 }
 
+/**
+ * A reader that stops reading (`migrate.ts --dry-run | head`, quitting `less`) closes the pipe: further
+ * writes to stdout fail with EPIPE, which unhandled would crash the script with a stack trace. The reader
+ * took what it wanted, so the rest of the output is dropped and the script ends as it would have.
+ * Any other stdout error (a full disk under `> file`) is the script's failure: one line, exit 1.
+ */
+let brokenPipeHandled = false;
+let stdoutFailed = false;
+function endOutputQuietlyOnBrokenPipe(): void {
+  if (brokenPipeHandled) return;
+  brokenPipeHandled = true;
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") return;
+    process.stderr.write(`error: cannot write to stdout: ${err.message}\n`);
+    stdoutFailed = true;
+    process.exitCode = 1;
+  });
+}
+
 /** Prints a JSON result on stdout (pretty, so operators can read it). */
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
@@ -80,6 +100,7 @@ export function printJson(value: unknown): void {
  * `error` event plus a plain line on stderr, and set exit code 1 (or the error's own).
  */
 export function runMain(name: string, main: () => Promise<number | void>): void {
+  endOutputQuietlyOnBrokenPipe();
   // Loaded here, not at the top, so a --help answered above never pays for config, logger and valibot.
   const deps = Promise.all([import("../config/index.ts"), import("./log.ts"), import("./errors.ts"), import("./redact.ts")]);
   deps
@@ -90,7 +111,7 @@ export function runMain(name: string, main: () => Promise<number | void>): void 
     })
     .then(
       (code) => {
-        process.exitCode = code ?? 0;
+        process.exitCode = stdoutFailed ? 1 : code ?? 0;
       },
       async (err: unknown) => {
         const [{ processEnv }, { log }, { describeError }, { redactText }] = await deps;
