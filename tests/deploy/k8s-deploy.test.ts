@@ -16,6 +16,7 @@ import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service } from "ku
 import { envNamesRead } from "../helpers/env-names.ts";
 import { REPO, runScript } from "../helpers/run.ts";
 import { loadRegistry } from "../../lib/scheduler/registry.ts";
+import { VARS } from "../../lib/config/vars.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { expectExit } from "../helpers/exit.ts";
 
@@ -179,6 +180,15 @@ describe("Kubernetes manifests", () => {
       }
     }
     expect(refs).toBeGreaterThan(10);
+  });
+
+  // docs/dashboard.md: "Set it in production (the Kubernetes Secret, …)": a secret the server reads for the
+  // API keys and the browser UI reaches the pod only when the Deployment passes it from the Secret
+  test("the Deployment passes every API key and UI secret the server reads from Secret backlog-bridge-secrets", () => {
+    const wanted = VARS.filter((s) => s.secret && (s.group === "keys" || s.group === "ui")).map((s) => s.name).sort();
+    expect(wanted).toContain("BACKLOG_SESSION_SECRET");
+    const fromSecret = (server().env as Any[]).filter((e) => e.valueFrom?.secretKeyRef?.name === "backlog-bridge-secrets" && e.valueFrom.secretKeyRef.key === e.name).map((e) => e.name);
+    expect(wanted.filter((n) => !fromSecret.includes(n))).toEqual([]);
   });
 
   test("ConfigMap keys are files the repo produces", () => {
