@@ -9,7 +9,7 @@ import { type ParsedCli, runCli } from "../../lib/core/cli.ts";
 
 const spec = {
   name: "render_cron",
-  usage: `Usage: npx bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE]
+  usage: `Usage: npx bun run ops/scripts/render_cron.ts [--stdout] [--registry FILE] [--out FILE] [--cronjobs-out FILE]
 
 Writes, from the task registry, the /etc/cron.d file for the governance jobs and the equivalent
 Kubernetes CronJobs.
