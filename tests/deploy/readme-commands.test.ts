@@ -121,6 +121,10 @@ describe("README commands from a fresh clone, no bun on PATH", () => {
     expect(calls.length).toBe(3);
     if (!existsSync(join(clone.dir, "ops/demo/reports"))) await run("npm run demo -- --no-serve");
     for (const call of calls) expect(JSON.parse((await run(call, DEMO)).stdout)).toBeObject();
+    // the table's other local commands without placeholders (generate, cleanup): as written, one JSON result each
+    const scripts = [...new Set(rows.flatMap((l) => [...l.matchAll(/`(npx bun run scripts\/(?:generate|cleanup)\.ts[^`…]*)`/g)].map((m) => m[1]!.trim())))];
+    expect(scripts.length).toBeGreaterThanOrEqual(3);
+    for (const cmd of scripts) expect({ cmd, result: JSON.parse((await run(cmd, DEMO)).stdout) }).toEqual({ cmd, result: expect.any(Object) });
   }, 120_000);
 
   // the launcher is proven above for each table row; here the text: every usage line names the one form
