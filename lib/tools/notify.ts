@@ -5,6 +5,7 @@
  */
 import { processEnv } from "../config/index.ts";
 import * as v from "valibot";
+import { strictObject } from "../core/strict.ts";
 import { runNotify } from "../notify/dispatch.ts";
 import type { SenderDeps } from "../notify/deliver.ts";
 import { openNotifyState } from "../notify/state-open.ts";
@@ -23,10 +24,13 @@ export function createNotifyTool(policy: Policy, options: NotifyToolOptions = {}
     actions: {
       dispatch: defineAction({
         description: "Posts one message per owner (overdue, due soon, resolved) to each configured webhook; each notice once.",
-        params: v.strictObject({
-          dry_run: v.optional(v.boolean(), false),
-          webhook: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]{0,63}$/, "must be a webhook name from notify.webhooks"))),
-        }),
+        params: strictObject(
+          {
+            dry_run: v.optional(v.boolean(), false),
+            webhook: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]{0,63}$/, "must be a webhook name from notify.webhooks"))),
+          },
+          "parameter",
+        ),
         entitlement: "tools.notify.write",
         writes: true,
         run(params, ctx) {
