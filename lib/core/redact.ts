@@ -13,8 +13,9 @@ const SECRET_KEY = /pass(word)?|secret|token|api[_-]?key|authorization|cookie|ds
 // Characters that end a DSN inside free text or JSON.
 const STOP = `\\s"'<>\``;
 // scheme:/ or scheme:// then user:password@ — the password runs to the LAST @ of the token, because
-// a host never holds an @ while an unencoded one in the password must not leak its tail.
-const URL_USERINFO = new RegExp(`([a-z][a-z0-9+.-]*:\\/\\/?)([^${STOP}:/@]*):([^${STOP}]*)@`, "gi");
+// a host never holds an @ while an unencoded one in the password must not leak its tail. The scheme is a
+// whole run of scheme characters (never starting inside one), so each run is scanned once.
+const URL_USERINFO = new RegExp(`(?<![a-z0-9+.-])([a-z0-9+.-]+:\\/\\/?)([^${STOP}:/@]*):([^${STOP}]*)@`, "gi");
 // No scheme: user:password@host (host a name, an IPv4 or a [v6] literal), at the start of a token.
 const BARE_USERINFO = new RegExp(`(^|[${STOP}=(,;\\[])([A-Za-z0-9._%+-]+):(?!\\/)([^${STOP}]*)@(?=[A-Za-z0-9.-]+|\\[)`, "g");
 // key=value forms, in libpq strings and in query strings: password=, sslpassword=, pass=, pwd=.
@@ -28,13 +29,31 @@ export function redactDsn(dsn: string): string {
   return redactText(dsn);
 }
 
-/** Redacts every password-looking part of free text (error messages, commands, URLs). */
+// Every pattern matches within one token (a run without white space, quotes, < > or `): a token start
+// stands for the separator before it.
+const TOKEN = new RegExp(`[^${STOP}]+`, "g");
+// The host after the @ of user:password@host starts like this (BARE_USERINFO's lookahead).
+const HOST_START = /[A-Za-z0-9.[-]/;
+
+/**
+ * Redacts every password-looking part of free text (error messages, commands, URLs). Linear in the
+ * text: the userinfo patterns see a token only up to the @ they can end at, so a long token without a
+ * password (20,000 letters, or http:// again and again) is not rescanned from every position.
+ */
 export function redactText(text: string): string {
-  return text
-    .replace(URL_USERINFO, "$1$2:***@")
-    .replace(BARE_USERINFO, (_m, pre: string, user: string) => `${pre}${user}:***@`)
-    .replace(KV_PASSWORD, "$1$2=***")
-    .replace(QUERY_SECRET, "$1***");
+  if (!text.includes("@") && !text.includes("=")) return text; // every pattern needs one of them
+  return text.replace(TOKEN, redactToken);
+}
+
+function redactToken(token: string): string {
+  if (!token.includes("@") && !token.includes("=")) return token; // every pattern needs one of them
+  let out = token;
+  const at = out.lastIndexOf("@");
+  if (at >= 0) out = out.slice(0, at + 1).replace(URL_USERINFO, "$1$2:***@") + out.slice(at + 1);
+  let host = out.lastIndexOf("@");
+  while (host >= 0 && !HOST_START.test(out.charAt(host + 1))) host = host === 0 ? -1 : out.lastIndexOf("@", host - 1);
+  if (host >= 0) out = out.slice(0, host + 2).replace(BARE_USERINFO, (_m, pre: string, user: string) => `${pre}${user}:***@`) + out.slice(host + 2);
+  return out.replace(KV_PASSWORD, "$1$2=***").replace(QUERY_SECRET, "$1***");
 }
 
 /**

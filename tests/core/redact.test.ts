@@ -49,6 +49,14 @@ describe("redactText", () => {
     expect(redactText("GET /v1/backlog/items?monkey=1&dedupe_key=k1&q=token")).toBe("GET /v1/backlog/items?monkey=1&dedupe_key=k1&q=token");
   });
 
+  test("long tokens (alert text) keep their content, and a password among or after them is still found", () => {
+    const long = "v".repeat(20_000);
+    expect(redactText(long)).toBe(long);
+    expect(redactText(`${long} https://u:${PW}@h/x ${"http://".repeat(3000)}`)).toBe(`${long} https://u:***@h/x ${"http://".repeat(3000)}`);
+    expect(redactText(`${"=a:".repeat(5000)}@! see postgresql://u:${PW}@db/app`)).not.toContain(PW);
+    expect(redactText(`@${"v1".repeat(5000)} 1https://u:${PW}@h`)).toBe(`@${"v1".repeat(5000)} 1https://u:***@h`);
+  });
+
   test("fields named like secrets are masked, deep values too", () => {
     const deep: Record<string, unknown> = { dsn: `postgresql://u:${PW}@h/d` };
     let cur = deep;
