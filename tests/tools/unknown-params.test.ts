@@ -26,7 +26,8 @@ test("every tool action refuses an unknown parameter, naming it and the allowed 
     for (const action of Object.keys(t.actions)) {
       if (LENIENT.has(`${tool}.${action}`)) continue;
       const err = await rejectionOf(dispatch(registry, { tool, action, params: { zzz: 1 } }, ctx));
-      const line = (err.details ?? []).find((d: string) => d.startsWith("zzz:")) ?? String(err.message);
+      const details = Array.isArray(err.details) ? (err.details as string[]) : [];
+      const line = details.find((d) => d.startsWith("zzz:")) ?? String(err.message);
       answers[`${tool}.${action}`] = line.replace(/\(allowed: [^)]*\)/, "(allowed: …)");
     }
   }
