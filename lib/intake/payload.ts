@@ -11,12 +11,16 @@ import { Name, SafeText, Text } from "../domain/schemas.ts";
 /** RFC 3339 as Alertmanager writes it: nanoseconds optional, Z or an offset. `0001-01-01T00:00:00Z` = unset. */
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
+const leap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const daysIn = (y: number, m: number) => (m === 2 ? (leap(y) ? 29 : 28) : [4, 6, 9, 11].includes(m) ? 30 : 31);
+
 /** The instant of an RFC 3339 timestamp (fraction cut to milliseconds), or null when it is none. */
 export function parseRfc3339(text: string): Date | null {
   const m = RFC3339.exec(text);
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
-  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return null;
+  // Date.parse rolls 2026-02-31 over into March: check the day against the month first.
+  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > daysIn(Number(y), Number(mo)) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return null;
   const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}${frac ? frac.slice(0, 4) : ""}${zone}`);
   return Number.isFinite(ms) ? new Date(ms) : null;
 }

@@ -39,6 +39,10 @@ describe("the payload schema", () => {
     expect(parseRfc3339("2026-11-23T11:55:00+02:00")?.toISOString()).toBe("2026-11-23T09:55:00.000Z");
     expect(parseRfc3339("0001-01-01T00:00:00Z")).not.toBeNull();
     expect(parseRfc3339("2026-13-01T00:00:00Z")).toBeNull();
+    // days a month lacks are refused, not rolled over into the next month
+    for (const t of ["2026-02-31T09:55:00Z", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "1900-02-29T00:00:00Z"]) expect(parseRfc3339(t)).toBeNull();
+    expect(parseRfc3339("2028-02-29T00:00:00Z")?.toISOString()).toBe("2028-02-29T00:00:00.000Z");
+    expect(parseRfc3339("2000-02-29T23:30:00-01:00")?.toISOString()).toBe("2000-03-01T00:30:00.000Z");
     expect(parseRfc3339("yesterday")).toBeNull();
   });
 });
