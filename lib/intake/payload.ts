@@ -56,7 +56,8 @@ export const MAX_ALERTS = 1000;
 export const AlertmanagerPayloadEntries = {
   version: v.literal("4", (i) => `expected "4" (the Alertmanager webhook payload version), got ${i.received}`),
   groupKey: Name(8192),
-  truncatedAlerts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
+  // Alertmanager sends a uint64; anything past 2^53 is no count (and would print as 1e+308 in the description).
+  truncatedAlerts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER, `must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`)), 0),
   status: Status,
   receiver: v.optional(Text(500), ""),
   groupLabels: v.optional(Labels, {}),

@@ -70,6 +70,8 @@ describe("bad payloads: 400 naming the field, nothing written, never a 5xx", () 
     ["an unknown env", { ...base, commonLabels: { env: "qa" } }, 'commonLabels.env: "qa" is not an env of the backlog policy'],
     ["a service label too long", { ...base, commonLabels: { service: "s".repeat(300) } }, "commonLabels.service: a service is at most 200 characters"],
     ["a bad dry_run", { ...base, dry_run: "yes" }, "dry_run"],
+    ["truncatedAlerts past any real count", { ...base, truncatedAlerts: 1e308 }, "truncatedAlerts: must be a whole number from 0 to 9007199254740991"],
+    ["truncatedAlerts as a string", { ...base, truncatedAlerts: "3" }, "truncatedAlerts"],
   ];
   for (const [name, body, field] of cases) {
     test(name, async () => {
