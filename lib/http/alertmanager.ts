@@ -15,6 +15,7 @@ import type { IngestResult } from "../intake/ingest.ts";
 import { ALERT_INTAKE_ENTITLEMENT } from "../tools/alert-intake.ts";
 import type { AppEnv } from "./app.ts";
 import type { Metrics } from "./metrics.ts";
+import { queryBool, refuseUnknownQuery } from "./query.ts";
 
 export const ALERTMANAGER_PATH = "/v1/alerts/alertmanager";
 
@@ -39,13 +40,14 @@ export function mountAlertmanagerReceiver(app: Hono<AppEnv>, deps: AlertRouteDep
       },
     }),
     async (c) => {
+      refuseUnknownQuery(c, `POST ${ALERTMANAGER_PATH}`, ["dry_run"]);
       const parsed = parseJsonBounded(await c.req.text(), "Request body");
       if (!parsed.ok) throw new AppError("invalid_input", parsed.reason === "depth" ? parsed.error : `Body must be an Alertmanager webhook payload (JSON, version "4"): ${parsed.error}.`);
       const body = parsed.value;
       if (!body || typeof body !== "object" || Array.isArray(body)) throw new AppError("invalid_input", 'Body must be an Alertmanager webhook payload: a JSON object with "version", "groupKey", "status" and "alerts".');
       const params = { ...(body as Record<string, unknown>) };
       const dryRun = c.req.query("dry_run");
-      if (dryRun !== undefined) params.dry_run = dryRun === "true" ? true : dryRun === "false" ? false : dryRun;
+      if (dryRun !== undefined) params.dry_run = queryBool(dryRun);
       const result = (await deps.run(c, "alert_intake", "ingest", params)) as IngestResult;
       if (!result.dry_run) {
         deps.metrics.alertNotifications.inc({ outcome: result.outcome });

@@ -28,6 +28,7 @@ import { mountAlertmanagerReceiver } from "./alertmanager.ts";
 import { READ, refuseOtherApiMethods } from "./api-methods.ts";
 import { allowHeaderOf, refuseOtherMethods } from "./methods.ts";
 import { requestRecorder, type Metrics } from "./metrics.ts";
+import { queryBool, queryInt, refuseUnknownQuery } from "./query.ts";
 import { mountUi, type UiDeps } from "./ui/routes.ts";
 
 export interface Alert {
@@ -82,23 +83,6 @@ type Env = { Variables: { identity: Identity } };
 export type AppEnv = Env;
 
 export const API_KEY_HINT = "Send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.";
-
-/**
- * A boolean query value: "true" / "false"; anything else is passed on as the string, so the action's
- * schema refuses it naming the field (dry_run=yes must not quietly become a real run).
- */
-function queryBool(value: string): boolean | string {
-  return value === "true" ? true : value === "false" ? false : value;
-}
-
-/**
- * A whole-number query value: decimal digits only become a number; anything else ("0x10", "1e2",
- * " 10", "abc") is passed on as the string, so the action's schema refuses it naming the field
- * (Number() would quietly read hex, exponents and blanks).
- */
-function queryInt(value: string): number | string {
-  return /^[0-9]+$/.test(value) ? Number(value) : value;
-}
 
 function keyFrom(c: Context): string | null {
   const auth = c.req.header("authorization");
@@ -297,6 +281,9 @@ export function createApp(deps: AppDeps) {
   app.get("/v1/backlog/items/:id", async (c) => c.json(await run(c, "backlog_tool", "get", { id: c.req.param("id") }) as object));
 
   app.post("/v1/backlog/generate/weekly", async (c) => {
+    // the entitlement first, as on every route: a key without it learns nothing from a 400 about the query
+    requireEntitlement(c, resolveAction(deps.registry, { tool: "backlog_tool", action: "auto_generate_weekly" }).action.entitlement);
+    refuseUnknownQuery(c, "POST /v1/backlog/generate/weekly", ["env", "week", "dry_run"]);
     const params: Record<string, unknown> = {};
     for (const k of ["env", "week"] as const) if (c.req.query(k) !== undefined) params[k] = c.req.query(k);
     const dryRun = c.req.query("dry_run");

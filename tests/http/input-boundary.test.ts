@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { auth } from "./harness.ts";
 import { openBackends, type Backend } from "./backends.ts";
+import { payload } from "../intake/payloads.ts";
 
 let backends: Backend[] = [];
 beforeAll(async () => {
@@ -101,6 +102,24 @@ describe("one input boundary, same answer on Postgres and JSONL", () => {
     expect(proto.status).toBe(400);
     expect(String(proto.body.error)).toContain('unknown parameter "__proto__"');
     expect((await both("/v1/backlog/items?limit=16&offset=0")).status).toBe(200);
+  });
+
+  // a typo such as ?dryrun=true must not quietly become a real run that writes
+  test("the writing POST routes refuse an unknown query parameter with a 400 naming it; nothing is written", async () => {
+    const before = await Promise.all(backends.map(async (b) => (await b.store.list({ limit: 1000 })).total));
+    const gen = await both("/v1/backlog/generate/weekly?env=prod&week=2026-W47&dryrun=true", { method: "POST" });
+    expect(gen.status).toBe(400);
+    expect(String(gen.body.error)).toContain('unknown parameter "dryrun"');
+    expect(String(gen.body.error)).toContain("dry_run");
+    const asAlertmanager = { method: "POST", body: JSON.stringify(payload()), headers: auth("alertmanager") };
+    const am = await both("/v1/alerts/alertmanager?dryrun=true", asAlertmanager);
+    expect(am.status).toBe(400);
+    expect(String(am.body.error)).toContain('unknown parameter "dryrun" (allowed: dry_run)');
+    expect(am.body.fields).toEqual(['dryrun: unknown parameter "dryrun" (allowed: dry_run)']);
+    expect(await Promise.all(backends.map(async (b) => (await b.store.list({ limit: 1000 })).total))).toEqual(before);
+    // the documented ones still work
+    expect((await both("/v1/backlog/generate/weekly?env=prod&week=2026-W47&dry_run=true", { method: "POST" })).status).toBe(200);
+    expect((await both("/v1/alerts/alertmanager?dry_run=true", asAlertmanager)).status).toBe(200);
   });
 
   // every parameter the unknown-parameter 400 names as allowed is usable from a query string
