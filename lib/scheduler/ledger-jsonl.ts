@@ -52,7 +52,7 @@ function runsSink() {
 export interface JsonlRunLedgerOptions {
   /** The JSONL store's lock setting (lib/fs/file-lock.ts); default 10 s. */
   lockStaleMs?: number;
-  /** Compact when the file has this many lines; default 4000 (about two months of the six jobs). */
+  /** Compact when the file has this many lines; default 4000 (about five weeks of the nine jobs: two lines a run). */
   compactAtLines?: number;
   /** Runs scheduled within this many days survive compaction; default 35. */
   retainDays?: number;
