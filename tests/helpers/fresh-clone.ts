@@ -51,8 +51,8 @@ export function pathWithoutBun(): string {
   return path;
 }
 
-export function freshClone(prefix = "bb-clone-"): Clone {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+/** Into `dir`: what `git clone` of this working tree would hold, and node_modules linked from it. */
+function copyCheckout(dir: string): void {
   const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO, encoding: "utf8" })
     .split("\0")
     .filter(Boolean);
@@ -65,8 +65,19 @@ export function freshClone(prefix = "bb-clone-"): Clone {
   }
   symlinkSync(realpathSync(join(REPO, "node_modules")), join(dir, "node_modules"));
   mkdirSync(join(dir, ".home"));
+}
+
+export function freshClone(prefix = "bb-clone-"): Clone {
+  const path = pathWithoutBun(); // before the folder: a refusal leaves nothing behind
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    copyCheckout(dir);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true }); // else the run's leftover check fails a second time for it
+    throw err;
+  }
   const env: Record<string, string> = {
-    PATH: pathWithoutBun(),
+    PATH: path,
     HOME: join(dir, ".home"), // npm's cache and logs, bun's install cache: inside the clone, removed with it
     LANG: "C.UTF-8",
     TMPDIR: tmpdir(),
