@@ -8,7 +8,6 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { resolvePgConfig } from "../../lib/pg/db.ts";
 import { silentLogger } from "../../lib/core/log.ts";
 import { loadMigrations, migrate } from "../../lib/pg/migrate.ts";
 import { REPO_ROOT } from "../../lib/config/index.ts";
@@ -17,6 +16,7 @@ import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
 import { dispatch } from "../../lib/tools/dispatch.ts";
 import { loadToolRegistry } from "../../lib/tools/index.ts";
 import { startCluster, type Cluster } from "../helpers/pg-cluster.ts";
+import { pgConfig } from "../store/auto-harness.ts";
 
 setDefaultTimeout(60_000);
 
@@ -35,7 +35,7 @@ test("snapshot during an outage lands on JSONL; after recovery it is in Postgres
   const sql = postgres(cluster.dsn, { max: 1, onnotice: () => {} });
   await migrate(sql as never, await loadMigrations());
   let now = new Date("2026-03-11T10:05:00.000Z");
-  const store = await AutoBacklogStore.open({ pg: resolvePgConfig({ dsn: cluster.dsn, connectTimeoutSeconds: 2 }, {}), dir, retrySeconds: 3600, log: silentLogger, clock: () => now });
+  const store = await AutoBacklogStore.open({ pg: pgConfig(cluster.dsn), dir, retrySeconds: 3600, log: silentLogger, clock: () => now });
   const registry = await loadToolRegistry({ policy: loadPolicy(undefined, {}) });
   const ctx = {
     store,
