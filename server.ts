@@ -225,12 +225,15 @@ async function main() {
 
 Serves the backlog HTTP API and dashboard. Configuration is by environment (docs/http.md):
   PORT (8000), HOST (127.0.0.1; 0.0.0.0 in containers), SCHEDULER_ENABLED (false), SCHEDULER_CRON_FILE,
-  BACKLOG_BACKEND / BACKLOG_POSTGRES_DSN / BACKLOG_JSONL_DIR (store), BACKLOG_POLICY_FILE,
-  BACKLOG_ACCESS_FILE, BACKLOG_REPORTS_DIR, BACKLOG_MAX_BODY_KB (256), the API keys config/access.yml names
+  BACKLOG_BACKEND (auto) / BACKLOG_POSTGRES_DSN, POSTGRES_DSN or the POSTGRES_HOST/PORT/USER/PASSWORD/DB parts /
+  BACKLOG_JSONL_DIR (store), BACKLOG_PG_CONNECT_TIMEOUT (5), BACKLOG_PG_RETRY_SECONDS (300), BACKLOG_POLICY_FILE,
+  BACKLOG_RISK_POLICY_FILE, BACKLOG_TASK_REGISTRY_FILE, BACKLOG_ACCESS_FILE, BACKLOG_REPORTS_DIR,
+  BACKLOG_MAX_BODY_KB (256), LOG_LEVEL (info), LOG_FORMAT (json), the API keys config/access.yml names
   (SCHEDULER_API_KEY, BACKLOG_ADMIN_API_KEY, BACKLOG_WRITER_API_KEY, BACKLOG_READER_API_KEY,
   BACKLOG_ALERTMANAGER_API_KEY), and for the browser UI /ui BACKLOG_SESSION_SECRET, BACKLOG_SESSION_HOURS (8),
   BACKLOG_TRUST_PROXY (false), BACKLOG_PROXY_IDENTITY_HEADER (docs/dashboard.md). Every variable: README.
-Exit: 0 after SIGTERM/SIGINT (in-flight requests get 5 s), 1 when it cannot start (bad config, port in use).
+Exit: 0 after SIGTERM/SIGINT (in-flight requests get 5 s; 1 if it is not done within 9 s), 1 when it cannot
+start (bad config, port in use).
 `);
     return;
   }

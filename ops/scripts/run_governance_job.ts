@@ -32,6 +32,7 @@ Env:
   RUNNER_CLAIM_RETRY_SECONDS  default 120: with --job, how long to ask again (same claim) after the
                           server could not claim the minute (HTTP 503 with claim_failed; 0 = never)
   BACKLOG_TASK_REGISTRY_FILE  default ops/task_registry.yml (schedules for --job)
+  LOG_LEVEL, LOG_FORMAT   info, json (logs go to stderr)
 Exit: 0 on success (also "already ran" and "suspended"), 1 on any failure with the operator message.`,
   flags: {
     tool: { type: "string" },
