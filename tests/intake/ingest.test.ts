@@ -132,4 +132,23 @@ describe.each(Object.keys(BACKENDS))("alert_intake.ingest on %s", (backend) => {
     expect(items).toHaveLength(1);
     expect(await h.types(items[0]!.id)).toEqual(["created"]);
   }, 60_000);
+
+  test("an HA pair's identical resolves, then re-fires, at once: one auto_resolved, one reopened", async () => {
+    const clock = { now: new Date(T0) };
+    opened = await BACKENDS[backend]!(() => clock.now);
+    const h = harness(opened.store, clock);
+    const fire = payload({ groupKey: `{}:{alertname="Ha"}` });
+    const resolve = payload({ groupKey: `{}:{alertname="Ha"}`, status: "resolved", alerts: [alert({ status: "resolved" })] });
+    const { item_id } = await h.ingest(fire);
+    clock.now = new Date(T0 + DAY);
+    const resolves = await Promise.all([h.ingest(resolve), h.ingest(resolve), h.ingest(resolve)]);
+    expect(resolves.map((a) => a.outcome).sort()).toEqual(["ignored", "ignored", "resolved"]);
+    clock.now = new Date(T0 + 2 * DAY);
+    const fires = await Promise.all([h.ingest(fire), h.ingest(fire), h.ingest(fire)]);
+    // The losers re-read and refresh: one of them may land the refresh before the winner does (`updated`).
+    expect(fires.filter((a) => a.outcome === "reopened")).toHaveLength(1);
+    for (const a of fires) expect(["reopened", "updated", "unchanged"]).toContain(a.outcome);
+    expect((await h.all()).map((i) => [i.id, i.status])).toEqual([[item_id, "open"]]);
+    expect(await h.types(item_id)).toEqual(["created", "auto_resolved", "reopened", "updated"]);
+  }, 60_000);
 });
