@@ -261,7 +261,14 @@ export function createApp(deps: AppDeps) {
     return { ...dashboard, backend, degraded, alerts: dashboard.alerts ?? deps.alerts(dashboard) };
   };
 
-  app.get("/v1/backlog/dashboard", async (c) => c.json(await dashboardWithAlerts(c, c.req.query("env"))));
+  /** The dashboard's one parameter; the access check first, so a key without it learns nothing from a 400. */
+  const dashboardEnv = (c: Context<Env>, route: string) => {
+    requireEntitlement(c, READ);
+    refuseUnknownQuery(c, route, ["env"]);
+    return c.req.query("env");
+  };
+
+  app.get("/v1/backlog/dashboard", async (c) => c.json(await dashboardWithAlerts(c, dashboardEnv(c, "GET /v1/backlog/dashboard"))));
 
   app.get("/v1/backlog/items", async (c) => {
     const q = c.req.queries();
@@ -345,7 +352,7 @@ export function createApp(deps: AppDeps) {
   });
 
   app.get("/dashboard", async (c) => {
-    const env = c.req.query("env");
+    const env = dashboardEnv(c, "GET /dashboard");
     const data = await dashboardWithAlerts(c, env);
     return c.html(renderDashboardPage({ env: env ?? null, data, renderedAt: deps.clock() }));
   });

@@ -122,6 +122,18 @@ describe("one input boundary, same answer on Postgres and JSONL", () => {
     expect((await both("/v1/alerts/alertmanager?dry_run=true", asAlertmanager)).status).toBe(200);
   });
 
+  // the CLI refuses `backlog_tool dashboard` with an unknown param; over HTTP ?evn=prod (a typo) answered the
+  // dashboard of every env as if it were prod's
+  test("the dashboards refuse an unknown query parameter with a 400 naming it, after the access check", async () => {
+    for (const path of ["/v1/backlog/dashboard", "/dashboard"]) {
+      const r = await both(`${path}?evn=prod`);
+      expect({ path, status: r.status }).toEqual({ path, status: 400 });
+      expect(String(r.body.error)).toContain('evn: unknown parameter "evn" (allowed: env)');
+      expect((await both(`${path}?evn=prod`, { headers: auth("alertmanager") })).status).toBe(403);
+      for (const b of backends) expect((await b.app.request(`${path}?env=prod`, { headers: auth("admin") })).status).toBe(200);
+    }
+  });
+
   // every parameter the unknown-parameter 400 names as allowed is usable from a query string
   test("query due_within_days is a whole number like limit, and group_by=lineage groups the page", async () => {
     const due = await both("/v1/backlog/items?due_within_days=3");
