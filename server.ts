@@ -187,7 +187,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     bodyLimitBytes: cfg.bodyLimitBytes,
     ledger,
     onScheduledRun: onRun,
-    scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled, claimMinute: (job, at) => scheduler.claimMinute(job, at), claimable: (job, at, now, evenIfSuspended) => scheduler.claimable(job, at, now, evenIfSuspended) },
+    scheduler: { jobs: () => scheduler.jobs(), enabled: cfg.schedulerEnabled, claimMinute: (job, at) => scheduler.claimMinute(job, at), claimable: (job, at, now, evenIfSuspended) => scheduler.claimable(job, at, now, evenIfSuspended), runNow: scheduler.runNow },
     ui: { config: uiConfig, envs: policy.envs, warnDays: policy.notify.warn_days, revoked: openRevokedSessions(store, log) },
   });
 

@@ -23,6 +23,8 @@ const API_PATHS: [path: string, methods: readonly string[], needs: Needs][] = [
   ["/metrics", ["GET"], READ],
   ["/dashboard", ["GET"], { tool: "backlog_tool", action: "dashboard" }],
   ["/v1/scheduler/jobs", ["GET"], READ],
+  // What it needs depends on the job (its run-by-hand right): any caller past the API-key check.
+  ["/v1/scheduler/jobs/:job/run", ["POST"], null],
   [ALERTMANAGER_PATH, ["POST"], { tool: "alert_intake", action: "ingest" }],
 ];
 

@@ -30,6 +30,7 @@ import { allowHeaderOf, refuseOtherMethods } from "./methods.ts";
 import { requestRecorder, type Metrics } from "./metrics.ts";
 import { queryBool, queryInt, refuseUnknownQuery } from "./query.ts";
 import { mountUi, type UiDeps } from "./ui/routes.ts";
+import { mountRunNow, type RunNowView } from "./run-now-route.ts";
 
 export interface Alert {
   level: string;
@@ -48,6 +49,8 @@ export interface SchedulerView {
    * conflict (409) for a suspended job unless `evenIfSuspended` (the runner's --even-if-suspended).
    */
   claimable?(job: string, at: Date, now: Date, evenIfSuspended?: boolean): { minute: string; tool: string; action: string };
+  /** Run a registry job now, by hand (POST /v1/scheduler/jobs/:job/run, /ui/jobs). */
+  runNow?: RunNowView;
 }
 
 export type { RunClaims };
@@ -362,6 +365,8 @@ export function createApp(deps: AppDeps) {
     if (!deps.scheduler) return c.json({ enabled: false, jobs: [] });
     return c.json({ enabled: deps.scheduler.enabled, jobs: await deps.scheduler.jobs() });
   });
+
+  mountRunNow(app, () => deps.scheduler?.runNow, authError);
 
   // Any other method on a path above: its own 401/403 first, then 405 with Allow (api-methods.ts).
   refuseOtherApiMethods(app, deps.registry, requireEntitlement);

@@ -16,7 +16,7 @@ import * as v from "valibot";
 import { DirLock } from "../fs/file-lock.ts";
 import { silentLogger, type Logger } from "../core/log.ts";
 import { BLANK, JsonlFile, type LineSink } from "../fs/jsonl-file.ts";
-import { finished, jobStats, latestPerJob, newRun, scheduledMinute, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { finished, jobStats, latestPerJob, newRun, runSlot, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 export const RUNS_FILE = "scheduler_runs.jsonl";
 
@@ -123,7 +123,7 @@ export class JsonlRunLedger implements RunLedger {
   }
 
   claim(job: string, scheduledAt: string, source: string, now: Date, runId?: string): Promise<ClaimResult> {
-    const minute = scheduledMinute(new Date(scheduledAt));
+    const minute = runSlot(scheduledAt, source);
     return this.update<ClaimResult>(now, (runs) => {
       // Under the lock nothing is ever lost in flight: a record of the minute, even one with the caller's
       // own run id (an earlier call that failed after it), means it is not run again.

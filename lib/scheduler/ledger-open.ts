@@ -18,7 +18,7 @@ import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
 import type { PostgresBacklogStore } from "../store/postgres/store.ts";
 import { isConnectionError } from "../store/postgres/errors.ts";
 import type { BacklogStore } from "../store/types.ts";
-import { finished, jobStats, latestPerJob, newRun, scheduledMinute, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { finished, jobStats, latestPerJob, newRun, runSlot, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 import { JsonlRunLedger } from "./ledger-jsonl.ts";
 import { PostgresRunLedger } from "./ledger-postgres.ts";
 
@@ -26,7 +26,7 @@ export class MemoryRunLedger implements RunLedger {
   readonly name = "MemoryRunLedger";
   readonly runs = new Map<string, RunRecord>();
   async claim(job: string, scheduledAt: string, source: string, now: Date, runId?: string): Promise<ClaimResult> {
-    const minute = scheduledMinute(new Date(scheduledAt));
+    const minute = runSlot(scheduledAt, source);
     for (const r of this.runs.values()) if (r.job === job && r.scheduled_at === minute) return { claimed: false, existing: r };
     const run = newRun(job, minute, source, now, runId);
     this.runs.set(run.run_id, run);

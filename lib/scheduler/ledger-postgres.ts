@@ -13,7 +13,7 @@
 import type { Sql } from "../pg/db.ts";
 import { tableHint } from "../pg/table-hint.ts";
 import { isConnectionError } from "../store/postgres/errors.ts";
-import { ClaimOutcomeUnknown, newRun, scheduledMinute, STUCK_AFTER_MS, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { ClaimOutcomeUnknown, newRun, runSlot, STUCK_AFTER_MS, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 /** How long a claim whose answer was lost keeps asking: a Postgres restart or a short failover. */
 export const RESOLVE_MS = 30_000;
@@ -71,7 +71,7 @@ export class PostgresRunLedger implements RunLedger {
   }
 
   async claim(job: string, scheduledAt: string, source: string, now: Date, runId?: string): Promise<ClaimResult> {
-    const minute = scheduledMinute(new Date(scheduledAt));
+    const minute = runSlot(scheduledAt, source);
     const key = `${job} ${minute}`;
     // A caller-held run (runId) is the caller's to ask again with: not remembered here, and a remembered
     // run of this process is left for this process' own next claim.

@@ -117,6 +117,31 @@ export function stuckNote(run: RunRecord, now: Date): string | null {
   );
 }
 
+/**
+ * A run started by hand ("run now", lib/scheduler/run-now.ts): its ledger source is `manual:<actor>`, like
+ * `http:<agent>` for the runner's calls, so the actor is kept without a column of its own.
+ */
+export const MANUAL = "manual";
+export const manualSource = (actor: string) => `${MANUAL}:${actor}`;
+export const isManual = (source: string) => source === MANUAL || source.startsWith(`${MANUAL}:`);
+/** `{source: "manual", actor}` for a manual run's source, else the source as it is. */
+export function sourceView(source: string): { source: string; actor?: string } {
+  return isManual(source) ? { source: MANUAL, actor: source.slice(MANUAL.length + 1) || undefined } : { source };
+}
+
+/**
+ * The slot a run takes in the ledger's unique (job, scheduled_at) key. A scheduled run: its minute (the
+ * unit of exactly-once). A manual run: the instant it was asked for, to the millisecond, and never a
+ * whole minute (nudged 1 ms off it), so it never takes a fire's slot nor finds one taken: a manual run at
+ * 03:40 does not make the 03:40 fire skip as "already ran", nor the other way round.
+ */
+export function runSlot(scheduledAt: string, source: string): string {
+  const d = new Date(scheduledAt);
+  if (!isManual(source)) return scheduledMinute(d);
+  if (d.getUTCSeconds() === 0 && d.getUTCMilliseconds() === 0) d.setUTCMilliseconds(1);
+  return d.toISOString();
+}
+
 /** Floors to the minute, ISO: the unit of exactly-once. */
 export function scheduledMinute(d: Date): string {
   const t = new Date(d.getTime());
@@ -125,7 +150,7 @@ export function scheduledMinute(d: Date): string {
 }
 
 export function newRun(job: string, scheduledAt: string, source: string, now: Date, runId?: string): RunRecord {
-  return { run_id: runId ?? `run_${randomUUID()}`, job, scheduled_at: scheduledMinute(new Date(scheduledAt)), source, started_at: now.toISOString(), ended_at: null, status: "running" };
+  return { run_id: runId ?? `run_${randomUUID()}`, job, scheduled_at: runSlot(scheduledAt, source), source, started_at: now.toISOString(), ended_at: null, status: "running" };
 }
 
 /** What a caller's claim_token may look like: random, long enough not to be guessed. */

@@ -11,7 +11,8 @@ import type { Logger } from "../core/log.ts";
 import { dispatch, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import type { CronJob } from "./cron-file.ts";
-import { ClaimOutcomeUnknown, scheduledMinute, stuckNote, type RunLedger } from "./ledger.ts";
+import { ClaimOutcomeUnknown, scheduledMinute, sourceView, stuckNote, type RunLedger } from "./ledger.ts";
+import { createRunNow, runByHandRight, type ManualJob } from "./run-now.ts";
 import { claimableFire, runClaimed, type SkipReason } from "./run-claimed.ts";
 import { fireFor, firesAt, LATE_TOLERANCE_MS, latestFire, nextFire } from "./schedule.ts";
 
@@ -33,7 +34,7 @@ export interface SchedulerDeps {
    * The task registry as it is now (registry-watch.ts): when given, suspensions and catch-up windows are
    * read from it at every fire, catch-up and claim, instead of `suspended` / `catchUpMs` fixed at start.
    */
-  taskRegistry?: () => { suspended: ReadonlyMap<string, string | null>; catchUpMs: Record<string, number> };
+  taskRegistry?: () => { suspended: ReadonlyMap<string, string | null>; catchUpMs: Record<string, number>; jobs?: readonly RegistryJob[] };
   registry: Registry;
   ledger: RunLedger;
   toolContext(identity: SchedulerIdentity): ToolContext;
@@ -44,6 +45,9 @@ export interface SchedulerDeps {
   /** A claim whose outcome is unknown (lost answer) is asked again this often, within the job's window; default 60 s. */
   claimRetryMs?: number;
 }
+
+/** What the jobs list and run-now read of a registry job (registry.ts JobSpec). */
+export type RegistryJob = ManualJob & { description: string };
 
 export type RunOutcome =
   | { job: string; scheduled_at: string; status: "success"; result: unknown; ms: number }
@@ -61,13 +65,19 @@ export interface JobView {
   /** The registry's suspend; next_run is when it would fire, were it resumed. */
   suspended: boolean;
   suspend_reason?: string;
-  last_run: { scheduled_at: string; status: string; started_at: string; ended_at: string | null; source: string; error?: string; stuck?: string } | null;
+  /** From the task registry (absent when the server has none): what the job does, the entitlement it runs with, the right to run it by hand, whether it has a dry run. */
+  description?: string;
+  entitlement?: string;
+  run_by_hand?: string;
+  dry_run?: boolean;
+  /** `source` is `manual` for a run started by hand, with `actor` (who); the scheduled_at of a manual run is the instant it was asked for. */
+  last_run: { run_id: string; scheduled_at: string; status: string; started_at: string; ended_at: string | null; source: string; actor?: string; error?: string; stuck?: string } | null;
 }
 
 export function createScheduler(deps: SchedulerDeps) {
   const clock = deps.clock ?? (() => new Date());
   const running = new Set<string>();
-  const fixed = { suspended: deps.suspended ?? new Map<string, string | null>(), catchUpMs: deps.catchUpMs ?? {} };
+  const fixed: ReturnType<NonNullable<SchedulerDeps["taskRegistry"]>> = { suspended: deps.suspended ?? new Map<string, string | null>(), catchUpMs: deps.catchUpMs ?? {} };
   const tasks = () => deps.taskRegistry?.() ?? fixed;
   const crons: Cron[] = [];
   const retries = new Set<ReturnType<typeof setTimeout>>();
@@ -152,6 +162,17 @@ export function createScheduler(deps: SchedulerDeps) {
     return out;
   }
 
+  const runNow = deps.taskRegistry?.().jobs
+    ? createRunNow({
+        jobs: () => tasks().jobs ?? [],
+        ledger: deps.ledger,
+        dispatch: (identity, call) => dispatch(deps.registry, call, deps.toolContext(identity)),
+        clock,
+        log: deps.log,
+        onRun: deps.onRun,
+      })
+    : undefined;
+
   return {
     runJob,
 
@@ -225,13 +246,17 @@ export function createScheduler(deps: SchedulerDeps) {
       if (running.size) deps.log.warn("scheduler: stopped with jobs still running", { jobs: [...running], grace_ms: graceMs });
     },
 
+    /** Run a registry job now, by hand (run-now.ts); absent without a task registry. */
+    runNow,
+
     async jobs(): Promise<JobView[]> {
       const last = await deps.ledger.lastRuns();
       const now = clock();
-      const { suspended } = tasks();
+      const { suspended, jobs: registryJobs } = tasks();
       return deps.jobs.map((j) => {
         const l = last.get(j.id);
         const stuck = l && stuckNote(l, now);
+        const r = registryJobs?.find((x) => x.id === j.id);
         return {
           id: j.id,
           schedule: j.schedule,
@@ -242,7 +267,8 @@ export function createScheduler(deps: SchedulerDeps) {
           next_run: nextFire(j.schedule, now)?.toISOString() ?? null,
           suspended: suspended.has(j.id),
           ...(suspended.get(j.id) ? { suspend_reason: suspended.get(j.id)! } : {}),
-          last_run: l ? { scheduled_at: l.scheduled_at, status: l.status, started_at: l.started_at, ended_at: l.ended_at, source: l.source, ...(l.error ? { error: l.error } : {}), ...(stuck ? { stuck } : {}) } : null,
+          ...(r ? { description: r.description, entitlement: r.entitlement, run_by_hand: runByHandRight(r.entitlement), dry_run: r.dry_run } : {}),
+          last_run: l ? { run_id: l.run_id, scheduled_at: l.scheduled_at, status: l.status, started_at: l.started_at, ended_at: l.ended_at, ...sourceView(l.source), ...(l.error ? { error: l.error } : {}), ...(stuck ? { stuck } : {}) } : null,
         };
       });
     },

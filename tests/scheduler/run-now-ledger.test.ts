@@ -1,0 +1,79 @@
+/**
+ * The manual slot on every run ledger (contract style): a run started by hand (source `manual:<actor>`)
+ * and the cron fire of the same minute are both claimed, in either order; the fire still runs once; the
+ * manual run is the job's last run and counts in the statistics. Memory, JSONL, Postgres, and auto both
+ * serving (Postgres + JSONL) and on its fallback (Postgres out of reach: the documented JSONL claim).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { silentLogger } from "../../lib/core/log.ts";
+import { resolvePgConfig } from "../../lib/pg/db.ts";
+import type { RunLedger } from "../../lib/scheduler/ledger.ts";
+import { JsonlRunLedger } from "../../lib/scheduler/ledger-jsonl.ts";
+import { MemoryRunLedger, openRunLedger } from "../../lib/scheduler/ledger-open.ts";
+import { PostgresRunLedger } from "../../lib/scheduler/ledger-postgres.ts";
+import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
+import { freshDatabase, type TestDb } from "../helpers/pg.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const dbs: TestDb[] = [];
+const closers: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of closers) await c();
+  for (const d of dbs) await d.drop();
+});
+
+async function auto(reachable: boolean): Promise<RunLedger> {
+  let dsn = "postgres://nobody:x@127.0.0.1:9/none";
+  if (reachable) {
+    const db = await freshDatabase({ migrated: true });
+    dbs.push(db);
+    dsn = db.dsn;
+  }
+  const store = await AutoBacklogStore.open({ pg: resolvePgConfig({ dsn, connectTimeoutSeconds: 5 }, {})!, dir: tempDir("bb-runnow-auto-"), retrySeconds: 3600, log: silentLogger });
+  closers.push(() => store.close());
+  expect(store.name).toBe(reachable ? "PostgresBacklogStore" : "JsonlBacklogStore");
+  return openRunLedger(store, silentLogger);
+}
+
+const LEDGERS: [string, () => Promise<RunLedger>][] = [
+  ["memory", async () => new MemoryRunLedger()],
+  ["jsonl", async () => new JsonlRunLedger(tempDir("bb-runnow-jsonl-"), silentLogger)],
+  [
+    "postgres",
+    async () => {
+      const db = await freshDatabase({ migrated: true });
+      dbs.push(db);
+      return new PostgresRunLedger(db.sql);
+    },
+  ],
+  ["auto (Postgres serving)", () => auto(true)],
+  ["auto (Postgres out of reach: JSONL fallback)", () => auto(false)],
+];
+
+const FIRE = "2026-11-23T03:40:00.000Z";
+const at = (iso: string) => new Date(iso);
+
+describe.each(LEDGERS)("manual runs beside the cron minute: %s", (_name, make) => {
+  test("a manual run at the fire's minute does not take it, nor the fire the manual run's", async () => {
+    const ledger = await make();
+    // manual first, at 03:40:00.000 exactly: its slot is 03:40:00.001
+    const manual = await ledger.claim("daily_backlog_cleanup", FIRE, "manual:alice", at(FIRE));
+    expect(manual).toMatchObject({ claimed: true, run: { scheduled_at: "2026-11-23T03:40:00.001Z", source: "manual:alice" } });
+    const fire = await ledger.claim("daily_backlog_cleanup", FIRE, "in-process", at(FIRE));
+    expect(fire).toMatchObject({ claimed: true, run: { scheduled_at: FIRE } });
+    // the fire is still exactly once
+    expect((await ledger.claim("daily_backlog_cleanup", "2026-11-23T03:40:30.000Z", "http:scheduler", at("2026-11-23T03:40:30.000Z"))).claimed).toBe(false);
+    // the fire first, then a manual run in the same minute
+    const later = await ledger.claim("daily_backlog_cleanup", "2026-11-23T03:40:12.345Z", "manual:bob", at("2026-11-23T03:40:12.345Z"));
+    expect(later).toMatchObject({ claimed: true, run: { scheduled_at: "2026-11-23T03:40:12.345Z" } });
+    if (!later.claimed || !manual.claimed || !fire.claimed) throw new Error("not claimed");
+    const end = at("2026-11-23T03:41:00.000Z");
+    await ledger.finish(fire.run.run_id, { status: "success", result: { ok: 1 } }, end);
+    await ledger.finish(manual.run.run_id, { status: "success" }, end);
+    await ledger.finish(later.run.run_id, { status: "error", error: "boom" }, end);
+    // the latest run is the later manual one, with its actor in the source
+    expect((await ledger.lastRuns()).get("daily_backlog_cleanup")).toMatchObject({ run_id: later.run.run_id, source: "manual:bob", status: "error", scheduled_at: "2026-11-23T03:40:12.345Z" });
+    const stats = (await ledger.stats(end)).get("daily_backlog_cleanup")!;
+    expect(stats).toMatchObject({ runs: { running: 0, success: 2, error: 1 }, stuck: 0, last_run_at: "2026-11-23T03:40:12.345Z" });
+  });
+});
