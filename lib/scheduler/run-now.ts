@@ -165,9 +165,14 @@ export function createRunNow(deps: RunNowDeps) {
         const out = await runClaimed({ ledger, log: deps.log, clock: deps.clock, onRun: deps.onRun }, job.id, now.toISOString(), source, () =>
           deps.dispatch(req.identity, { tool: job.tool, action: job.action, params }),
         );
-        // Its own slot is to the millisecond and never a fire's: only a second run-now of this very
-        // instant could have it, and the in-flight guard above refuses that one.
-        if ("skipped" in out) throw runningError(job.id, out.existing as RunRecord);
+        // Its own slot is to the millisecond and never a fire's: only a run-now of this very instant
+        // (another replica, or a clock that stands still) can have it.
+        if ("skipped" in out) {
+          const other = out.existing as RunRecord;
+          throw new AppError("conflict", `job: ${job.id} already has a run started at this very instant (run ${other.run_id} by ${other.source}, ${other.status}); nothing more was started.`, {
+            details: { job: job.id, run_id: other.run_id, status: other.status },
+          });
+        }
         deps.log.info("scheduler: manual run finished", { job: job.id, actor: req.actor, run_id: out.run_id, outcome: out.status });
         if (out.status === "error") throw out.error;
         return { job: job.id, run_id: out.run_id, source: MANUAL, actor: req.actor, started_at: slot.started_at, status: "success", result: out.result };
