@@ -26,7 +26,7 @@ export interface View {
 export const dueSoonWords = (warnDays: number) => (warnDays === 0 ? "due today" : `due in the next ${warnDays} day${warnDays === 1 ? "" : "s"}`);
 export const dueSoonTitle = (warnDays: number) => "D" + dueSoonWords(warnDays).slice(1);
 
-export type NavKey = "overview" | "items" | "trends" | "owner" | "item" | "login";
+export type NavKey = "overview" | "items" | "trends" | "jobs" | "owner" | "item" | "login";
 
 export interface LayoutProps {
   view: View | null;
@@ -62,6 +62,7 @@ export function Layout({ view, title, nav, envHref, children }: LayoutProps) {
                 {link("overview", `/ui?${env}`, "Overview")}
                 {link("items", `/ui/items?${env}`, "Items")}
                 {link("trends", `/ui/trends?${env}`, "Trends")}
+                {link("jobs", "/ui/jobs", "Jobs")}
               </ul>
             </nav>
           ) : null}

@@ -26,6 +26,7 @@ import { renderErrorPage } from "./error-page.tsx";
 import * as F from "./forms.ts";
 import { allowHeaderOf, methodNotAllowed } from "../methods.ts";
 import { renderItemPage } from "./item-page.tsx";
+import { mountJobsUi } from "./jobs-routes.ts";
 import { loadLineage } from "./lineage-card.tsx";
 import { itemHref } from "./items-table.tsx";
 import { renderItemsPage } from "./items-page.tsx";
@@ -362,6 +363,8 @@ export function mountUi(app: Hono<Env>, deps: AppDeps, ui: UiDeps): void {
       }, (c) => itemHref(c.req.param("id") ?? "")),
     );
   }
+
+  mountJobsUi(app, deps, { guarded, page, viewFor, readForm, sameOrigin, formLimit, secret: config.secret, env: ui.envs[0]! });
 
   // Another method on a known path: the sign-in check as for the page (protected pages), then a 405
   // page with Allow (lib/http/methods.ts). Sign-in, sign-out and the stylesheet answer anyone.
