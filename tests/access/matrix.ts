@@ -34,6 +34,7 @@ const OTHER_METHODS: Row[] = [
   { name: "`PATCH /v1/backlog/items`", needs: "tools.backlog.read", ok: "405", request: { method: "PATCH", path: "/v1/backlog/items" } },
   { name: "`DELETE /v1/backlog/items/:id`", needs: "tools.backlog.read", ok: "405", request: { method: "DELETE", path: "/v1/backlog/items/bl_nope" } },
   { name: "`DELETE /v1/scheduler/jobs`", needs: "tools.backlog.read", ok: "405", request: { method: "DELETE", path: "/v1/scheduler/jobs" } },
+  { name: "`GET /v1/scheduler/jobs/:job/run`", needs: null, ok: "405", request: { method: "GET", path: "/v1/scheduler/jobs/daily_backlog_cleanup/run" } },
   { name: "`POST /metrics`", needs: "tools.backlog.read", ok: "405", request: { method: "POST", path: "/metrics" } },
   { name: "`GET /v1/backlog/generate/weekly`", needs: "tools.backlog.admin", ok: "405", request: { method: "GET", path: "/v1/backlog/generate/weekly?env=prod" } },
   { name: "`GET /v1/tools/execute`", needs: null, ok: "405", request: { method: "GET", path: "/v1/tools/execute" } },
@@ -49,6 +50,9 @@ export async function rows(): Promise<Row[]> {
     { name: "`GET /v1/backlog/items/:id`", needs: "tools.backlog.read", request: { method: "GET", path: "/v1/backlog/items/bl_nope" } },
     { name: "`GET /v1/scheduler/jobs`", needs: "tools.backlog.read", request: { method: "GET", path: "/v1/scheduler/jobs" } },
     { name: "`GET /metrics`", needs: "tools.backlog.read", request: { method: "GET", path: "/metrics" } },
+    // Run now, by job name: the job's run-by-hand right (its entitlement's domain at admin); a dry run writes nothing.
+    { name: "`POST /v1/scheduler/jobs/daily_backlog_cleanup/run`", needs: "tools.backlog.admin", request: { method: "POST", path: "/v1/scheduler/jobs/daily_backlog_cleanup/run?dry_run=true" } },
+    { name: "`POST /v1/scheduler/jobs/hourly_risk_snapshot/run`", needs: "tools.risk.admin", request: { method: "POST", path: "/v1/scheduler/jobs/hourly_risk_snapshot/run?dry_run=true" } },
     { name: "`POST /v1/backlog/generate/weekly`", needs: "tools.backlog.admin", request: { method: "POST", path: "/v1/backlog/generate/weekly?env=prod&dry_run=true" } },
     // An empty payload: allowed callers get its 400, so nothing is written.
     { name: "`POST /v1/alerts/alertmanager`", needs: "tools.alerts.write", request: { method: "POST", path: "/v1/alerts/alertmanager?dry_run=true", body: {} } },

@@ -128,7 +128,7 @@ describe("fuzz on Postgres and JSONL", () => {
   }, 300_000);
 
   test("any method on known and mangled paths with hostile queries: no 5xx, same status on both, 405 with Allow, refused calls write nothing", async () => {
-    const known = ["/healthz", "/readyz", "/metrics", "/v1/backlog/dashboard", "/dashboard", "/v1/backlog/items", "/v1/backlog/items/bl_x", "/v1/backlog/generate/weekly", "/v1/tools/execute", "/v1/scheduler/jobs", "/v1/alerts/alertmanager"];
+    const known = ["/healthz", "/readyz", "/metrics", "/v1/backlog/dashboard", "/dashboard", "/v1/backlog/items", "/v1/backlog/items/bl_x", "/v1/backlog/generate/weekly", "/v1/tools/execute", "/v1/scheduler/jobs", "/v1/scheduler/jobs/daily_backlog_cleanup/run", "/v1/scheduler/jobs/nope/run", "/v1/alerts/alertmanager"];
     const mangle: ((p: string) => string)[] = [
       (p) => p,
       (p) => p,
@@ -216,10 +216,10 @@ describe("fuzz /ui on Postgres and JSONL", () => {
   const origin = fc.constantFrom(undefined, "http://localhost", "https://evil.example", "null");
   const field = fc.oneof(text, fc.constantFrom("done", "open", "P0", "on", "", "x".repeat(25_000)));
   const formBody = fc.record({ kind: fc.constantFrom("urlencoded", "multipart", "raw", "json", "notutf8", "huge", "none", "noboundary", "utf16"), fields: fc.dictionary(fc.constantFrom("status", "message", "owner", "api_key", "next", "x"), field, { maxKeys: 4 }), raw: ascii });
-  const page = fc.record({ method: fc.constant("GET" as const), path: fc.constantFrom("/ui", "/ui/items", "/ui/items/P", "/ui/owners/P", "/ui/trends", "/ui/login", "/ui/P", "/ui/items/P/status"), part: pathPart, query: hostileQuery, cookie, origin });
+  const page = fc.record({ method: fc.constant("GET" as const), path: fc.constantFrom("/ui", "/ui/items", "/ui/items/P", "/ui/owners/P", "/ui/trends", "/ui/jobs", "/ui/login", "/ui/P", "/ui/items/P/status"), part: pathPart, query: hostileQuery, cookie, origin });
   // Another method on a page's or a form's path: the sign-in redirect or a 405 page with Allow.
-  const other = fc.record({ method: fc.constantFrom("PUT" as const, "PATCH" as const, "DELETE" as const, "OPTIONS" as const), path: fc.constantFrom("/ui", "/ui/items", "/ui/items/P", "/ui/items/P/status", "/ui/login", "/ui/logout", "/ui/assets/app.css", "/ui/P"), part: pathPart, query: hostileQuery, cookie, origin });
-  const post = fc.record({ method: fc.constant("POST" as const), path: fc.constantFrom("/ui/login", "/ui/logout", "/ui/items/P/status", "/ui/items/P/comment", "/ui/items/P/owner", "/ui/items/P/nope"), part: pathPart, cookie, csrf, origin, body: formBody });
+  const other = fc.record({ method: fc.constantFrom("PUT" as const, "PATCH" as const, "DELETE" as const, "OPTIONS" as const), path: fc.constantFrom("/ui", "/ui/items", "/ui/items/P", "/ui/items/P/status", "/ui/jobs", "/ui/jobs/P/run", "/ui/login", "/ui/logout", "/ui/assets/app.css", "/ui/P"), part: pathPart, query: hostileQuery, cookie, origin });
+  const post = fc.record({ method: fc.constant("POST" as const), path: fc.constantFrom("/ui/login", "/ui/logout", "/ui/items/P/status", "/ui/items/P/comment", "/ui/items/P/owner", "/ui/items/P/nope", "/ui/jobs/P/run"), part: pathPart, cookie, csrf, origin, body: formBody });
 
   type Of<A> = A extends fc.Arbitrary<infer T> ? T : never;
   type UiRequest = Of<typeof page> | Of<typeof other> | Of<typeof post>;
