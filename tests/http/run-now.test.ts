@@ -58,6 +58,9 @@ describe("POST /v1/scheduler/jobs/:job/run", () => {
     const view = jobs.find((j) => j.id === "daily_backlog_cleanup")!;
     expect(view).toMatchObject({ description: expect.stringContaining("retention_days"), run_by_hand: "tools.backlog.admin" });
     expect(view.last_run).toMatchObject({ run_id: body.run_id, source: "manual", actor: "admin", status: "success", scheduled_at: "2026-11-23T10:00:00.001Z" });
+    // and the metrics read it from the same ledger
+    const metrics = await (await app.request("/metrics", { headers: auth("reader") })).text();
+    expect(metrics).toContain(`backlog_job_last_success_timestamp_seconds{task="daily_backlog_cleanup"} ${NOW.getTime() / 1000}`);
   });
 
   test("auth cells: writer and reader 403 naming the right, no key and a wrong key 401; the scheduler agent lacks tools.risk.admin", async () => {
