@@ -164,7 +164,7 @@ describe("a claim whose answer was lost", () => {
     try {
       // Until the retry has run the job AND recorded its outcome (the tool returns before the ledger's finish).
       const status = async () => (await db.sql<{ status: string }[]>`select status from scheduler_runs where job = 'daily_count'`)[0]?.status;
-      for (let i = 0; i < 80 && (await status()) !== "success"; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 600 && (await status()) !== "success"; i++) await new Promise((r) => setTimeout(r, 50));
       expect(await status()).toBe("success");
       expect(calls).toEqual(["daily"]);
     } finally {

@@ -198,7 +198,7 @@ describe("catch-up and overrun", () => {
     const s = scheduler(new MemoryRunLedger(), calls, { now: () => now, catchUpMs: { hourly_count: 0, daily_count: 6 * 3_600_000 } });
     s.start(); // start() runs the catch-up in the background
     try {
-      for (let i = 0; i < 120 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 1200 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
       expect(calls).toEqual(["daily"]);
       expect((await s.jobs()).find((j) => j.id === "daily_count")?.last_run).toMatchObject({ scheduled_at: "2026-11-23T03:40:00.000Z", source: "catch-up" });
     } finally {
@@ -223,7 +223,7 @@ describe("catch-up and overrun", () => {
       });
       const job = parseCron(JOBS_TEXT).jobs[1]!;
       const running = s.runJob(job, new Date("2026-11-23T03:40:00Z"));
-      for (let i = 0; i < 200 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 3000 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       await sql.end(); // the ledger's connection is gone before the run ends
       expect(await running).toMatchObject({ job: "daily_count", status: "success", result: { counted: 1 } });
       expect(logs.find((l) => l.event === "scheduler: could not record the outcome")).toBeDefined();
