@@ -24,7 +24,7 @@ import type { Logger } from "../core/log.ts";
 import type { Policy } from "../generation/policy.ts";
 import { resolveOwner } from "../lifecycle/owner.ts";
 import { resolveLink, type Step } from "../lifecycle/plan.ts";
-import { servingBackend } from "../store/index.ts";
+import { refuseWhileDegraded } from "../store/index.ts";
 import { OPEN_STATUSES, type BacklogItem, type BacklogStore } from "../store/types.ts";
 import { listAll } from "../tools/list-all.ts";
 import { dedupeKeyOf, INTAKE_SOURCE, mapGroup, type IntakePolicyView, type MappedGroup } from "./map.ts";
@@ -123,9 +123,7 @@ export async function ingestAlertmanager(payload: AlertmanagerPayload, deps: Ing
 }
 
 function refuseOnFallback(store: BacklogStore): void {
-  if (servingBackend(store).degraded) {
-    throw new AppError("degraded", "store degraded: Postgres is unavailable, and the alert group's item may exist only there; nothing was written. Alertmanager sends the notification again (5xx); it is applied once readyz reports ready.");
-  }
+  refuseWhileDegraded(store, "the alert group's item may exist only there", "Alertmanager sends the notification again (5xx); it is applied once readyz reports ready.");
 }
 
 /** Applies the steps in order, appending each event type written to `events`; answers the item acted on. */

@@ -20,6 +20,16 @@ export function servingBackend(store: BacklogStore): { backend: string; degraded
   return { backend: store.name, degraded: Boolean((store as { degraded?: boolean }).degraded) };
 }
 
+/**
+ * Deciding actions (alert intake, generation, cleanup's SLA pass, notify dispatch) choose what to write
+ * from what the store holds as a whole. On the auto store's JSONL fallback that view is partial (items
+ * that exist only in Postgres are missing, copies from an earlier outage may be stale), so they refuse
+ * with this 503 instead of deciding from it: `why` says what cannot be known, `retry` who asks again.
+ */
+export function refuseWhileDegraded(store: BacklogStore, why: string, retry: string): void {
+  if (servingBackend(store).degraded) throw new AppError("degraded", `store degraded: Postgres is unavailable, and ${why}; nothing was written. ${retry}`);
+}
+
 export const BACKENDS = ["auto", "postgres", "jsonl", "memory"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 

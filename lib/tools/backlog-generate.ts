@@ -6,6 +6,10 @@
  * append per file on JSONL), then recurred / auto_resolved / signal_gone transitions (they need the ids
  * just created). Each step is guarded by the state it leaves, so a re-run after a failure finishes the
  * job and a re-run after success changes nothing.
+ * On the auto store's JSONL fallback (Postgres down) a run, dry runs included, is refused with 503 before
+ * and after its reads: the lineages, auto-resolves and reopens are decided from ALL this env's items, and
+ * the fallback lacks those that exist only in Postgres (a run there created returning items without their
+ * link to the previous one, and left gone ones open). Run it again once Postgres serves.
  */
 import { loadCatalog } from "../catalog/backstage.ts";
 import { findPlatformDigest, findRiskDigest, listDigestPeriods } from "../generation/digest.ts";
@@ -15,6 +19,7 @@ import { isoWeekLabel } from "../core/isoweek.ts";
 import { lineageOf } from "../lifecycle/lineage.ts";
 import { planLifecycle, resolveLink, type Step } from "../lifecycle/plan.ts";
 import { categoryOf, displayPath, type Policy } from "../generation/policy.ts";
+import { refuseWhileDegraded } from "../store/index.ts";
 import { parseUpsert, planUpsert, todayUtc } from "../store/logic.ts";
 import { OPEN_STATUSES, type BacklogEvent, type BacklogItem, type BacklogStore } from "../store/types.ts";
 import { listAll } from "./list-all.ts";
@@ -76,6 +81,7 @@ export async function runGeneration(kind: GenerationKind, params: GenerateParams
     log.warn("generate: skipped", { reason: skipped.reason });
     return { ...skipped, dry_run: params.dry_run };
   }
+  refuseOnFallback(ctx, kind);
   const now = ctx.now();
   const common = { reportsDir: ctx.paths.reportsDir, env: params.env, policy, log };
   let found: { file: string; period: string };
@@ -107,6 +113,8 @@ export async function runGeneration(kind: GenerationKind, params: GenerateParams
       if ((OPEN_STATUSES as readonly string[]).includes(it.status) && !present.has(lineageOf(it, policy.dedupe.key_prefix))) events.set(it.id, await ctx.store.events(it.id));
     }
   }
+  // The store may have switched to its fallback during the reads (see the header).
+  refuseOnFallback(ctx, kind);
   const steps = planLifecycle({
     env: plan.env,
     period: plan.period,
@@ -139,6 +147,14 @@ export async function runGeneration(kind: GenerationKind, params: GenerateParams
   const { items: _i, lifecycle: _l, ...summary } = result;
   log.info(params.dry_run ? "generate: dry run" : "generate: done", { ...summary, lifecycle: applied.lifecycle.length });
   return result;
+}
+
+function refuseOnFallback(ctx: ToolContext, kind: GenerationKind): void {
+  refuseWhileDegraded(
+    ctx.store,
+    `the ${kind} generation decides lineages, auto-resolves and reopens from all items, some of which may exist only there`,
+    `Run backlog_tool.auto_generate_${kind} again once readyz reports ready (a scheduled run is recorded as failed and not repeated: docs/generation.md).`,
+  );
 }
 
 interface Applied {

@@ -3,11 +3,15 @@
  * snoozes that ended get their `snooze_expired` event, overdue items climb the escalation ladder
  * (sla.escalate_after_days_overdue; rules in lib/lifecycle/sla.ts). Every step is a store.transition
  * with actor = the caller; a re-run the same day takes no step twice. Dry run: the steps, nothing written.
+ * On the auto store's JSONL fallback it refuses (503) after its read, before any step: the fallback's
+ * copy of an item may be stale (a person closed or snoozed it in Postgres since), and its replayed
+ * escalation would raise the priority of the item the person closed.
  */
 import { AppError } from "../core/errors.ts";
 import { planEscalation } from "../lifecycle/sla.ts";
 import { planSnoozeExpiry } from "../lifecycle/snooze.ts";
 import type { Policy } from "../generation/policy.ts";
+import { refuseWhileDegraded } from "../store/index.ts";
 import { compareOverdue, daysBetween, planTransition, todayUtc } from "../store/logic.ts";
 import { DASHBOARD_OVERDUE_LIMIT, OPEN_STATUSES, type BacklogItem, type Transition } from "../store/types.ts";
 import { listAll } from "./list-all.ts";
@@ -29,7 +33,9 @@ export async function runSlaPass(ctx: ToolContext, policy: Policy, dryRun: boole
   const now = ctx.now();
   const today = todayUtc(now);
   const steps: SlaStep[] = [];
-  for (const found of await listAll(ctx.store, { status: [...OPEN_STATUSES] }, now)) {
+  const open = await listAll(ctx.store, { status: [...OPEN_STATUSES] }, now);
+  refuseWhileDegraded(ctx.store, SLA_WHY, CLEANUP_RETRY);
+  for (const found of open) {
     let item = found;
     const todo: Transition[] = [];
     const expiry = planSnoozeExpiry(item, today);
@@ -54,6 +60,9 @@ export async function runSlaPass(ctx: ToolContext, policy: Policy, dryRun: boole
   }
   return { snooze_expired: steps.filter((s) => s.type === "snooze_expired").length, escalated: steps.filter((s) => s.type === "escalated").length, steps };
 }
+
+export const SLA_WHY = "escalations and snooze expiries are decided from every open item, some of which may exist only there or be stale copies";
+export const CLEANUP_RETRY = "Run backlog_tool.cleanup again once readyz reports ready, or let tomorrow's daily_backlog_cleanup do it.";
 
 export interface DueSoonEntry {
   id: string;

@@ -20,7 +20,8 @@ import { strictObject } from "../core/strict.ts";
 import { CLAIM_LEASE_MS } from "../notify/state.ts";
 import { pruneNotices } from "../notify/prune.ts";
 import { openNotifyState } from "../notify/state-open.ts";
-import { dueSoonOf, runSlaPass } from "./backlog-sla.ts";
+import { CLEANUP_RETRY, dueSoonOf, runSlaPass, SLA_WHY } from "./backlog-sla.ts";
+import { refuseWhileDegraded } from "../store/index.ts";
 import { groupByLineage } from "../lifecycle/lineage.ts";
 import { planSnooze } from "../lifecycle/snooze.ts";
 import { defineAction, type Tool, type ToolContext } from "./types.ts";
@@ -197,6 +198,8 @@ export function createBacklogTool(policy: Policy) {
         entitlement: "tools.backlog.admin",
         writes: true,
         run: async (p, ctx) => {
+          // Before the retention step too, so a refusal writes nothing (the SLA pass checks again after its read).
+          refuseWhileDegraded(ctx.store, SLA_WHY, CLEANUP_RETRY);
           const retention_days = p.retention_days ?? policy.defaults.retention_days;
           const now = ctx.now();
           const removed = await ctx.store.cleanup(retention_days, now, { dryRun: p.dry_run });

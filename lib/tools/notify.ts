@@ -2,6 +2,8 @@
  * notify_tool: the built-in notifier for teams without Prometheus/Alertmanager (docs/alerting.md).
  *   dispatch  one message per owner to each webhook of the policy's notify section (lib/notify/)
  * Scheduled as job notify_dispatch (ops/task_registry.yml); callable from the CLI and HTTP like any tool.
+ * On the auto store's JSONL fallback it refuses (503) before sending: items and the sent-notice state
+ * that exist only in Postgres are missing there, so notices would be missed or sent a second time.
  */
 import { processEnv } from "../config/index.ts";
 import * as v from "valibot";
@@ -9,6 +11,7 @@ import { strictObject } from "../core/strict.ts";
 import { runNotify } from "../notify/dispatch.ts";
 import type { SenderDeps } from "../notify/deliver.ts";
 import { openNotifyState } from "../notify/state-open.ts";
+import { refuseWhileDegraded } from "../store/index.ts";
 import type { Policy } from "../generation/policy.ts";
 import { defineAction, type Tool } from "./types.ts";
 
@@ -34,6 +37,7 @@ export function createNotifyTool(policy: Policy, options: NotifyToolOptions = {}
         entitlement: "tools.notify.write",
         writes: true,
         run(params, ctx) {
+          refuseWhileDegraded(ctx.store, "which notices are due and which were sent is known only with the items and the sent state held there", "Run notify_tool.dispatch again once readyz reports ready; the next scheduled notify_dispatch sends what is due then.");
           return runNotify(
             { store: ctx.store, state: openNotifyState(ctx.store, ctx.log), policy, env: options.env ?? processEnv(), now: ctx.now, log: ctx.log, fetch: options.fetch, sleep: options.sleep },
             params,
