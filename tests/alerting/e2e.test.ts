@@ -21,7 +21,7 @@ import { loadRegistry } from "../../lib/scheduler/registry.ts";
 import { addDays, todayUtc } from "../../lib/store/logic.ts";
 import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import { REPO } from "../helpers/run.ts";
-import { freePort } from "../helpers/pg-cluster.ts";
+import { freePorts } from "../helpers/pg-cluster.ts";
 import { ALERTMANAGER, PROMETHEUS, requireBinary, until } from "./tools.ts";
 
 const READER_KEY = "e2e-reader-key-0123456789";
@@ -84,7 +84,7 @@ test("a real Prometheus scrapes the real server, a real Alertmanager delivers th
   await new Promise<void>((r) => receiver!.listen(0, "127.0.0.1", r));
   const hookPort = (receiver.address() as AddressInfo).port;
 
-  const [appPort, promPort, amPort] = [await freePort(), await freePort(), await freePort()];
+  const [appPort, promPort, amPort] = await freePorts(3);
   const started = performance.now();
   start("server", process.execPath, ["run", "server.ts"], {
     PORT: String(appPort),

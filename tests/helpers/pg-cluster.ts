@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -53,14 +53,28 @@ function run(bin: string, args: string[], opts: { allowFail?: boolean } = {}): s
 }
 
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
+  return (await freePorts(1))[0]!;
+}
+
+/**
+ * `n` distinct free ports on 127.0.0.1: all are held open until the last is found, since a port closed
+ * and asked for again can come back (two programs of one test then fight over it).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const held: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = createServer();
+      held.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once("error", reject);
+        srv.listen(0, "127.0.0.1", () => resolve());
+      });
+    }
+    return held.map((srv) => (srv.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(held.map((srv) => new Promise((r) => srv.close(r))));
+  }
 }
 
 function alive(pid: number): boolean {
