@@ -8,6 +8,7 @@ import { Cron } from "croner";
 import { clearTimeout, setTimeout } from "node:timers";
 import { describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { servingBackend } from "../store/index.ts";
 import { dispatch, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import type { CronJob } from "./cron-file.ts";
@@ -52,7 +53,7 @@ export type RegistryJob = ManualJob & { description: string };
 export type RunOutcome =
   | { job: string; scheduled_at: string; status: "success"; result: unknown; ms: number }
   | { job: string; scheduled_at: string; status: "error"; error: string; ms: number }
-  | { job: string; scheduled_at: string; skipped: "already ran" | "still running" | "suspended" };
+  | { job: string; scheduled_at: string; skipped: "already ran" | "still running" | "suspended" | "store degraded" };
 
 export interface JobView {
   id: string;
@@ -88,15 +89,15 @@ export function createScheduler(deps: SchedulerDeps) {
    * asking again later runs the job if Postgres recorded it (and says "already ran" if another claimer
    * won). Only while a late claim of that fire is still allowed: max(catch-up window, late tolerance).
    */
-  function askAgainLater(job: CronJob, at: Date, source: string): void {
+  function askAgainLater(job: CronJob, at: Date, source: string, why = "claim outcome unknown"): void {
     const retryMs = deps.claimRetryMs ?? 60_000;
     const window = Math.max(tasks().catchUpMs[job.id] ?? 0, LATE_TOLERANCE_MS);
     const fields = { job: job.id, scheduled_at: scheduledMinute(at) };
     if (stopped || clock().getTime() + retryMs - at.getTime() > window) {
-      deps.log.error("scheduler: claim outcome unknown, past the job's window: not asked again", { ...fields, window_ms: window });
+      deps.log.error(`scheduler: ${why}, past the job's window: not asked again`, { ...fields, window_ms: window });
       return;
     }
-    deps.log.warn("scheduler: claim outcome unknown, asking again", { ...fields, retry_ms: retryMs });
+    deps.log.warn(`scheduler: ${why}, asking again`, { ...fields, retry_ms: retryMs });
     const t = setTimeout(() => {
       retries.delete(t);
       void runJob(job, at, source);
@@ -119,6 +120,13 @@ export function createScheduler(deps: SchedulerDeps) {
       deps.log.warn("scheduler: job still running, not started again", { job: job.id, scheduled_at });
       deps.onRun?.(job.id, "skipped", clock(), "still_running");
       return { job: job.id, scheduled_at, skipped: "still running" };
+    }
+    // A deciding action refuses on the auto store's fallback (503, nothing written). Claiming the fire
+    // would record it as failed and nothing would run it again (catch-up: already ran): a weekly
+    // generation skipped for a week. So the fire is not claimed and asked again within its window.
+    if (deps.registry.get(job.tool)?.actions[job.action]?.needs_full_view && servingBackend(deps.toolContext(deps.identity).store).degraded) {
+      askAgainLater(job, at, source, "store degraded, fire deferred");
+      return { job: job.id, scheduled_at, skipped: "store degraded" };
     }
     running.add(job.id);
     const started = performance.now();

@@ -153,7 +153,7 @@ function refuseOnFallback(ctx: ToolContext, kind: GenerationKind): void {
   refuseWhileDegraded(
     ctx.store,
     `the ${kind} generation decides lineages, auto-resolves and reopens from all items, some of which may exist only there`,
-    `Run backlog_tool.auto_generate_${kind} again once readyz reports ready (a scheduled run is recorded as failed and not repeated: docs/generation.md).`,
+    `Run backlog_tool.auto_generate_${kind} again once readyz reports ready.`,
   );
 }
 

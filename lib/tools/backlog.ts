@@ -175,6 +175,7 @@ export function createBacklogTool(policy: Policy) {
         params: params({ env: GenEnv, week: v.optional(IsoWeekString), dry_run: DryRun }),
         entitlement: "tools.backlog.admin",
         writes: true,
+        needs_full_view: true,
         run: async (p, ctx) => (await import("./backlog-generate.ts")).runGeneration("weekly", { env: p.env, period: p.week, dry_run: p.dry_run }, ctx, policy),
       }),
 
@@ -183,6 +184,7 @@ export function createBacklogTool(policy: Policy) {
         params: params({ env: GenEnv, date: v.optional(DateString), dry_run: DryRun }),
         entitlement: "tools.backlog.admin",
         writes: true,
+        needs_full_view: true,
         run: async (p, ctx) => (await import("./backlog-generate.ts")).runGeneration("daily", { env: p.env, period: p.date, dry_run: p.dry_run }, ctx, policy),
       }),
 
@@ -197,6 +199,7 @@ export function createBacklogTool(policy: Policy) {
         }),
         entitlement: "tools.backlog.admin",
         writes: true,
+        needs_full_view: true,
         run: async (p, ctx) => {
           // Before the retention step too, so a refusal writes nothing (the SLA pass checks again after its read).
           refuseWhileDegraded(ctx.store, SLA_WHY, CLEANUP_RETRY);

@@ -36,6 +36,7 @@ export function createNotifyTool(policy: Policy, options: NotifyToolOptions = {}
         ),
         entitlement: "tools.notify.write",
         writes: true,
+        needs_full_view: true,
         run(params, ctx) {
           refuseWhileDegraded(ctx.store, "which notices are due and which were sent is known only with the items and the sent state held there", "Run notify_tool.dispatch again once readyz reports ready; the next scheduled notify_dispatch sends what is due then.");
           return runNotify(

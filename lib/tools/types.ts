@@ -34,6 +34,11 @@ export interface ToolAction<S extends v.GenericSchema = v.GenericSchema, R = unk
   entitlement: string;
   /** Writes something (then `dry_run: true` must be honoured). */
   writes: boolean;
+  /**
+   * Decides from the whole store, so it refuses (503) while the auto store is degraded (lib/store/index.ts
+   * refuseWhileDegraded); the in-process scheduler then defers its fire instead of claiming it.
+   */
+  needs_full_view?: boolean;
   run(params: v.InferOutput<S>, ctx: ToolContext): Promise<R>;
 }
 

@@ -1,0 +1,78 @@
+/**
+ * The in-process scheduler and a deciding job (backlog_tool.auto_generate_weekly) while the auto store's
+ * PRIVATE Postgres is stopped over the job's fire. The generation refuses on the JSONL fallback (503,
+ * tests/tools/backlog-auto-outage.test.ts); claiming the fire anyway recorded it as failed and nothing
+ * ran it again (catch-up: already ran), so the week was skipped. The fire is deferred instead, not
+ * claimed, and asked again until Postgres serves: it then runs once, as it would have with Postgres up.
+ */
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { silentLogger } from "../../lib/core/log.ts";
+import { parsePolicyText } from "../../lib/generation/policy.ts";
+import { parseCron } from "../../lib/scheduler/cron-file.ts";
+import { openRunLedger } from "../../lib/scheduler/ledger-open.ts";
+import { createScheduler } from "../../lib/scheduler/scheduler.ts";
+import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
+import { createToolContext, dispatch, loadToolRegistry } from "../../lib/tools/index.ts";
+import { autoHarness, pgConfig, waitFor } from "../store/auto-harness.ts";
+
+setDefaultTimeout(90_000);
+const { pause, resume, database, tempDir, cleanups } = autoHarness();
+const POLICY = parsePolicyText("lifecycle:\n  mode: weekly\n", "sched.yml");
+const svc = (service: string) => ({ service, pressure_score: 70, band: "high", signals: { churn_30d: 120 }, recommended_categories: ["security"], reasons: ["pressure"] });
+const DIGESTS = [
+  { week: "2026-W47", env: "prod", generated_at: "2026-11-16T06:00:00Z", services: [svc("gateway")] },
+  { week: "2026-W48", env: "prod", generated_at: "2026-11-23T06:00:00Z", services: [svc("gateway")] },
+];
+const FIRE = new Date("2026-11-23T06:20:00.000Z"); // Monday of W48
+const JOBS = parseCron(
+  "20 6 * * 1 backlog bun run ops/scripts/run_governance_job.ts --job weekly_backlog_generate --tool backlog_tool --action auto_generate_weekly --params-json '{\"env\":\"prod\",\"week\":\"2026-W48\"}'",
+).jobs;
+
+test("a weekly generation fire while Postgres is down is deferred, not claimed, and runs once when Postgres is back", async () => {
+  const { dsn, sql } = await database();
+  const dir = tempDir();
+  const reports = tempDir();
+  mkdirSync(join(reports, "platform/prod"), { recursive: true });
+  for (const d of DIGESTS) writeFileSync(join(reports, `platform/prod/${d.week}.json`), JSON.stringify(d));
+  let now = new Date("2026-11-16T06:20:00Z");
+  const store = await AutoBacklogStore.open({ pg: pgConfig(dsn), dir, retrySeconds: 1, clock: () => now, log: silentLogger });
+  cleanups.push(() => store.close());
+  expect(store.name).toBe("PostgresBacklogStore");
+  const registry = await loadToolRegistry({ policy: POLICY, only: ["backlog_tool"] });
+  const toolContext = (id: { agent: string; entitlements: readonly string[] }) =>
+    createToolContext({ store, agent: id.agent, entitlements: id.entitlements, now: () => now, log: silentLogger, paths: { root: reports, reportsDir: reports, policyFile: "sched.yml" } });
+  const identity = { agent: "scheduler", entitlements: ["tools.backlog.admin"], authenticated: true };
+  await dispatch(registry, { tool: "backlog_tool", action: "auto_generate_weekly", params: { env: "prod", week: "2026-W47" } }, toolContext(identity));
+
+  const scheduler = createScheduler({
+    jobs: JOBS,
+    catchUpMs: { weekly_backlog_generate: 12 * 3_600_000 },
+    registry,
+    ledger: openRunLedger(store, silentLogger),
+    toolContext,
+    identity,
+    clock: () => now,
+    log: silentLogger,
+    claimRetryMs: 200,
+  });
+  cleanups.push(() => scheduler.stop());
+
+  now = new Date(FIRE.getTime() + 20_000);
+  await pause();
+  await store.list(); // fails over to JSONL
+  expect(store.name).toBe("JsonlBacklogStore");
+  expect(await scheduler.runDue(FIRE)).toEqual([{ job: "weekly_backlog_generate", scheduled_at: FIRE.toISOString(), skipped: "store degraded" }]);
+
+  resume();
+  await waitFor("the switch back to Postgres", () => store.name === "PostgresBacklogStore");
+  await waitFor("the deferred fire's run", async () => (await sql`select 1 from scheduler_runs where status = 'success'`).length === 1);
+  const runs = await sql<{ scheduled_at: Date; status: string }[]>`select scheduled_at, status from scheduler_runs`;
+  expect(runs.map((r) => [r.scheduled_at.toISOString(), r.status])).toEqual([[FIRE.toISOString(), "success"]]);
+  // As with Postgres up: W48's item linked to W47's.
+  const items = await sql<{ id: string; dedupe_key: string; meta: { prev_id?: string; next_id?: string } }[]>`select id, dedupe_key, meta from backlog_items order by dedupe_key`;
+  expect(items.map((i) => i.dedupe_key)).toEqual(["platform_backlog:2026-W47:prod:gateway:security", "platform_backlog:2026-W48:prod:gateway:security"]);
+  expect(items[1]!.meta.prev_id).toBe(items[0]!.id);
+  expect(items[0]!.meta.next_id).toBe(items[1]!.id);
+});
