@@ -50,15 +50,22 @@ describe("two schedulers on auto, Postgres restarted under them", () => {
         await sleep(5);
       }
     })();
+    // Each phase lasts `ms` and at least `minutes` fired minutes: a slow machine gets as many minutes
+    // before, during and after each outage as a fast one gets in the time (never fewer than the check below).
+    const phase = async (ms: number, minutes: number) => {
+      const target = outcomes.length + minutes;
+      await sleep(ms);
+      await waitFor(`${minutes} minutes fired in this phase`, () => outcomes.length >= target, 60_000);
+    };
     try {
       for (let round = 0; round < 2; round++) {
-        await sleep(1500);
+        await phase(1500, 15);
         await pause();
-        await sleep(2000);
+        await phase(2000, 15);
         resume();
         await waitFor("both stores back on Postgres", async () => (await Promise.all(stores.map((s) => s.recover()))).every(Boolean), 60_000);
       }
-      await sleep(500);
+      await phase(500, 5);
     } finally {
       running = false;
       await fire;

@@ -110,16 +110,23 @@ describe("auto backend under stress", () => {
         throw new Error(`${who} failed at ${new Date().toISOString()}: ${err instanceof Error ? err.stack : String(err)}`, { cause: err });
       });
     const work = [...Array.from({ length: CLIENTS }, (_, k) => named(`client ${k}`, client(k))), ...Array.from({ length: RACERS }, (_, r) => named(`racer ${r}`, racer(r)))];
+    // Each phase lasts `ms` and at least `writes` acknowledged writes: a slow machine gets as many writes
+    // before, during and after each outage as a fast one gets in the time (never fewer than the check below).
+    const phase = async (ms: number, writes: number) => {
+      const target = acked.writes + writes;
+      await sleep(ms);
+      await waitFor(`${writes} acknowledged writes in this phase`, () => acked.writes >= target || !running, 60_000);
+    };
     const outages = (async () => {
       try {
         for (let round = 0; round < 2; round++) {
-          await sleep(1500);
+          await phase(1500, 25);
           await pause(); // pg_ctl stop -m immediate
-          await sleep(2000);
+          await phase(2000, 25);
           resume();
           await waitFor("both stores back on Postgres", async () => (await Promise.all(stores.map((s) => s.recover()))).every(Boolean), 60_000);
         }
-        await sleep(1000);
+        await phase(1000, 25);
       } finally {
         running = false;
       }
