@@ -239,6 +239,11 @@ export function createApp(deps: AppDeps) {
       throw new AppError("invalid_input", `job: ${job} runs ${own.tool}.${own.action}, not ${tool}.${action}; send the job's own tool and action.`, { details: [`tool/action: expected ${own.tool}.${own.action} for job ${job}`] });
     }
     const scheduledAt = own?.minute ?? deps.scheduler?.claimMinute?.(job, at) ?? at.toISOString();
+    // A deciding action refuses on the auto store's fallback: claimed, the minute would be recorded failed
+    // and never run again. Not claimed, claim_failed lets the runner ask again (docs/generation.md).
+    if (def.needs_full_view && deps.backend().degraded) {
+      throw new AppError("degraded", `store degraded: Postgres is unavailable, and ${tool}.${action} decides from the whole backlog; ${job} at ${scheduledAt} was not claimed and nothing ran. Ask again when readyz reports ready.`, { details: { claim_failed: true } });
+    }
     // The caller's claim_token names its run, so asking again after a failed claim is recognised (runner).
     // One call per claim_token at a time here: the ledger grants a run id it finds still `running` to
     // its holder, so a second concurrent call with the same token must not reach it.

@@ -4,6 +4,7 @@
  * tests/tools/backlog-auto-outage.test.ts); claiming the fire anyway recorded it as failed and nothing
  * ran it again (catch-up: already ran), so the week was skipped. The fire is deferred instead, not
  * claimed, and asked again until Postgres serves: it then runs once, as it would have with Postgres up.
+ * The cron runner's call over HTTP is not claimed either: 503 with claim_failed, which the runner asks again.
  */
 import { expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -16,6 +17,7 @@ import { createScheduler } from "../../lib/scheduler/scheduler.ts";
 import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
 import { createToolContext, dispatch, loadToolRegistry } from "../../lib/tools/index.ts";
 import { autoHarness, pgConfig, waitFor } from "../store/auto-harness.ts";
+import { auth, buildTestApp } from "../http/harness.ts";
 
 setDefaultTimeout(90_000);
 const { pause, resume, database, tempDir, cleanups } = autoHarness();
@@ -75,4 +77,36 @@ test("a weekly generation fire while Postgres is down is deferred, not claimed, 
   expect(items.map((i) => i.dedupe_key)).toEqual(["platform_backlog:2026-W47:prod:gateway:security", "platform_backlog:2026-W48:prod:gateway:security"]);
   expect(items[1]!.meta.prev_id).toBe(items[0]!.id);
   expect(items[0]!.meta.next_id).toBe(items[1]!.id);
+});
+
+test("the cron runner's call for that fire while Postgres is down: 503 claim_failed, nothing claimed; asked again after the recovery it runs once", async () => {
+  const { dsn, sql } = await database();
+  const dir = tempDir();
+  const at = new Date("2026-11-23T06:20:00.000Z");
+  const store = await AutoBacklogStore.open({ pg: pgConfig(dsn), dir, retrySeconds: 1, log: silentLogger });
+  cleanups.push(() => store.close());
+  const { app } = buildTestApp(store, { ledger: openRunLedger(store, silentLogger), now: new Date(at.getTime() + 30_000) });
+  const call = () =>
+    app.request("/v1/tools/execute", {
+      method: "POST",
+      headers: { ...auth("scheduler"), "content-type": "application/json" },
+      body: JSON.stringify({ tool: "backlog_tool", action: "auto_generate_weekly", env: "prod", job: "weekly_backlog_generate", scheduled_at: at.toISOString(), claim_token: "runner-token-0123456789" }),
+    });
+  await pause();
+  await store.list(); // fails over to JSONL
+  expect(store.name).toBe("JsonlBacklogStore");
+  const refused = await call();
+  const body = (await refused.json()) as { error: string; claim_failed?: boolean };
+  expect({ status: refused.status, body }).toMatchObject({ status: 503 });
+  expect(body.claim_failed).toBe(true);
+  expect(body.error).toStartWith("store degraded: ");
+
+  resume();
+  await waitFor("the switch back to Postgres", () => store.name === "PostgresBacklogStore");
+  expect(await sql`select 1 from scheduler_runs`).toHaveLength(0);
+  const again = await call(); // the runner asks again with the same claim
+  expect(again.status).toBe(200);
+  const runs = await sql<{ status: string }[]>`select status from scheduler_runs`;
+  expect(runs.map((r) => r.status)).toEqual(["success"]);
+  expect((await sql`select 1 from backlog_items`).length).toBeGreaterThan(0);
 });
