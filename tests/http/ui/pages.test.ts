@@ -167,7 +167,7 @@ test("a writer signs in, filters, opens an item, changes its status and owner, s
   const replay = await fetch(`${server.url}/ui`, { headers: { cookie: `bb_session=${stolen}` }, redirect: "manual" });
   expect(replay.status).toBe(303);
   await context.close();
-});
+}, 120_000); // ten pages checked by axe-core and screenshotted: 10 s here, 35 s on a loaded machine
 
 test("a reader sees no forms, and a forged status post with the reader's own session is refused", async () => {
   const context = await browser.newContext();
