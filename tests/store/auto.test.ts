@@ -289,6 +289,7 @@ describe("AutoBacklogStore", () => {
     expect(res.stdout).toContain(`"event":"${USING_JSONL}"`);
     expect(res.stderr).toContain('"probe":"JsonlBacklogStore"');
     expect(res.stderr).toContain('"degraded":true');
-    expect(res.ms).toBeLessThan(20_000);
+    // A retry timer that kept the process alive would run until runScript kills it at timeoutMs, and
+    // expectExit(res, 0) above fails then (exit code null): no wall-clock assertion needed.
   }, TEST_MS);
 });
