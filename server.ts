@@ -14,7 +14,8 @@ import { loadAccess, type AccessControl, type Identity } from "./lib/access/conf
 import { loadConfig, processEnv, readVar } from "./lib/config/index.ts";
 import { AppError, describeError } from "./lib/core/errors.ts";
 import { redactText } from "./lib/core/redact.ts";
-import { createApp, withSafeUrl } from "./lib/http/app.ts";
+import { createApp } from "./lib/http/app.ts";
+import { withSafeUrl } from "./lib/http/safe-url.ts";
 import { attentionSource } from "./lib/alerting/source.ts";
 import { quarantineOf, takeSnapshot } from "./lib/alerting/snapshot.ts";
 import { createMetrics } from "./lib/http/metrics.ts";
