@@ -57,7 +57,9 @@ test("Postgres down: a resolve (and a firing) answers 503 and writes nothing; se
   expect([...rows]).toEqual([{ id: created.item_id, status: "done" }]);
 });
 
-test("identical notifications at once while Postgres restarts: one item, and every acknowledged answer names it", async () => {
+// The first wave usually ends before the stop lands (measured: 4 of 4 runs), so this is "around" the
+// restart, not a race inside one commit; the claim under test is no duplicate whatever the timing.
+test("identical notifications at once, before, during and after a Postgres restart: one item, and every acknowledged answer names it", async () => {
   const { store, sql, ingest } = await open();
   const answers: PromiseSettledResult<{ outcome: string; item_id: string }>[] = [];
   const wave = async () => answers.push(...(await Promise.allSettled(Array.from({ length: 4 }, () => ingest(payload())))));
@@ -72,7 +74,10 @@ test("identical notifications at once while Postgres restarts: one item, and eve
   expect(rows).toHaveLength(1);
   expect(rows[0]!.status).toBe("open");
   const acknowledged = answers.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
-  expect(acknowledged.filter((a) => a.outcome === "created").length).toBeGreaterThanOrEqual(1);
+  // The last wave runs on Postgres and is acknowledged; no two answers may say they created the item
+  // (at least one did unless its answer was lost with the connection at the stop).
+  expect(acknowledged.length).toBeGreaterThan(0);
+  expect(acknowledged.filter((a) => a.outcome === "created").length).toBeLessThanOrEqual(1);
   // An id handed out on the fallback stays valid (an alias of the Postgres item).
   for (const a of acknowledged) expect((await store.get(a.item_id))!.id).toBe(rows[0]!.id);
 });
