@@ -1,8 +1,8 @@
 /**
  * /ui/jobs (any signed-in reader) and its "Run now" form, POST /ui/jobs/:job/run: the same run-now as
  * POST /v1/scheduler/jobs/:job/run (lib/scheduler/run-now.ts), with the browser's identity, its CSRF token
- * and the form's one-time key (a double submit starts one run). Mounted by mountUi (routes.ts), whose
- * page helpers it uses.
+ * and the form's one-time key (a double submit starts one run). Mounted by mountUi (routes.ts), with
+ * the page helpers of ui-kit.ts.
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { Identity } from "../../access/config.ts";
