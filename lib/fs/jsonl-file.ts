@@ -13,50 +13,14 @@ import { open, type FileHandle } from "node:fs/promises";
 import { replaceFile } from "./atomic-write.ts";
 import { AppError, describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { CHUNK, lineId, NL, parseLines, parseWinners, type Winner } from "./jsonl-lines.ts";
+import type { LineSink, ReadStats } from "./line-sink.ts";
 
 export { listTemps, removeStaleTemps, syncDir } from "./atomic-write.ts";
+export { BLANK, type LineSink, type ReadStats } from "./line-sink.ts";
 
-/**
- * Reads of 2 MiB: a parsed batch of this much text is alive at once, so larger reads raise the peak RSS
- * (server with 100k items: 302 MB at 8 MiB, 281-287 MB at 2 MiB) for ~6% more load time
- * (bench/memory.ts, bench/jsonl-fold.ts). Lines longer than this grow the buffer.
- */
-const CHUNK = 2 << 20;
-const NL = 10;
 /** At most this many bad line numbers are listed per warning (the count says how many there were). */
 const MAX_LISTED = 5;
-
-/** Stands for an empty line in a batch, so batch positions stay line numbers. */
-export const BLANK: unknown = Symbol("blank line");
-
-/**
- * Receives the parsed lines. They come one read chunk at a time: applying a chunk in one tight loop
- * after parsing it measured about 20% faster on million-line loads than interleaving both per line.
- */
-export interface LineSink {
-  /** The file was (re)opened from byte 0: drop everything learned from it so far. */
-  reset(): void;
-  /**
-   * Parsed lines in file order: BLANK for an empty line, undefined for one that is not JSON. Returns
-   * the positions it rejected as not a valid record (they are skipped and reported).
-   */
-  batch(values: unknown[]): number[];
-  /** After a catch-up that consumed lines: finish anything deferred during a bulk load. */
-  end(): void;
-  /**
-   * Set when a later line with the same leading `{"id":"…"` supersedes an earlier one (items.jsonl).
-   * A load from byte 0 then parses only the last line of each id (see JsonlFile.loadWinners).
-   */
-  readonly lastWinsById?: boolean;
-}
-
-export interface ReadStats {
-  /** Bytes of the file consumed as lines (each byte once per load or catch-up). */
-  bytesRead: number;
-  reloads: number;
-  /** Bytes a load from byte 0 read a second time to parse the last line of each id (loadWinners). */
-  winnerBytes: number;
-}
 
 export class JsonlFile {
   readonly path: string;
@@ -216,7 +180,7 @@ export class JsonlFile {
     });
     const list = [...winners.values(), ...foreign].sort((a, b) => a.start - b.start);
     winners.clear();
-    const rejected = await this.parseWinners(list, sink);
+    const rejected = await parseWinners(this.fh!, this.path, list, sink, this.stats);
     if (rejected) {
       this.log.info("backlog_jsonl_full_parse", { file: this.path, reason: `${rejected} last line(s) of an id are not valid records` });
       sink.reset();
@@ -270,40 +234,6 @@ export class JsonlFile {
     }
   }
 
-  /** Pass 2 of loadWinners: reads the winning lines (sorted by offset) in coalesced reads; returns how many the sink rejected. */
-  private async parseWinners(list: Winner[], sink: LineSink): Promise<number> {
-    const fh = this.fh!;
-    let buf = Buffer.allocUnsafe(0);
-    let rejected = 0;
-    for (let i = 0; i < list.length; ) {
-      // One read covers consecutive winners while the gaps between them stay small.
-      const from = list[i]!.start;
-      let j = i + 1;
-      while (j < list.length && list[j]!.start + list[j]!.len - from <= CHUNK && list[j]!.start - (list[j - 1]!.start + list[j - 1]!.len) < GAP) j++;
-      const size = list[j - 1]!.start + list[j - 1]!.len - from;
-      if (buf.length < size) buf = Buffer.allocUnsafe(Math.max(size, Math.min(CHUNK, 1 << 16)));
-      let got = 0;
-      while (got < size) {
-        const { bytesRead } = await fh.read(buf, got, size - got, from + got);
-        if (bytesRead === 0) throw new AppError("unavailable", `${this.path} shrank while it was being read; retry.`);
-        got += bytesRead;
-      }
-      this.stats.winnerBytes += size;
-      const values: unknown[] = [];
-      for (let k = i; k < j; k++) {
-        const w = list[k]!;
-        try {
-          values.push(JSON.parse(buf.toString("utf8", w.start - from, w.start - from + w.len)));
-        } catch {
-          values.push(undefined);
-        }
-      }
-      rejected += sink.batch(values).length;
-      i = j;
-    }
-    return rejected;
-  }
-
   /** Reads [offset, end) in large chunks and feeds every complete line to `sink`. */
   private async readRange(end: number, sink: LineSink): Promise<void> {
     let bad = 0;
@@ -334,55 +264,6 @@ export class JsonlFile {
   }
 }
 
-/** Where one id's last line sits in the file. */
-interface Winner {
-  start: number;
-  len: number;
-}
-
-/** Winners further apart than this are read separately rather than with the bytes between them. */
-const GAP = 64 << 10;
-/** `{"id":"` — how the store writes every item line (JSON.stringify keeps the schema's key order). */
-const ID_PREFIX = Buffer.from('{"id":"');
-const QUOTE = 34;
-const BACKSLASH = 92;
-
-/** The id of a line written as `{"id":"…",…`, read from the bytes; null for any other shape. */
-function lineId(buf: Buffer, start: number, stop: number): string | null {
-  const from = start + ID_PREFIX.length;
-  if (stop <= from || buf.compare(ID_PREFIX, 0, ID_PREFIX.length, start, from) !== 0) return null;
-  // A byte loop, not indexOf: ids are short, and indexOf would scan the rest of the buffer on a miss.
-  let q = from;
-  for (; q < stop; q++) {
-    const c = buf[q];
-    if (c === QUOTE) break;
-    if (c === BACKSLASH) return null; // an escaped id: let JSON.parse read it
-  }
-  if (q >= stop) return null;
-  return buf.toString("latin1", from, q);
-}
-
-/** `text` holds whole lines without the final newline; one value per line (see LineSink.batch). */
-function parseLines(text: string): unknown[] {
-  const values: unknown[] = [];
-  let start = 0;
-  for (;;) {
-    let stop = text.indexOf("\n", start);
-    if (stop < 0) stop = text.length;
-    let value: unknown = BLANK;
-    if (stop > start) {
-      try {
-        value = JSON.parse(text.slice(start, stop));
-      } catch {
-        value = undefined;
-      }
-    }
-    values.push(value);
-    if (stop >= text.length) return values;
-    start = stop + 1;
-  }
-}
-
 /** Read-only mounts still serve reads; a write then fails with the filesystem's own error. */
 async function openAppendOrRead(path: string): Promise<FileHandle> {
   try {
@@ -393,6 +274,3 @@ async function openAppendOrRead(path: string): Promise<FileHandle> {
     throw err;
   }
 }
-
-
-
