@@ -1,97 +1,36 @@
 /**
- * Pure backlog rules shared by every backend: upsert merge, status changes, filters, dashboard maths,
- * retention cutoff. No I/O here, so the rules are tested with plain data and cannot drift per backend.
+ * Pure backlog rules shared by every backend: upsert merge, status changes, transitions, comments,
+ * validation, retention cutoff. No I/O here (nor in the modules below), so the rules are tested with
+ * plain data and cannot drift per backend. Ids, dates, item state, list filters/sorts and the dashboard
+ * fold are in new-id.ts, dates.ts, item-state.ts, list-items.ts and compute-dashboard.ts.
  */
-import { randomBytes } from "node:crypto";
 import * as v from "valibot";
 import { AppError, parseOrThrow } from "../core/errors.ts";
+import { isClosed } from "./item-state.ts";
+import { newId } from "./new-id.ts";
 import {
-  CLOSED_STATUSES,
   DateString,
   LIFECYCLE_EVENT_TYPES,
-  DASHBOARD_OVERDUE_LIMIT,
-  DASHBOARD_TOP_SERVICES,
-  ListFilterSchema,
-  OPEN_STATUSES,
   PRIORITIES,
   STATUSES,
   UpsertInputSchema,
   type BacklogEvent,
   type BacklogItem,
-  type Dashboard,
-  type ListFilter,
-  type ListResult,
   type Status,
   type Transition,
-  type UpsertInput,
   type UpsertInputParsed,
+  type UpsertInput,
 } from "./types.ts";
 
-const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
-
-let lastMs = 0;
-let seq = 0;
-/** Random bytes drawn 4 KiB at a time: one randomBytes call per id was 3% of a 1,000-item generation's CPU profile. */
-const POOL_BYTES = 4096;
-let pool: Uint8Array = new Uint8Array(0);
-let poolAt = 0;
-
-/**
- * `bl_` / `ev_` + time (9) + per-process sequence (4) + 10 random chars. Sorting ids sorts by creation
- * time, also within one millisecond in one process (events of one change keep their order); the random
- * tail keeps ids unique across processes without coordination.
- */
-export function newId(prefix: "bl" | "ev"): string {
-  const now = Date.now();
-  if (now > lastMs) {
-    lastMs = now;
-    seq = 0;
-  } else {
-    seq++;
-  }
-  if (poolAt + 10 > pool.length) {
-    pool = randomBytes(POOL_BYTES);
-    poolAt = 0;
-  }
-  let rand = "";
-  for (let i = poolAt; i < poolAt + 10; i++) rand += ALPHABET[pool[i]! % 36];
-  poolAt += 10;
-  return `${prefix}_${lastMs.toString(36).padStart(9, "0")}${(seq % 1_679_616).toString(36).padStart(4, "0")}${rand}`;
-}
-
-export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10);
-
-export function addDays(date: string, days: number): string {
-  const d = new Date(date + "T00:00:00Z");
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
-
-/** Whole days from `from` to `to` (both YYYY-MM-DD). */
-export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(to + "T00:00:00Z") - Date.parse(from + "T00:00:00Z")) / 86_400_000);
-}
-
-export const isOpen = (status: Status) => (OPEN_STATUSES as readonly string[]).includes(status);
-export const isClosed = (status: Status) => (CLOSED_STATUSES as readonly string[]).includes(status);
-
-/** Snoozed (backlog_tool.snooze) while today is before meta.snoozed_until: out of overdue counts and alerts. */
-export function isSnoozed(item: { meta?: BacklogItem["meta"] }, today: string): boolean {
-  const until = item.meta?.snoozed_until;
-  return typeof until === "string" && until > today;
-}
-
-/** Not done/canceled, due before today (UTC), not snoozed. */
-export function isOverdue(item: Pick<BacklogItem, "status" | "due_date"> & { meta?: BacklogItem["meta"] }, today: string): boolean {
-  return !isClosed(item.status) && item.due_date !== null && item.due_date < today && !isSnoozed(item, today);
-}
+// The rules split out of this file; re-exported so callers keep importing them from logic.ts.
+export { newId } from "./new-id.ts";
+export { addDays, daysBetween, todayUtc } from "./dates.ts";
+export { isClosed, isOpen, isOverdue, isSnoozed } from "./item-state.ts";
+export { compareByDue, compareByPriority, compareForList, listItems, matchesFilter, parseFilter } from "./list-items.ts";
+export { compareOverdue, compareTopServices, computeDashboard, emptyDashboard, toOverdueEntry } from "./compute-dashboard.ts";
 
 export function parseUpsert(input: UpsertInput): UpsertInputParsed {
   return parseOrThrow(UpsertInputSchema, input, "Invalid backlog item");
-}
-
-export function parseFilter(filter: ListFilter = {}) {
-  return parseOrThrow(ListFilterSchema, filter, "Invalid list filter");
 }
 
 export function parseRetention(days: number): number {
@@ -254,124 +193,6 @@ export function planTransition(item: BacklogItem, t: Transition, actor: string, 
 
 export function notFound(id: string): AppError {
   return new AppError("not_found", `No backlog item with id ${JSON.stringify(id)}.`);
-}
-
-type ParsedFilter = ReturnType<typeof parseFilter>;
-
-const asList = <T>(x: T | T[] | undefined): T[] | undefined => (x === undefined ? undefined : Array.isArray(x) ? x : [x]);
-
-export function matchesFilter(item: BacklogItem, f: ParsedFilter, today: string): boolean {
-  if (f.env !== undefined && item.env !== f.env) return false;
-  const statuses = asList(f.status);
-  if (statuses && !statuses.includes(item.status)) return false;
-  const priorities = asList(f.priority);
-  if (priorities && !priorities.includes(item.priority)) return false;
-  if (f.service !== undefined && item.service !== f.service) return false;
-  if (f.owner !== undefined && item.owner !== f.owner) return false;
-  if (f.category !== undefined && item.category !== f.category) return false;
-  if (f.overdue !== undefined && isOverdue(item, today) !== f.overdue) return false;
-  if (f.q !== undefined && f.q !== "") {
-    // An id matches from its start only: its tail is random, so a word like "tls" would otherwise find
-    // an unrelated item now and then (a pasted id or id prefix is what a person searches ids with).
-    const q = f.q.toLowerCase();
-    if (!item.title.toLowerCase().includes(q) && !item.service.toLowerCase().includes(q) && !item.id.startsWith(q)) return false;
-  }
-  if (f.due_within_days !== undefined) {
-    // A snoozed item is out of attention lists until its date (backlog_tool.snooze).
-    if (!isOpen(item.status) || item.due_date === null || item.due_date < today || item.due_date > addDays(today, f.due_within_days) || isSnoozed(item, today)) return false;
-  }
-  return true;
-}
-
-/** Newest first (updated_at desc, then id desc): what an operator wants at the top of a list. */
-export function compareForList(a: BacklogItem, b: BacklogItem): number {
-  return a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-}
-
-const byId = (a: BacklogItem, b: BacklogItem) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-/** Soonest due first, undated last, then id ascending. */
-export function compareByDue(a: BacklogItem, b: BacklogItem): number {
-  if (a.due_date !== b.due_date) {
-    if (a.due_date === null) return 1;
-    if (b.due_date === null) return -1;
-    return a.due_date < b.due_date ? -1 : 1;
-  }
-  return byId(a, b);
-}
-
-/** P0 first, then newest first like compareForList. */
-export function compareByPriority(a: BacklogItem, b: BacklogItem): number {
-  return a.priority !== b.priority ? (a.priority < b.priority ? -1 : 1) : compareForList(a, b);
-}
-
-const LIST_ORDER = { updated: compareForList, due: compareByDue, priority: compareByPriority } as const;
-
-export function listItems(items: Iterable<BacklogItem>, filter: ListFilter | undefined, now: Date): ListResult {
-  const f = parseFilter(filter);
-  const today = todayUtc(now);
-  const matched: BacklogItem[] = [];
-  for (const it of items) if (matchesFilter(it, f, today)) matched.push(it);
-  matched.sort(LIST_ORDER[f.sort]);
-  return { items: matched.slice(f.offset, f.offset + f.limit), total: matched.length };
-}
-
-export function emptyDashboard(): Dashboard {
-  return {
-    total: 0,
-    status_counts: Object.fromEntries(STATUSES.map((s) => [s, 0])) as Dashboard["status_counts"],
-    priority_counts: Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Dashboard["priority_counts"],
-    overdue_count: 0,
-    overdue: [],
-    top_services: [],
-  };
-}
-
-/** Overdue order: most overdue first, then the more urgent priority, then id (stable). */
-export function compareOverdue(a: { due_date: string; priority: string; id: string }, b: typeof a): number {
-  return a.due_date !== b.due_date ? (a.due_date < b.due_date ? -1 : 1) : a.priority !== b.priority ? (a.priority < b.priority ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-export function compareTopServices(a: { service: string; count: number }, b: typeof a): number {
-  return b.count - a.count || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0);
-}
-
-/** Runbook section 6: counts over all items of the env, overdue of unfinished ones, top services of open work. */
-export function computeDashboard(items: Iterable<BacklogItem>, filter: { env?: string } = {}, now: Date = new Date()): Dashboard {
-  const d = emptyDashboard();
-  const today = todayUtc(now);
-  const services = new Map<string, number>();
-  const overdue: BacklogItem[] = [];
-  for (const it of items) {
-    if (filter.env !== undefined && it.env !== filter.env) continue;
-    d.total++;
-    d.status_counts[it.status]++;
-    d.priority_counts[it.priority]++;
-    if (isOpen(it.status)) services.set(it.service, (services.get(it.service) ?? 0) + 1);
-    if (isOverdue(it, today)) overdue.push(it);
-  }
-  d.overdue_count = overdue.length;
-  d.overdue = overdue
-    .sort((a, b) => compareOverdue(a as never, b as never))
-    .slice(0, DASHBOARD_OVERDUE_LIMIT)
-    .map((it) => toOverdueEntry(it, today));
-  d.top_services = [...services].map(([service, count]) => ({ service, count })).sort(compareTopServices).slice(0, DASHBOARD_TOP_SERVICES);
-  return d;
-}
-
-export function toOverdueEntry(it: BacklogItem, today: string) {
-  return {
-    id: it.id,
-    env: it.env,
-    service: it.service,
-    category: it.category,
-    title: it.title,
-    priority: it.priority,
-    status: it.status,
-    owner: it.owner,
-    due_date: it.due_date!,
-    days_overdue: daysBetween(it.due_date!, today),
-  };
 }
 
 /** Items updated before this instant are old enough for cleanup. */
