@@ -14,7 +14,6 @@ import { AppError, describeError } from "../../core/errors.ts";
 import { log as defaultLog, type Logger } from "../../core/log.ts";
 import {
   cleanupCutoff,
-  notFound,
   parseStatus,
   parseTransition,
   parseUpsert,
@@ -24,12 +23,12 @@ import {
   planUpsert,
 } from "../logic.ts";
 import { upsertManyTx } from "./batch.ts";
-import { beginSafely } from "./begin-safely.ts";
 import { parseUpsertMany } from "../plan-upsert-many.ts";
 import { ChangeFeed } from "./changes.ts";
 import { queryDashboard } from "./dashboard.ts";
-import { isConnectionError, pgInputError } from "./errors.ts";
 import { queryList } from "./list.ts";
+import { lockById, resolved } from "./lock-by-id.ts";
+import { retryingTx } from "./retrying-tx.ts";
 import {
   insertEvents,
   insertItems,
@@ -56,6 +55,10 @@ import type {
   UpsertResult,
 } from "../types.ts";
 
+// Moved to their own modules; still exported here, where the auto store's replay imports them.
+export { fieldByCode } from "./retrying-tx.ts";
+export { lockById } from "./lock-by-id.ts";
+
 export interface PostgresStoreOptions {
   /** An open pool; the store does not end it on close (its owner does). */
   sql?: Sql;
@@ -66,9 +69,6 @@ export interface PostgresStoreOptions {
   /** Pool size when the store opens the pool itself. */
   max?: number;
 }
-
-/** Serialization failures and deadlocks are retried: the whole transaction is simply run again. */
-const RETRYABLE = new Set(["40001", "40P01"]);
 
 export class PostgresBacklogStore implements BacklogStore {
   readonly name = "PostgresBacklogStore";
@@ -277,32 +277,8 @@ export class PostgresBacklogStore implements BacklogStore {
     if (this.owned) await this.sql.end({ timeout: 5 });
   }
 
-  /** Runs `fn` in a transaction, again (up to 5 times) after a serialization failure or deadlock. */
-  private async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const out = await beginSafely(this.sql, fn);
-        this.changes?.bump();
-        return out;
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (!code || !RETRYABLE.has(code) || attempt >= 5) throw pgInputError(err, fieldByCode);
-        this.log.debug("backlog_pg_tx_retry", { attempt, code });
-      }
-    }
+  /** Every write's transaction (retrying-tx.ts); a commit moves the change version. */
+  private tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return retryingTx(this.sql, fn, this.log, () => this.changes?.bump());
   }
-}
-
-/** The only date a caller sends is due_date; timestamps come from the clock. */
-export const fieldByCode = (code: string) => (code === "22007" || code === "22008" ? "due_date" : undefined);
-
-/** `id`, or the Postgres item it is an alias of (migration 000005): one primary-key probe more. */
-function resolved(sql: Sql | Tx, id: string) {
-  return sql`coalesce((select a.id from backlog_id_aliases a where a.alias = ${id}), ${id})`;
-}
-
-export async function lockById(tx: Tx, id: string): Promise<BacklogItem> {
-  const [row] = await tx`select * from backlog_items where id = ${resolved(tx, id)} for update`;
-  if (!row) throw notFound(id);
-  return rowToItem(row);
 }
