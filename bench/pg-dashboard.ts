@@ -9,7 +9,7 @@
  */
 import type { Sql } from "../lib/pg/db.ts";
 import { silentLogger } from "../lib/core/log.ts";
-import { todayUtc } from "../lib/store/logic.ts";
+import { todayUtc } from "../lib/store/dates.ts";
 import { PostgresBacklogStore } from "../lib/store/postgres/store.ts";
 import type { Dashboard } from "../lib/store/types.ts";
 import { BENCH_NOW, itemVersion } from "./lib/data.ts";

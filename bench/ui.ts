@@ -9,7 +9,7 @@
  */
 import { buildAccess } from "../lib/access/config.ts";
 import { silentLogger } from "../lib/core/log.ts";
-import { addDays, todayUtc } from "../lib/store/logic.ts";
+import { addDays, todayUtc } from "../lib/store/dates.ts";
 import { MemoryBacklogStore } from "../lib/store/memory.ts";
 import { PostgresBacklogStore } from "../lib/store/postgres/store.ts";
 import type { BacklogStore } from "../lib/store/types.ts";

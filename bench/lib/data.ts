@@ -34,7 +34,7 @@ function isoDay(offsetDays: number): string {
   return new Date(BENCH_NOW.getTime() + offsetDays * 86_400_000).toISOString().slice(0, 10);
 }
 
-/** Same length and alphabet as lib/store/logic.ts newId, but reproducible. */
+/** Same length and alphabet as lib/store/new-id.ts newId, but reproducible. */
 export const itemId = (i: number) => `bl_0mwsjf2ed${i.toString(36).padStart(14, "0")}`;
 export const eventId = (i: number, v: number) => `ev_0mwsjf2ef${v.toString(36)}${i.toString(36).padStart(13, "0")}`;
 

@@ -9,7 +9,7 @@
  * runs both on the same items and expects the same answer.
  */
 import type { Sql } from "../pg/db.ts";
-import { todayUtc } from "../store/logic.ts";
+import { todayUtc } from "../store/dates.ts";
 import { PRIORITIES, STATUSES, type BacklogItem, type Priority, type Status } from "../store/types.ts";
 import { attentionClassifier, attentionHorizon } from "./due.ts";
 

@@ -1,9 +1,10 @@
 /**
- * "Needs attention" for alerts and notifications, in ONE place: overdue is logic.ts isOverdue (unfinished,
+ * "Needs attention" for alerts and notifications, in ONE place: overdue is item-state.ts isOverdue (unfinished,
  * due before today, UTC, not snoozed); due soon is unfinished, not snoozed, and due today or within the
  * next `warnDays` days. An item is never both. Pure: no clock, no I/O.
  */
-import { addDays, isClosed, isSnoozed } from "../store/logic.ts";
+import { addDays } from "../store/dates.ts";
+import { isClosed, isSnoozed } from "../store/item-state.ts";
 import type { BacklogItem } from "../store/types.ts";
 
 export const DEFAULT_WARN_DAYS = 3;

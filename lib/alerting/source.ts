@@ -7,7 +7,7 @@
 import type { Sql } from "../pg/db.ts";
 import type { JsonlBacklogStore } from "../store/jsonl/store.ts";
 import { notSnoozedSql, rowToItem } from "../store/postgres/rows.ts";
-import { todayUtc } from "../store/logic.ts";
+import { todayUtc } from "../store/dates.ts";
 import { PRIORITIES, type BacklogItem, type BacklogStore } from "../store/types.ts";
 import { countItems, emptyEnvCounts, queryCounts, type AlertCounts } from "./counts.ts";
 import { attentionClassifier, attentionHorizon } from "./due.ts";

@@ -16,8 +16,6 @@ import type { Logger } from "../core/log.ts";
 import { CHUNK, lineId, NL, parseLines, parseWinners, type Winner } from "./jsonl-lines.ts";
 import type { LineSink, ReadStats } from "./line-sink.ts";
 
-export { listTemps, removeStaleTemps, syncDir } from "./atomic-write.ts";
-export { BLANK, type LineSink, type ReadStats } from "./line-sink.ts";
 
 /** At most this many bad line numbers are listed per warning (the count says how many there were). */
 const MAX_LISTED = 5;

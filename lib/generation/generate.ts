@@ -20,7 +20,8 @@ import { lineageKey } from "../lifecycle/lineage.ts";
 import { resolveOwner } from "../lifecycle/owner.ts";
 import { bandRank, categoryOf, renderTitle } from "./policy.ts";
 import type { Band, PolicyData } from "./policy-schema.ts";
-import { addDays, parseUpsert, planUpsert, todayUtc } from "../store/logic.ts";
+import { addDays, todayUtc } from "../store/dates.ts";
+import { parseUpsert, planUpsert } from "../store/logic.ts";
 import type { BacklogItem, Priority, UpsertInput } from "../store/types.ts";
 
 export type GenerationKind = "weekly" | "daily";

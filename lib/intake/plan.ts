@@ -14,7 +14,7 @@
  *             no item / closed   → nothing (ignored)
  */
 import { PERSON_EVENTS, recurStep, unlinkedPredecessor, type Step } from "../lifecycle/plan.ts";
-import { addDays, todayUtc } from "../store/logic.ts";
+import { addDays, todayUtc } from "../store/dates.ts";
 import { OPEN_STATUSES, type BacklogEvent, type BacklogItem, type UpsertInput } from "../store/types.ts";
 import { dedupeKeyOf, INTAKE_SOURCE, type MappedGroup } from "./map.ts";
 import type { AlertIntakePolicy } from "./policy-schema.ts";

@@ -10,7 +10,7 @@
  *                     done (`auto_resolved`), items a person changed → one `signal_gone` event
  */
 import type { PolicyData } from "../generation/policy-schema.ts";
-import { addDays, daysBetween, todayUtc } from "../store/logic.ts";
+import { addDays, daysBetween, todayUtc } from "../store/dates.ts";
 import { OPEN_STATUSES, type BacklogEvent, type BacklogItem, type Transition, type UpsertInput } from "../store/types.ts";
 import { compareInLineage, lastPeriodOf, lineageKey, lineageOf, periodsOf, streakOf } from "./lineage.ts";
 

@@ -4,7 +4,8 @@
  *   escalate   every `after` days overdue one priority step up (P3→P2→P1→P0), never above P0, each step
  *              once: meta.escalations counts the steps taken, so a re-run takes none
  */
-import { daysBetween, isOverdue } from "../store/logic.ts";
+import { daysBetween } from "../store/dates.ts";
+import { isOverdue } from "../store/item-state.ts";
 import { PRIORITIES, type BacklogItem, type Priority, type Transition } from "../store/types.ts";
 
 export const stepUp = (p: Priority): Priority => PRIORITIES[Math.max(0, PRIORITIES.indexOf(p) - 1)]!;

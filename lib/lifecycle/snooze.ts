@@ -1,10 +1,11 @@
 /**
  * Snooze rules, pure: `until` bounds and expiry (docs/generation.md). A snoozed item stays out of
- * overdue counts and alerts while today < until (isSnoozed in lib/store/logic.ts); on `until` it is
+ * overdue counts and alerts while today < until (isSnoozed in lib/store/item-state.ts); on `until` it is
  * back, and the daily cleanup job writes its `snooze_expired` event.
  */
 import { AppError } from "../core/errors.ts";
-import { addDays, isClosed } from "../store/logic.ts";
+import { addDays } from "../store/dates.ts";
+import { isClosed } from "../store/item-state.ts";
 import type { BacklogItem, Transition } from "../store/types.ts";
 
 export function planSnooze(item: BacklogItem, until: string, reason: string, today: string, maxDays: number): Transition {

@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { attentionClassifier } from "../alerting/due.ts";
-import { todayUtc } from "../store/logic.ts";
+import { todayUtc } from "../store/dates.ts";
 import type { BacklogItem } from "../store/types.ts";
 import type { NotifyPolicy } from "./policy-schema.ts";
 import { noticeKey, type ItemSummary, type NoticeKind, type NoticeRecord } from "./state.ts";

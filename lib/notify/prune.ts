@@ -11,7 +11,7 @@
  * younger than its lease (a run sending right now). Raising remind_days afterwards can remind again about
  * items whose state was pruned, within the new window only.
  */
-import { addDays, todayUtc } from "../store/logic.ts";
+import { addDays, todayUtc } from "../store/dates.ts";
 import type { BacklogStore } from "../store/types.ts";
 import type { NoticeRecord, NotifyStateStore } from "./state.ts";
 

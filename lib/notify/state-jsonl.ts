@@ -11,7 +11,8 @@ import { join, resolve } from "node:path";
 import * as v from "valibot";
 import { DirLock } from "../fs/file-lock.ts";
 import { silentLogger, type Logger } from "../core/log.ts";
-import { BLANK, JsonlFile, type LineSink } from "../fs/jsonl-file.ts";
+import { BLANK, type LineSink } from "../fs/line-sink.ts";
+import { JsonlFile } from "../fs/jsonl-file.ts";
 import { decideClaims, firingOf, NOTICE_KINDS, unchanged, type Decide, type NoticeRecord, type NotifyStateStore } from "./state.ts";
 
 export const NOTIFY_FILE = "notify_sent.jsonl";

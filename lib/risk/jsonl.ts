@@ -14,7 +14,8 @@ import { join, resolve } from "node:path";
 import * as v from "valibot";
 import { DirLock } from "../fs/file-lock.ts";
 import type { Logger } from "../core/log.ts";
-import { BLANK, JsonlFile, type LineSink } from "../fs/jsonl-file.ts";
+import { BLANK, type LineSink } from "../fs/line-sink.ts";
+import { JsonlFile } from "../fs/jsonl-file.ts";
 import {
   compareHistory,
   compareSignals,

@@ -15,7 +15,8 @@ import { join, resolve } from "node:path";
 import * as v from "valibot";
 import { DirLock } from "../fs/file-lock.ts";
 import { silentLogger, type Logger } from "../core/log.ts";
-import { BLANK, JsonlFile, type LineSink } from "../fs/jsonl-file.ts";
+import { BLANK, type LineSink } from "../fs/line-sink.ts";
+import { JsonlFile } from "../fs/jsonl-file.ts";
 import { finished, jobStats, latestPerJob, newRun, runSlot, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 export const RUNS_FILE = "scheduler_runs.jsonl";

@@ -22,13 +22,6 @@ import {
   type UpsertInput,
 } from "./types.ts";
 
-// The rules split out of this file; re-exported so callers keep importing them from logic.ts.
-export { newId } from "./new-id.ts";
-export { addDays, daysBetween, todayUtc } from "./dates.ts";
-export { isClosed, isOpen, isOverdue, isSnoozed } from "./item-state.ts";
-export { compareByDue, compareByPriority, compareForList, listItems, matchesFilter, parseFilter } from "./list-items.ts";
-export { compareOverdue, compareTopServices, computeDashboard, emptyDashboard, toOverdueEntry } from "./compute-dashboard.ts";
-
 export function parseUpsert(input: UpsertInput): UpsertInputParsed {
   return parseOrThrow(UpsertInputSchema, input, "Invalid backlog item");
 }

@@ -1,19 +1,7 @@
 /** In-memory backend: for tests and `BACKLOG_BACKEND=memory`. Loses everything on exit. */
-import {
-  cleanupCutoff,
-  computeDashboard,
-  copyItem,
-  isExpired,
-  listItems,
-  notFound,
-  parseStatus,
-  parseTransition,
-  parseUpsert,
-  planComment,
-  planStatus,
-  planTransition,
-  planUpsert,
-} from "./logic.ts";
+import { cleanupCutoff, copyItem, isExpired, notFound, parseStatus, parseTransition, parseUpsert, planComment, planStatus, planTransition, planUpsert } from "./logic.ts";
+import { computeDashboard } from "./compute-dashboard.ts";
+import { listItems } from "./list-items.ts";
 import { parseUpsertMany, planUpsertMany } from "./plan-upsert-many.ts";
 import type {
   Actor,

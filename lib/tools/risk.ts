@@ -18,7 +18,7 @@ import { MAX_BATCH, parseBatch } from "../risk/record.ts";
 import { DAY_MS, hourStart, latestSignals, scoreSignals, topSignals } from "../risk/score.ts";
 import { Instant, MAX_FUTURE_SKEW_MS, ServiceName, SignalsSchema } from "../risk/signals.ts";
 import { riskHistoryFor } from "../risk/storage.ts";
-import { todayUtc } from "../store/logic.ts";
+import { todayUtc } from "../store/dates.ts";
 import { strictObject } from "../core/strict.ts";
 import { defineAction, type Tool, type ToolContext } from "./types.ts";
 

@@ -6,7 +6,7 @@
  *   admin (tools.backlog.admin): cleanup
  */
 import * as v from "valibot";
-import { addDays, todayUtc } from "../store/logic.ts";
+import { addDays, todayUtc } from "../store/dates.ts";
 import type { Policy } from "../generation/policy.ts";
 import { strictObject } from "../core/strict.ts";
 import { takeSnapshot } from "../trends/snapshot.ts";

@@ -5,7 +5,7 @@
  * <title>/<desc> for screen readers (the page adds the numbers as a table).
  */
 import { isoWeekLabel } from "../core/isoweek.ts";
-import { addDays } from "../store/logic.ts";
+import { addDays } from "../store/dates.ts";
 import type { TrendRow } from "./types.ts";
 
 export interface Series {

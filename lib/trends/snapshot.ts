@@ -4,7 +4,8 @@
  * stopping at the first one last changed before the day began — so the walk touches only today's
  * changes, not the whole backlog. Pure tallying lives in tallyDay(), tested with data.
  */
-import { isClosed, todayUtc } from "../store/logic.ts";
+import { isClosed } from "../store/item-state.ts";
+import { todayUtc } from "../store/dates.ts";
 import { OPEN_STATUSES, type BacklogItem, type BacklogStore } from "../store/types.ts";
 import type { TrendRow } from "./types.ts";
 

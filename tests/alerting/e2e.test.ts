@@ -18,7 +18,7 @@ import { alertRules, renderRulesFile } from "../../lib/alerting/rules.ts";
 import { silentLogger } from "../../lib/core/log.ts";
 import { loadPolicy } from "../../lib/generation/policy.ts";
 import { loadRegistry } from "../../lib/scheduler/registry.ts";
-import { addDays, todayUtc } from "../../lib/store/logic.ts";
+import { addDays, todayUtc } from "../../lib/store/dates.ts";
 import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import { REPO } from "../helpers/run.ts";
 import { freePorts } from "../helpers/pg-cluster.ts";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { thrownBy } from "../helpers/app-error.ts";
 import { DEFAULT_POLICY_FILE, evaluateAlerts, loadPolicy, parsePolicyText, resolvePolicyFile, type Policy } from "../../lib/generation/policy.ts";
-import { emptyDashboard } from "../../lib/store/logic.ts";
+import { emptyDashboard } from "../../lib/store/compute-dashboard.ts";
 import type { OverdueEntry } from "../../lib/store/types.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bb-policy-"));

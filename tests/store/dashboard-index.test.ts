@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { DashboardIndex } from "../../lib/store/jsonl/dashboard-index.ts";
-import { computeDashboard } from "../../lib/store/logic.ts";
+import { computeDashboard } from "../../lib/store/compute-dashboard.ts";
 import { PRIORITIES, STATUSES, type BacklogItem } from "../../lib/store/types.ts";
 
 const ENVS = ["prod", "staging", "dev"];

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { silentLogger } from "../../lib/core/log.ts";
-import { computeDashboard } from "../../lib/store/logic.ts";
+import { computeDashboard } from "../../lib/store/compute-dashboard.ts";
 import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
 import { rowToItem } from "../../lib/store/postgres/rows.ts";
 import { queryDashboard } from "../../lib/store/postgres/dashboard.ts";

@@ -4,7 +4,8 @@
  * lineage across periods (lineage-card.tsx), its event timeline, and — for agents entitled to write — forms to set the status, comment and change the
  * owner. Each form posts to /ui/items/:id/<action>, which calls the same tool dispatcher as the API.
  */
-import { isOpen, isOverdue, todayUtc } from "../../store/logic.ts";
+import { isOpen, isOverdue } from "../../store/item-state.ts";
+import { todayUtc } from "../../store/dates.ts";
 import { STATUSES, type BacklogEvent, type BacklogItem } from "../../store/types.ts";
 import { itemHref, ownerHref } from "./items-table.tsx";
 import { LineageCard, type LineageData } from "./lineage-card.tsx";

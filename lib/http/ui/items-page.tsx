@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** The items list: filters, sort and page live in the URL (a GET form), so a link shares the view. */
-import { todayUtc } from "../../store/logic.ts";
+import { todayUtc } from "../../store/dates.ts";
 import { LIST_SORTS, PRIORITIES, STATUSES, type ListResult } from "../../store/types.ts";
 import { listHref, PAGE_SIZE, type ListQuery } from "./forms.ts";
 import { ItemsTable } from "./items-table.tsx";

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** The item rows shared by the items list, the owner pages and the overview's due-soon list. */
-import { isOpen, isOverdue } from "../../store/logic.ts";
+import { isOpen, isOverdue } from "../../store/item-state.ts";
 import type { BacklogItem } from "../../store/types.ts";
 import { DueCell, PriorityBadge } from "./layout.tsx";
 

@@ -6,7 +6,7 @@
  * tool's group_by=lineage, so the lineage rule and the policy's key prefix stay in lib/lifecycle.
  */
 import { lastPeriodOf, lifecycleMeta, type LineageSummary } from "../../lifecycle/lineage.ts";
-import { isOpen, isOverdue } from "../../store/logic.ts";
+import { isOpen, isOverdue } from "../../store/item-state.ts";
 import type { BacklogItem, ListResult } from "../../store/types.ts";
 import { itemHref } from "./items-table.tsx";
 import { DueCell, PriorityBadge } from "./layout.tsx";

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** The overview: today's dashboard for one env (alerts, counts, top services, overdue) plus what is due soon. */
-import { todayUtc } from "../../store/logic.ts";
+import { todayUtc } from "../../store/dates.ts";
 import { PRIORITIES, STATUSES, type Dashboard, type ListResult } from "../../store/types.ts";
 import type { Alert } from "../app.ts";
 import { ItemsTable, itemHref, ownerHref } from "./items-table.tsx";

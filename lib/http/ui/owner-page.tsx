@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** One owner's unfinished work in an env: the accountability view, overdue and due-soon counted first. */
-import { todayUtc } from "../../store/logic.ts";
+import { todayUtc } from "../../store/dates.ts";
 import type { ListResult } from "../../store/types.ts";
 import { PAGE_SIZE } from "./forms.ts";
 import { ItemsTable, ownerHref } from "./items-table.tsx";

@@ -9,7 +9,9 @@
 import { AppError, describeError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { cleanupCutoff, parseStatus, parseTransition, parseUpsert, planComment, planStatus, planTransition, planUpsert } from "../logic.ts";
-import { fieldByCode, lockById, type PostgresBacklogStore } from "../postgres/store.ts";
+import { fieldByCode } from "../postgres/retrying-tx.ts";
+import { lockById } from "../postgres/lock-by-id.ts";
+import { type PostgresBacklogStore } from "../postgres/store.ts";
 import { isConnectionError, pgInputError } from "../postgres/errors.ts";
 import { insertEvents, insertItems, selectForUpdateByKey, updateItems, type Tx } from "../postgres/rows.ts";
 import type { JsonlBacklogStore } from "../jsonl/store.ts";

@@ -17,7 +17,7 @@ import type { BacklogOp } from "./ops.ts";
 import { BacklogReplay } from "./replay-backlog.ts";
 import { FallbackRouter, USING_JSONL, USING_POSTGRES } from "./router.ts";
 import { JsonlBacklogStore } from "../jsonl/store.ts";
-import { newId } from "../logic.ts";
+import { newId } from "../new-id.ts";
 import type { PostgresBacklogStore } from "../postgres/store.ts";
 import type {
   Actor,

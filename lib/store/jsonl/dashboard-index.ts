@@ -7,7 +7,9 @@
  * Items are never mutated in place by the stores, so the version passed to add() is the one passed
  * to remove() later.
  */
-import { compareOverdue, compareTopServices, emptyDashboard, isClosed, isOpen, isSnoozed, todayUtc, toOverdueEntry } from "../logic.ts";
+import { compareOverdue, compareTopServices, emptyDashboard, toOverdueEntry } from "../compute-dashboard.ts";
+import { isClosed, isOpen, isSnoozed } from "../item-state.ts";
+import { todayUtc } from "../dates.ts";
 import { DASHBOARD_OVERDUE_LIMIT, DASHBOARD_TOP_SERVICES, PRIORITIES, STATUSES, type BacklogItem, type Dashboard, type Priority, type Status } from "../types.ts";
 
 /** Per env: items by status × priority, and unfinished items per due date up to a horizon (for lib/alerting). */

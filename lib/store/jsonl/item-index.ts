@@ -4,7 +4,7 @@
  * stored objects can be shared with callers that only read them.
  */
 import { DashboardIndex, type AttentionView } from "./dashboard-index.ts";
-import { BLANK, type LineSink } from "../../fs/jsonl-file.ts";
+import { BLANK, type LineSink } from "../../fs/line-sink.ts";
 import { isEventLine, isItemLine } from "./shape.ts";
 import type { BacklogEvent, BacklogItem, Dashboard } from "../types.ts";
 

@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import { AppError, describeError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { removeStaleTemps, type JsonlFile } from "../../fs/jsonl-file.ts";
+import { removeStaleTemps } from "../../fs/atomic-write.ts";
+import { type JsonlFile } from "../../fs/jsonl-file.ts";
 import { keptEventLines } from "./event-filter.ts";
 import type { JsonlIndex } from "./item-index.ts";
 

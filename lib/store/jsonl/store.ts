@@ -9,27 +9,14 @@
 import { resolve } from "node:path";
 import { AppError, describeError } from "../../core/errors.ts";
 import { log as defaultLog, type Logger } from "../../core/log.ts";
-import type { ReadStats } from "../../fs/jsonl-file.ts";
+import type { ReadStats } from "../../fs/line-sink.ts";
 import { BacklogDir } from "./backlog-dir.ts";
 import type { AttentionView } from "./dashboard-index.ts";
 import type { JsonlIndex } from "./item-index.ts";
 import { checkRawRecords } from "./shape.ts";
 import { makeOp, type BacklogOpBody, type OpSink } from "../auto/ops.ts";
-import {
-  cleanupCutoff,
-  copyItem,
-  isExpired,
-  listItems,
-  notFound,
-  parseFilter,
-  parseStatus,
-  parseTransition,
-  parseUpsert,
-  planComment,
-  planStatus,
-  planTransition,
-  planUpsert,
-} from "../logic.ts";
+import { cleanupCutoff, copyItem, isExpired, notFound, parseStatus, parseTransition, parseUpsert, planComment, planStatus, planTransition, planUpsert } from "../logic.ts";
+import { listItems, parseFilter } from "../list-items.ts";
 import { parseUpsertMany, planUpsertMany } from "../plan-upsert-many.ts";
 import type {
   Actor,

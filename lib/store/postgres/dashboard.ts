@@ -1,12 +1,13 @@
 /**
  * The dashboard (runbook section 6) as ONE statement: counts, overdue list and top services come back
  * as json columns of a single row, so the numbers are one consistent snapshot and one round trip.
- * Orders match logic.ts exactly: overdue by due_date, priority, id (compareOverdue); top services by
+ * Orders match compute-dashboard.ts exactly: overdue by due_date, priority, id (compareOverdue); top services by
  * count desc, service (compareTopServices). `collate "C"` makes text order byte order, as in JS.
  * "Today" is a parameter taken from the caller's clock, never the database's.
  */
 import type { Sql } from "../../pg/db.ts";
-import { emptyDashboard, todayUtc } from "../logic.ts";
+import { emptyDashboard } from "../compute-dashboard.ts";
+import { todayUtc } from "../dates.ts";
 import { DASHBOARD_OVERDUE_LIMIT, DASHBOARD_TOP_SERVICES, type Dashboard, type OverdueEntry } from "../types.ts";
 
 interface DashboardRow {

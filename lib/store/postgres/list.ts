@@ -1,10 +1,11 @@
 /**
  * `list` as one statement: every filter is a SQL condition (each value a parameter), the total is
- * counted over the same snapshot as the page, and the order is logic.ts LIST_ORDER[sort]
+ * counted over the same snapshot as the page, and the order is list-items.ts LIST_ORDER[sort]
  * (ids compared byte-wise like JS strings).
  */
 import type { Sql } from "../../pg/db.ts";
-import { parseFilter, todayUtc } from "../logic.ts";
+import { parseFilter } from "../list-items.ts";
+import { todayUtc } from "../dates.ts";
 import { notSnoozedSql, rowToItem } from "./rows.ts";
 import type { ListFilter, ListResult } from "../types.ts";
 
@@ -21,7 +22,7 @@ export async function queryList(sql: Sql, filter: ListFilter | undefined, now: D
   const today = todayUtc(now);
   const statuses = asList(f.status);
   const priorities = asList(f.priority);
-  // isOverdue() in logic.ts: not done/canceled, has a due date, due before today, not snoozed.
+  // isOverdue() in item-state.ts: not done/canceled, has a due date, due before today, not snoozed.
   const overdue = sql`(status not in ('done', 'canceled') and due_date is not null and due_date < ${today}::date and ${notSnoozedSql(sql, today)})`;
   const conds = [
     f.env !== undefined && sql`env = ${f.env}`,
@@ -32,7 +33,7 @@ export async function queryList(sql: Sql, filter: ListFilter | undefined, now: D
     f.category !== undefined && sql`category = ${f.category}`,
     f.overdue === true && overdue,
     f.overdue === false && sql`not ${overdue}`,
-    // Substring match of title and service, prefix match of the id, like logic.ts (no LIKE, so % and _
+    // Substring match of title and service, prefix match of the id, like list-items.ts (no LIKE, so % and _
     // in the text are plain characters; ids are lower case). The text is folded by the collation of
     // migration 000013, as JavaScript's toLowerCase folds it in the JSONL backend.
     f.q !== undefined && f.q !== "" &&
@@ -41,7 +42,7 @@ export async function queryList(sql: Sql, filter: ListFilter | undefined, now: D
       sql`(status not in ('done', 'canceled') and due_date is not null and due_date >= ${today}::date and due_date <= ${today}::date + ${f.due_within_days}::int and ${notSnoozedSql(sql, today)})`,
   ].filter((c) => c !== false && c !== undefined);
   const where = conds.reduce((acc, c) => sql`${acc} and ${c}`, sql`true`);
-  // The same orders as logic.ts LIST_ORDER (constants, never input), for the page and for its outer select.
+  // The same orders as list-items.ts LIST_ORDER (constants, never input), for the page and for its outer select.
   const order = ORDER[f.sort];
   // One statement, so the total and the page come from the same snapshot; the left join keeps one row
   // carrying the total even when the page is empty. No CTE: a CTE used twice is materialized with every

@@ -107,5 +107,5 @@ export async function selectForUpdateByKey(tx: Tx, keys: string[]): Promise<Back
   return rows.map(rowToItem);
 }
 
-/** isSnoozed() in logic.ts, negated, as SQL: meta.snoozed_until absent, null or not after today. */
+/** isSnoozed() in item-state.ts, negated, as SQL: meta.snoozed_until absent, null or not after today. */
 export const notSnoozedSql = (sql: Sql, today: string) => sql`not coalesce((meta->>'snoozed_until') > ${today}::text, false)`;

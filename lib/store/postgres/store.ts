@@ -56,8 +56,6 @@ import type {
 } from "../types.ts";
 
 // Moved to their own modules; still exported here, where the auto store's replay imports them.
-export { fieldByCode } from "./retrying-tx.ts";
-export { lockById } from "./lock-by-id.ts";
 
 export interface PostgresStoreOptions {
   /** An open pool; the store does not end it on close (its owner does). */

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { buildAccess } from "../../../lib/access/config.ts";
 import { silentLogger } from "../../../lib/core/log.ts";
-import { addDays } from "../../../lib/store/logic.ts";
+import { addDays } from "../../../lib/store/dates.ts";
 import { MemoryBacklogStore } from "../../../lib/store/memory.ts";
 import { trendsFor } from "../../../lib/trends/storage.ts";
 import { startServer, type RunningServer } from "../../../server.ts";
