@@ -21,7 +21,7 @@ import type { RunLedger } from "../../lib/scheduler/ledger.ts";
 import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
 import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
-import type { BacklogStore, Priority, Status, UpsertInput } from "../../lib/store/types.ts";
+import type { BacklogStore, Status, UpsertInput } from "../../lib/store/types.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 
 const NOW = new Date("2026-11-23T10:00:00.000Z"); // today = 2026-11-23

@@ -1,8 +1,6 @@
 /** The real server.ts as operators start it, over loopback: serves, authenticates, stops on SIGTERM. */
 import { afterAll, expect, test } from "bun:test";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { join } from "node:path";
 import process from "node:process";
 import { REPO } from "../helpers/run.ts";
 import { ACCESS_ENV, KEYS } from "./harness.ts";

@@ -53,7 +53,7 @@ export class JsonlRevokedSessions implements RevokedSessions {
   /** One catch-up at a time: the reader is shared. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(dir: string, private readonly log: Logger = silentLogger) {
+  constructor(dir: string, log: Logger = silentLogger) {
     this.dir = resolve(dir);
     this.file = join(this.dir, REVOKED_FILE);
     this.lock = new DirLock(this.dir, { staleMs: 10_000, log });
