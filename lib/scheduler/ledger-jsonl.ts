@@ -152,6 +152,10 @@ export class JsonlRunLedger implements RunLedger {
     return this.withRuns(async (runs) => latestPerJob(runs.values()));
   }
 
+  runningRuns(job: string): Promise<RunRecord[]> {
+    return this.withRuns(async (runs) => [...runs.values()].filter((r) => r.job === job && r.status === "running"));
+  }
+
   stats(now: Date): Promise<Map<string, JobStats>> {
     return this.withRuns(async (runs) => jobStats(runs.values(), now));
   }

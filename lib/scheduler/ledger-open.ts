@@ -42,6 +42,10 @@ export class MemoryRunLedger implements RunLedger {
   async lastRuns(): Promise<Map<string, RunRecord>> {
     return latestPerJob(this.runs.values());
   }
+
+  async runningRuns(job: string): Promise<RunRecord[]> {
+    return [...this.runs.values()].filter((r) => r.job === job && r.status === "running");
+  }
   async stats(now: Date): Promise<Map<string, JobStats>> {
     return jobStats(this.runs.values(), now);
   }
@@ -111,6 +115,10 @@ export class AutoRunLedger implements RunLedger {
 
   lastRuns(): Promise<Map<string, RunRecord>> {
     return this.read((l) => l.lastRuns());
+  }
+
+  runningRuns(job: string): Promise<RunRecord[]> {
+    return this.read((l) => l.runningRuns(job));
   }
 
   stats(now: Date): Promise<Map<string, JobStats>> {

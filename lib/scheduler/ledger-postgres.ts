@@ -171,6 +171,11 @@ export class PostgresRunLedger implements RunLedger {
     return new Map(rows.map((r) => [r.job, toRecord(r)]));
   }
 
+  async runningRuns(job: string): Promise<RunRecord[]> {
+    const rows = await hinted("read the running runs", () => this.sql<Row[]>`select * from scheduler_runs where job = ${job} and status = 'running' order by scheduled_at`);
+    return rows.map(toRecord);
+  }
+
   async stats(now: Date): Promise<Map<string, JobStats>> {
     const stuckBefore = new Date(now.getTime() - STUCK_AFTER_MS);
     const rows = await hinted("read the run statistics", () => this.sql<{ job: string; running: number; stuck: 0 | 1; success: number; error: number; last_run_at: Date | null; last_success_at: Date | null }[]>`

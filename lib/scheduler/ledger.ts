@@ -33,6 +33,11 @@ export interface RunLedger {
   finish(runId: string, outcome: Outcome, now: Date): Promise<RunRecord>;
   /** The latest run (by scheduled minute) of each job. */
   lastRuns(): Promise<Map<string, RunRecord>>;
+  /**
+   * The job's runs still `running`, stuck or not. Not only the latest: a manual run's slot is its
+   * instant, so a fire of the same minute claimed after it can be running behind it (run-now.ts).
+   */
+  runningRuns(job: string): Promise<RunRecord[]>;
   /** Per job, over the runs the ledger keeps: counts by status, stuck runs at `now`, the latest run and success (for /metrics). */
   stats(now: Date): Promise<Map<string, JobStats>>;
   close(): Promise<void>;

@@ -6,7 +6,7 @@
  * (run-claimed.ts) as source `manual:<actor>` — in its own ledger slot (ledger.ts runSlot), never the
  * cron minute's.
  *
- * Refused (409, nothing run) while the job's latest run is `running` and not stuck, while another run-now
+ * Refused (409, nothing run) while any run of the job is `running` and not stuck, while another run-now
  * of the job is starting or running in this process, for a suspended job unless `evenIfSuspended`, and
  * for an idempotency key this process has seen for the job in the last 10 minutes (a double click).
  */
@@ -55,7 +55,7 @@ export type RunNowResult =
 
 export interface RunNowDeps {
   jobs(): readonly ManualJob[];
-  ledger: Pick<RunLedger, "claim" | "finish" | "lastRuns">;
+  ledger: Pick<RunLedger, "claim" | "finish" | "runningRuns">;
   /** Runs the tool call with the caller's identity (the tool dispatcher). */
   dispatch(identity: RunNowRequest["identity"], call: { tool: string; action: string; params: Record<string, unknown> }): Promise<unknown>;
   clock: () => Date;
@@ -141,13 +141,15 @@ export function createRunNow(deps: RunNowDeps) {
       inFlight.set(job.id, slot);
       let claimedRun = false;
       try {
-        let last: RunRecord | undefined;
+        // Any run still running, not only the latest by slot: a fire of this minute claimed after an
+        // earlier manual run of the same minute sorts before it and would otherwise run beside this one.
+        let busy: RunRecord | undefined;
         try {
-          last = (await deps.ledger.lastRuns()).get(job.id);
+          busy = (await deps.ledger.runningRuns(job.id)).find((r) => !isStuck(r, now));
         } catch (err) {
           throw new AppError("unavailable", `Cannot read the run ledger to see whether ${job.id} is running: ${describeError(err)}. Nothing was started; try again when the database is back.`, { cause: err });
         }
-        if (last && last.status === "running" && !isStuck(last, now)) throw runningError(job.id, last);
+        if (busy) throw runningError(job.id, busy);
         const source = manualSource(req.actor);
         const ledger = {
           claim: async (...a: Parameters<RunNowDeps["ledger"]["claim"]>) => {

@@ -76,4 +76,17 @@ describe.each(LEDGERS)("manual runs beside the cron minute: %s", (_name, make) =
     const stats = (await ledger.stats(end)).get("daily_backlog_cleanup")!;
     expect(stats).toMatchObject({ runs: { running: 0, success: 2, error: 1 }, stuck: 0, last_run_at: "2026-11-23T03:40:12.345Z" });
   });
+
+  test("runningRuns lists every running run of the job, also one behind a later manual slot", async () => {
+    const ledger = await make();
+    const manual = await ledger.claim("daily_backlog_cleanup", "2026-11-23T03:40:00.200Z", "manual:alice", at(FIRE));
+    const fire = await ledger.claim("daily_backlog_cleanup", FIRE, "http:scheduler", at("2026-11-23T03:40:01.000Z"));
+    const other = await ledger.claim("hourly_risk_snapshot", FIRE, "in-process", at(FIRE));
+    if (!manual.claimed || !fire.claimed || !other.claimed) throw new Error("not claimed");
+    await ledger.finish(manual.run.run_id, { status: "success" }, at("2026-11-23T03:40:00.500Z"));
+    expect((await ledger.lastRuns()).get("daily_backlog_cleanup")?.run_id).toBe(manual.run.run_id);
+    expect((await ledger.runningRuns("daily_backlog_cleanup")).map((r) => r.run_id)).toEqual([fire.run.run_id]);
+    await ledger.finish(fire.run.run_id, { status: "success" }, at("2026-11-23T03:40:30.000Z"));
+    expect(await ledger.runningRuns("daily_backlog_cleanup")).toEqual([]);
+  });
 });

@@ -120,6 +120,22 @@ describe("createRunNow", () => {
     expect(calls).toHaveLength(1);
   });
 
+  test("overlap: a fire still running behind a later, finished manual run of its minute refuses a run-now too", async () => {
+    // A manual run at 03:40:00.200 (slot to the ms) finished; the runner's call for the 03:40 minute
+    // (slot 03:40:00.000) started after it and is running. The latest run by slot is the finished manual
+    // run, so looking at the latest alone started a second run beside the fire.
+    const { ledger, runNow, setNow, calls } = setup();
+    const early = await ledger.claim("daily_gate", "2026-11-23T03:40:00.200Z", "manual:alice", AT);
+    if (!early.claimed) throw new Error("manual run not claimed");
+    await ledger.finish(early.run.run_id, { status: "success" }, AT);
+    const fire = await ledger.claim("daily_gate", AT.toISOString(), "http:scheduler", new Date("2026-11-23T03:40:01Z"));
+    if (!fire.claimed) throw new Error("fire not claimed");
+    setNow(new Date("2026-11-23T03:40:10Z"));
+    const err = await refusal(runNow.run({ job: "daily_gate", identity: ADMIN, actor: "admin" }));
+    expect([err.status, (err.details as { run_id: string }).run_id]).toEqual([409, fire.run.run_id]);
+    expect(calls).toEqual([]);
+  });
+
   test("a stuck run does not block a run-now (that is what it is for)", async () => {
     const { ledger, runNow, setNow } = setup();
     const fire = await ledger.claim("daily_gate", AT.toISOString(), "in-process", AT);
