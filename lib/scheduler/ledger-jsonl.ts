@@ -17,7 +17,7 @@ import { DirLock } from "../fs/file-lock.ts";
 import { silentLogger, type Logger } from "../core/log.ts";
 import { BLANK, type LineSink } from "../fs/line-sink.ts";
 import { JsonlFile } from "../fs/jsonl-file.ts";
-import { finished, jobStats, latestPerJob, newRun, runSlot, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { busyRun, finished, isManual, jobStats, latestPerJob, newRun, runSlot, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 export const RUNS_FILE = "scheduler_runs.jsonl";
 
@@ -129,6 +129,8 @@ export class JsonlRunLedger implements RunLedger {
       // Under the lock nothing is ever lost in flight: a record of the minute, even one with the caller's
       // own run id (an earlier call that failed after it), means it is not run again.
       for (const r of runs.values()) if (r.job === job && r.scheduled_at === minute) return { result: { claimed: false, existing: r } };
+      const busy = isManual(source) ? busyRun(runs.values(), job, now) : undefined;
+      if (busy) return { result: { claimed: false, existing: busy } };
       const run = newRun(job, minute, source, now, runId);
       return { write: run, result: { claimed: true, run } };
     });

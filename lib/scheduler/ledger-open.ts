@@ -18,7 +18,7 @@ import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
 import type { PostgresBacklogStore } from "../store/postgres/store.ts";
 import { isConnectionError } from "../store/postgres/errors.ts";
 import type { BacklogStore } from "../store/types.ts";
-import { finished, jobStats, latestPerJob, newRun, runSlot, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { busyRun, finished, isManual, jobStats, latestPerJob, newRun, runSlot, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 import { JsonlRunLedger } from "./ledger-jsonl.ts";
 import { PostgresRunLedger } from "./ledger-postgres.ts";
 
@@ -28,6 +28,8 @@ export class MemoryRunLedger implements RunLedger {
   async claim(job: string, scheduledAt: string, source: string, now: Date, runId?: string): Promise<ClaimResult> {
     const minute = runSlot(scheduledAt, source);
     for (const r of this.runs.values()) if (r.job === job && r.scheduled_at === minute) return { claimed: false, existing: r };
+    const busy = isManual(source) ? busyRun(this.runs.values(), job, now) : undefined;
+    if (busy) return { claimed: false, existing: busy };
     const run = newRun(job, minute, source, now, runId);
     this.runs.set(run.run_id, run);
     return { claimed: true, run };
@@ -95,7 +97,7 @@ export class AutoRunLedger implements RunLedger {
         return local;
       }
       if (remote.claimed) return local;
-      await this.jsonl.finish(local.run.run_id, { status: "error", error: `not run: Postgres already has this minute (run ${remote.existing.run_id} by ${remote.existing.source})` }, now);
+      await this.jsonl.finish(local.run.run_id, { status: "error", error: `not run: Postgres already has ${remote.existing.scheduled_at === local.run.scheduled_at ? "this minute" : "a run of the job running"} (run ${remote.existing.run_id} by ${remote.existing.source})` }, now);
       return remote;
     });
   }

@@ -12,8 +12,10 @@
  */
 import type { Sql } from "../pg/db.ts";
 import { tableHint } from "../pg/table-hint.ts";
+import { beginSafely } from "../store/postgres/begin-safely.ts";
 import { isConnectionError } from "../store/postgres/errors.ts";
-import { ClaimOutcomeUnknown, newRun, runSlot, STUCK_AFTER_MS, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import type { Tx } from "../store/postgres/rows.ts";
+import { ClaimOutcomeUnknown, isManual, newRun, runSlot, STUCK_AFTER_MS, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 /** How long a claim whose answer was lost keeps asking: a Postgres restart or a short failover. */
 export const RESOLVE_MS = 30_000;
@@ -139,16 +141,29 @@ export class PostgresRunLedger implements RunLedger {
   }
 
   private async insertClaim(run: RunRecord): Promise<ClaimResult> {
+    if (!isManual(run.source)) return this.insertRow(this.sql, run);
+    // A manual run (ledger.ts busyRun): run-nows of one job take turns on its advisory lock, and each
+    // looks for a running run after it holds it, so the second of two at once sees the first's row.
+    return beginSafely(this.sql, async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtext(${`scheduler_runs manual ${run.job}`}))`;
+      const stuckBefore = new Date(new Date(run.started_at).getTime() - STUCK_AFTER_MS);
+      const [busy] = await tx<Row[]>`select * from scheduler_runs where job = ${run.job} and status = 'running' and started_at >= ${stuckBefore} order by scheduled_at limit 1`;
+      if (busy && busy.run_id !== run.run_id) return { claimed: false, existing: toRecord(busy) };
+      return this.insertRow(tx, run);
+    });
+  }
+
+  private async insertRow(sql: Sql | Tx, run: RunRecord): Promise<ClaimResult> {
     // No conflict target: the run_id key counts as a conflict too. The auto router's replay may insert
     // this very run (from JSONL) at the same moment; with only (job, scheduled_at) as the arbiter, a
     // concurrent insert of the same run_id is a unique-violation error instead of "already there".
-    const [won] = await this.sql<Row[]>`
+    const [won] = await sql<Row[]>`
       insert into scheduler_runs (run_id, job, scheduled_at, source, started_at, status)
       values (${run.run_id}, ${run.job}, ${run.scheduled_at}, ${run.source}, ${run.started_at}, 'running')
       on conflict do nothing
       returning *`;
     if (won) return { claimed: true, run: toRecord(won) };
-    const [existing] = await this.sql<Row[]>`select * from scheduler_runs where job = ${run.job} and scheduled_at = ${run.scheduled_at}`;
+    const [existing] = await sql<Row[]>`select * from scheduler_runs where job = ${run.job} and scheduled_at = ${run.scheduled_at}`;
     // Our own run: our earlier INSERT whose answer was lost, or the replay of our local claim (auto).
     // Still `running` only: a finished run of ours ran already (a caller repeating a claim_token that won).
     if (existing!.run_id === run.run_id && existing!.status === "running") return { claimed: true, run: toRecord(existing!) };

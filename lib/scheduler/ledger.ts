@@ -147,6 +147,17 @@ export function runSlot(scheduledAt: string, source: string): string {
   return d.toISOString();
 }
 
+/**
+ * What refuses a manual claim: a run of the job still running and not stuck at `now` (another run-now on
+ * any replica, a fire, the runner). Checked inside the claim (under the JSONL lock, in a Postgres
+ * transaction holding the job's advisory lock), so two run-nows at once start one run. A fire's claim is
+ * never refused by it: the cron minute keeps its exactly-once slot.
+ */
+export function busyRun(runs: Iterable<RunRecord>, job: string, now: Date): RunRecord | undefined {
+  for (const r of runs) if (r.job === job && r.status === "running" && !isStuck(r, now)) return r;
+  return undefined;
+}
+
 /** Floors to the minute, ISO: the unit of exactly-once. */
 export function scheduledMinute(d: Date): string {
   const t = new Date(d.getTime());

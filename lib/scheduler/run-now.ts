@@ -13,7 +13,7 @@
 import { hasEntitlement, parseEntitlement } from "../access/entitlements.ts";
 import { AppError, describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import { isStuck, manualSource, MANUAL, type RunLedger, type RunRecord } from "./ledger.ts";
+import { isStuck, manualSource, MANUAL, runSlot, type RunLedger, type RunRecord } from "./ledger.ts";
 import { runClaimed, type SkipReason } from "./run-claimed.ts";
 
 /** What run-now needs of a registry job (registry.ts JobSpec has it). */
@@ -167,10 +167,12 @@ export function createRunNow(deps: RunNowDeps) {
         const out = await runClaimed({ ledger, log: deps.log, clock: deps.clock, onRun: deps.onRun }, job.id, now.toISOString(), source, () =>
           deps.dispatch(req.identity, { tool: job.tool, action: job.action, params }),
         );
-        // Its own slot is to the millisecond and never a fire's: only a run-now of this very instant
-        // (another replica, or a clock that stands still) can have it.
+        // Refused by the ledger: a run of the job that started running since the check above (another
+        // replica's run-now, ledger.ts busyRun), or a run-now of this very instant (another replica, or a
+        // clock that stands still) in its own slot, which is to the millisecond and never a fire's.
         if ("skipped" in out) {
           const other = out.existing as RunRecord;
+          if (other.status === "running" && other.scheduled_at !== runSlot(now.toISOString(), source)) throw runningError(job.id, other);
           throw new AppError("conflict", `job: ${job.id} already has a run started at this very instant (run ${other.run_id} by ${other.source}, ${other.status}); nothing more was started.`, {
             details: { job: job.id, run_id: other.run_id, status: other.status },
           });

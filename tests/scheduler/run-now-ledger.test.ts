@@ -53,6 +53,17 @@ const LEDGERS: [string, () => Promise<RunLedger>][] = [
 const FIRE = "2026-11-23T03:40:00.000Z";
 const at = (iso: string) => new Date(iso);
 
+test("two processes on one JSONL dir: two manual claims at once, one is claimed", async () => {
+  const dir = tempDir("bb-runnow-jsonl2-");
+  const one = new JsonlRunLedger(dir, silentLogger);
+  const two = new JsonlRunLedger(dir, silentLogger);
+  const out = await Promise.all([
+    one.claim("daily_backlog_cleanup", "2026-11-23T03:40:12.345Z", "manual:alice", at("2026-11-23T03:40:12.345Z")),
+    two.claim("daily_backlog_cleanup", "2026-11-23T03:40:12.346Z", "manual:bob", at("2026-11-23T03:40:12.346Z")),
+  ]);
+  expect(out.filter((c) => c.claimed)).toHaveLength(1);
+});
+
 describe.each(LEDGERS)("manual runs beside the cron minute: %s", (_name, make) => {
   test("a manual run at the fire's minute does not take it, nor the fire the manual run's", async () => {
     const ledger = await make();
@@ -63,18 +74,39 @@ describe.each(LEDGERS)("manual runs beside the cron minute: %s", (_name, make) =
     expect(fire).toMatchObject({ claimed: true, run: { scheduled_at: FIRE } });
     // the fire is still exactly once
     expect((await ledger.claim("daily_backlog_cleanup", "2026-11-23T03:40:30.000Z", "http:scheduler", at("2026-11-23T03:40:30.000Z"))).claimed).toBe(false);
+    if (!manual.claimed || !fire.claimed) throw new Error("not claimed");
+    // while they run, another manual run is refused (busyRun), naming a running one
+    const refused = await ledger.claim("daily_backlog_cleanup", "2026-11-23T03:40:05.000Z", "manual:bob", at("2026-11-23T03:40:05.000Z"));
+    expect(refused).toMatchObject({ claimed: false, existing: { status: "running" } });
+    await ledger.finish(fire.run.run_id, { status: "success", result: { ok: 1 } }, at("2026-11-23T03:40:10.000Z"));
+    await ledger.finish(manual.run.run_id, { status: "success" }, at("2026-11-23T03:40:10.000Z"));
     // the fire first, then a manual run in the same minute
     const later = await ledger.claim("daily_backlog_cleanup", "2026-11-23T03:40:12.345Z", "manual:bob", at("2026-11-23T03:40:12.345Z"));
     expect(later).toMatchObject({ claimed: true, run: { scheduled_at: "2026-11-23T03:40:12.345Z" } });
-    if (!later.claimed || !manual.claimed || !fire.claimed) throw new Error("not claimed");
+    if (!later.claimed) throw new Error("not claimed");
     const end = at("2026-11-23T03:41:00.000Z");
-    await ledger.finish(fire.run.run_id, { status: "success", result: { ok: 1 } }, end);
-    await ledger.finish(manual.run.run_id, { status: "success" }, end);
     await ledger.finish(later.run.run_id, { status: "error", error: "boom" }, end);
     // the latest run is the later manual one, with its actor in the source
     expect((await ledger.lastRuns()).get("daily_backlog_cleanup")).toMatchObject({ run_id: later.run.run_id, source: "manual:bob", status: "error", scheduled_at: "2026-11-23T03:40:12.345Z" });
     const stats = (await ledger.stats(end)).get("daily_backlog_cleanup")!;
     expect(stats).toMatchObject({ runs: { running: 0, success: 2, error: 1 }, stuck: 0, last_run_at: "2026-11-23T03:40:12.345Z" });
+  });
+
+  test("two manual claims at once (two replicas' run-now): one is claimed, the other finds it running; a fire is not refused", async () => {
+    const ledger = await make();
+    const J = "daily_backlog_cleanup";
+    const [a, b] = await Promise.all([
+      ledger.claim(J, "2026-11-23T03:40:12.345Z", "manual:alice", at("2026-11-23T03:40:12.345Z")),
+      ledger.claim(J, "2026-11-23T03:40:12.346Z", "manual:bob", at("2026-11-23T03:40:12.346Z")),
+    ]);
+    const won = a.claimed ? a : b;
+    const lost = a.claimed ? b : a;
+    if (!won.claimed || lost.claimed) throw new Error(`expected one claim, got ${a.claimed} and ${b.claimed}`);
+    expect(lost.existing).toMatchObject({ run_id: won.run.run_id, status: "running" });
+    // the cron minute's fire still claims its own slot beside the running manual run
+    expect((await ledger.claim(J, FIRE, "in-process", at(FIRE))).claimed).toBe(true);
+    // a stuck manual run does not refuse the next
+    expect((await ledger.claim(J, "2026-11-23T04:20:00.100Z", "manual:carol", at("2026-11-23T04:20:00.100Z"))).claimed).toBe(true);
   });
 
   test("runningRuns lists every running run of the job, also one behind a later manual slot", async () => {

@@ -136,6 +136,25 @@ describe("createRunNow", () => {
     expect(calls).toEqual([]);
   });
 
+  test("overlap: a run claimed by another replica between the check and the claim is a 409 'is running', not a second run", async () => {
+    const { ledger, calls } = setup();
+    const other = await ledger.claim("daily_gate", "2026-11-23T03:39:59.000Z", "manual:bob", AT);
+    if (!other.claimed) throw new Error("not claimed");
+    // the check saw nothing running (the other replica's claim came just after it); the claim itself refuses
+    const store = new MemoryBacklogStore();
+    const registry = createRegistry([gateTool(calls, gate())]);
+    const late = createRunNow({
+      jobs: () => JOBS,
+      ledger: { claim: ledger.claim.bind(ledger), finish: ledger.finish.bind(ledger), runningRuns: async () => [] },
+      dispatch: (identity, call) => dispatch(registry, call, createToolContext({ store, paths: resolveToolPaths({}), agent: identity.agent, entitlements: identity.entitlements, log: silentLogger })),
+      clock: () => new Date("2026-11-23T03:40:05.000Z"),
+      log: silentLogger,
+    });
+    const err = await refusal(late.run({ job: "daily_gate", identity: ADMIN, actor: "admin" }));
+    expect([err.status, err.message]).toEqual([409, expect.stringContaining(`daily_gate is running (run ${other.run.run_id}`)]);
+    expect(calls).toEqual([]);
+  });
+
   test("a stuck run does not block a run-now (that is what it is for)", async () => {
     const { ledger, runNow, setNow } = setup();
     const fire = await ledger.claim("daily_gate", AT.toISOString(), "in-process", AT);
