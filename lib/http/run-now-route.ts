@@ -6,6 +6,7 @@
 import type { Context, Hono } from "hono";
 import type { Identity } from "../access/config.ts";
 import { AppError } from "../core/errors.ts";
+import { refuseUnknownQuery } from "./query.ts";
 import type { RunNowRequest, RunNowResult } from "../scheduler/run-now.ts";
 
 export const RUN_NOW_PATH = "/v1/scheduler/jobs/:job/run";
@@ -28,11 +29,23 @@ export function flag(name: string, value: string | undefined): boolean {
 
 type Env = { Variables: { identity: Identity } };
 
+/** The route's query parameters; any other is a 400 (query.ts refuseUnknownQuery). */
+const FLAGS = ["dry_run", "even_if_suspended"] as const;
+
 export function mountRunNow(app: Hono<Env>, runNow: () => RunNowView | undefined, authError: (identity: Identity, entitlement: string) => AppError): void {
   app.post(RUN_NOW_PATH, async (c: Context<Env>) => {
     const identity = c.get("identity");
     const view = runNow();
     if (!view) throw new AppError("not_found", "This server has no task registry loaded, so it runs no job by hand.");
+    // A typo (?dryrun=true) or a flag sent twice (?dry_run=false&dry_run=true) must not become a real run.
+    const route = `POST ${RUN_NOW_PATH}`;
+    refuseUnknownQuery(c, route, FLAGS);
+    for (const name of FLAGS) {
+      if ((c.req.queries(name)?.length ?? 0) > 1) {
+        const line = `${name}: sent more than once; send it once, true or false`;
+        throw new AppError("invalid_input", `Invalid query for ${route}:\n  ${line}`, { details: [line] });
+      }
+    }
     const dryRun = flag("dry_run", c.req.query("dry_run"));
     const evenIfSuspended = flag("even_if_suspended", c.req.query("even_if_suspended"));
     const key = c.req.header("idempotency-key");

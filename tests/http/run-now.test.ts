@@ -87,6 +87,17 @@ describe("POST /v1/scheduler/jobs/:job/run", () => {
     expect([key.status, (await key.json()).error]).toEqual([400, expect.stringContaining("Idempotency-Key")]);
   });
 
+  test("an unknown or repeated query parameter is a 400 naming it, and nothing runs (?dryrun=true is not a real run)", async () => {
+    const { post, ledger } = setup();
+    for (const q of ["dryrun=true", "dry-run=true", "bogus=1", "dry_run=false&dry_run=true", "dry_run=true&dry_run=false", "even_if_suspended=false&even_if_suspended=true"]) {
+      const res = await post(`${RUN}?${q}`, "admin");
+      const body = await res.json();
+      expect([q, res.status]).toEqual([q, 400]);
+      expect(body.error).toMatch(/^Invalid query for POST \/v1\/scheduler\/jobs\/:job\/run:\n {2}(dryrun|dry-run|bogus|dry_run|even_if_suspended): /);
+    }
+    expect((await ledger.lastRuns()).size).toBe(0);
+  });
+
   test("dry_run=true runs the job's dry run and records nothing", async () => {
     const { post, ledger } = setup();
     const res = await post(`${RUN}?dry_run=true`, "admin");
