@@ -34,6 +34,18 @@ export interface JobsUiHelpers<W extends Who> {
 
 const JOBS = "/ui/jobs";
 
+/**
+ * A box of the Run now form: left out (false) or ticked, sent once as "on" (true). Anything else is a
+ * 400 naming it: a hand-made `dry_run=yes` must not become a real run.
+ */
+function box(form: Record<string, string | string[]>, name: string): boolean {
+  const v = form[name];
+  if (v === undefined) return false;
+  if (v === "on") return true;
+  const got = Array.isArray(v) ? `${v.length} values` : JSON.stringify(v.slice(0, 40));
+  throw new AppError("invalid_input", `${name}: expected the box ticked (sent once as "on") or left out, got ${got}; nothing was run.`, { details: [`${name}: expected "on" or absent`] });
+}
+
 export function mountJobsUi<W extends Who>(app: Hono<Env>, deps: AppDeps, h: JobsUiHelpers<W>): void {
   const jobsPage = async (c: C, w: W, extra: { errors?: string[]; done?: string | null } = {}, status = 200) => {
     const sched = deps.scheduler;
@@ -62,7 +74,7 @@ export function mountJobsUi<W extends Who>(app: Hono<Env>, deps: AppDeps, h: Job
     const job = c.req.param("job") ?? "";
     const key = typeof form.key === "string" && form.key.length >= 8 && form.key.length <= 200 ? form.key : undefined;
     try {
-      const out = await runNow.run({ job, identity: w.identity, actor: w.identity.agent, dryRun: form.dry_run === "on", evenIfSuspended: form.even_if_suspended === "on", key });
+      const out = await runNow.run({ job, identity: w.identity, actor: w.identity.agent, dryRun: box(form, "dry_run"), evenIfSuspended: box(form, "even_if_suspended"), key });
       const q = "run_id" in out ? `run=${encodeURIComponent(out.run_id)}` : "dry=1";
       return c.redirect(`${JOBS}?ran=${encodeURIComponent(out.job)}&${q}`, 303);
     } catch (err) {

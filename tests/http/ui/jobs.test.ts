@@ -105,6 +105,22 @@ test("an admin sees every job in words and runs one now, once, even when the for
   // opaqueredirect reads as status 0: one run started (303), the other refused (409)
   expect(statuses).toEqual([0, 409]);
   expect(runs()).toBe(2);
+
+  // Garbage in the form's boxes (dry_run=yes, =true) is a 400 naming the field, never a real run.
+  const garbage = await page.evaluate(async () => {
+    const form = document.querySelector('[data-testid="run-daily_backlog_cleanup"]') as HTMLFormElement;
+    const out: [string, number, boolean][] = [];
+    for (const [k, v] of [["dry_run", "yes"], ["dry_run", "true"], ["even_if_suspended", "1"]] as const) {
+      const body = new URLSearchParams(new FormData(form) as unknown as Record<string, string>);
+      body.set("key", `garbage-${crypto.randomUUID()}`);
+      body.set(k, v);
+      const r = await fetch(form.action, { method: "POST", body, redirect: "manual" });
+      out.push([`${k}=${v}`, r.status, (await r.text()).includes(`${k}: expected`)]);
+    }
+    return out;
+  });
+  expect(garbage).toEqual([["dry_run=yes", 400, true], ["dry_run=true", 400, true], ["even_if_suspended=1", 400, true]]);
+  expect(runs()).toBe(2);
   await context.close();
 }, 60_000);
 
