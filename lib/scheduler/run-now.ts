@@ -60,6 +60,12 @@ export interface RunNowDeps {
   dispatch(identity: RunNowRequest["identity"], call: { tool: string; action: string; params: Record<string, unknown> }): Promise<unknown>;
   clock: () => Date;
   log: Logger;
+  /**
+   * True when `tool.action` decides from the whole backlog and the auto store serves from its JSONL
+   * fallback: the action would refuse, so the run is not claimed (a failed run in the ledger would count
+   * as the job's latest run and quiet BacklogJobMissedSchedule), as for a fire (scheduler.ts).
+   */
+  degradedFor?(tool: string, action: string): boolean;
   onRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: SkipReason): void;
   /** How long a key is remembered (default 10 min). */
   keyTtlMs?: number;
@@ -131,6 +137,9 @@ export function createRunNow(deps: RunNowDeps) {
         throw new AppError("conflict", `job: ${job.id} is suspended in ops/task_registry.yml${job.suspend_reason ? ` (${job.suspend_reason})` : ""}; nothing was run. Send even_if_suspended=true to run it once anyway.`, {
           details: { suspended: true, job: job.id, ...(job.suspend_reason ? { suspend_reason: job.suspend_reason } : {}) },
         });
+      }
+      if (deps.degradedFor?.(job.tool, job.action)) {
+        throw new AppError("degraded", `store degraded: Postgres is unavailable, and ${job.tool}.${job.action} decides from the whole backlog; ${job.id} was not claimed and nothing ran. Run it again when readyz reports ready.`, { details: { claim_failed: true } });
       }
       const mine = inFlight.get(job.id);
       if (mine) throw runningError(job.id, { run_id: mine.run_id ?? "(being claimed)", started_at: mine.started_at, source: manualSource(mine.actor) });

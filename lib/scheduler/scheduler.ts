@@ -106,6 +106,11 @@ export function createScheduler(deps: SchedulerDeps) {
     retries.add(t);
   }
 
+  /** A deciding action (needs_full_view) while the auto store serves from its fallback: not claimed now. */
+  function deciding(tool: string, action: string): boolean {
+    return Boolean(deps.registry.get(tool)?.actions[action]?.needs_full_view && servingBackend(deps.toolContext(deps.identity).store).degraded);
+  }
+
   async function runJob(job: CronJob, at: Date, source = "in-process"): Promise<RunOutcome> {
     const scheduled_at = scheduledMinute(at);
     if (tasks().suspended.has(job.id)) {
@@ -124,7 +129,7 @@ export function createScheduler(deps: SchedulerDeps) {
     // A deciding action refuses on the auto store's fallback (503, nothing written). Claiming the fire
     // would record it as failed and nothing would run it again (catch-up: already ran): a weekly
     // generation skipped for a week. So the fire is not claimed and asked again within its window.
-    if (deps.registry.get(job.tool)?.actions[job.action]?.needs_full_view && servingBackend(deps.toolContext(deps.identity).store).degraded) {
+    if (deciding(job.tool, job.action)) {
       askAgainLater(job, at, source, "store degraded, fire deferred");
       return { job: job.id, scheduled_at, skipped: "store degraded" };
     }
@@ -177,6 +182,7 @@ export function createScheduler(deps: SchedulerDeps) {
         dispatch: (identity, call) => dispatch(deps.registry, call, deps.toolContext(identity)),
         clock,
         log: deps.log,
+        degradedFor: (tool, action) => deciding(tool, action),
         onRun: deps.onRun,
       })
     : undefined;

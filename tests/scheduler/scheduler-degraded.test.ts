@@ -110,3 +110,40 @@ test("the cron runner's call for that fire while Postgres is down: 503 claim_fai
   expect(runs.map((r) => r.status)).toEqual(["success"]);
   expect((await sql`select 1 from backlog_items`).length).toBeGreaterThan(0);
 });
+
+test("run now of a deciding job while Postgres is down: 503 store degraded, nothing claimed or recorded (no failed run quieting BacklogJobMissedSchedule)", async () => {
+  const { dsn, sql } = await database();
+  const dir = tempDir();
+  const now = new Date(FIRE.getTime() + 20_000);
+  const store = await AutoBacklogStore.open({ pg: pgConfig(dsn), dir, retrySeconds: 1, clock: () => now, log: silentLogger });
+  cleanups.push(() => store.close());
+  const registry = await loadToolRegistry({ policy: POLICY, only: ["backlog_tool"] });
+  const toolContext = (id: { agent: string; entitlements: readonly string[] }) =>
+    createToolContext({ store, agent: id.agent, entitlements: id.entitlements, now: () => now, log: silentLogger, paths: { root: dir, reportsDir: dir, policyFile: "sched.yml" } });
+  const jobs = [{ id: "weekly_backlog_generate", tool: "backlog_tool", action: "auto_generate_weekly", params: { env: "prod", week: "2026-W48" }, entitlement: "tools.backlog.admin", dry_run: true, suspend: false, description: "weekly" }];
+  const ledger = openRunLedger(store, silentLogger);
+  const scheduler = createScheduler({
+    jobs: JOBS,
+    taskRegistry: () => ({ jobs, suspended: new Map(), catchUpMs: {} }),
+    registry,
+    ledger,
+    toolContext,
+    identity: { agent: "scheduler", entitlements: ["tools.backlog.admin"], authenticated: true },
+    clock: () => now,
+    log: silentLogger,
+  });
+  cleanups.push(() => scheduler.stop());
+  await pause();
+  await store.list(); // fails over to JSONL
+  expect(store.name).toBe("JsonlBacklogStore");
+  const err = await scheduler.runNow!.run({ job: "weekly_backlog_generate", identity: { agent: "admin", entitlements: ["tools.backlog.admin"], authenticated: true }, actor: "admin" }).then(
+    () => null,
+    (e: { status?: number; message?: string }) => e,
+  );
+  expect(err?.status).toBe(503);
+  expect(err?.message).toStartWith("store degraded: ");
+  expect((await ledger.lastRuns()).size).toBe(0);
+  resume();
+  await waitFor("the switch back to Postgres", () => store.name === "PostgresBacklogStore");
+  expect(await sql`select 1 from scheduler_runs`).toHaveLength(0);
+});
