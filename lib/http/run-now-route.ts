@@ -15,6 +15,8 @@ export const RUN_NOW_PATH = "/v1/scheduler/jobs/:job/run";
 export interface RunNowView {
   run(req: RunNowRequest): Promise<RunNowResult>;
   allowed(job: string, entitlements: readonly string[]): boolean;
+  /** Throws the 404 (unknown job) or 403 (lacking the right) that run() would, without running. */
+  authorize(job: string, identity: Pick<Identity, "agent" | "entitlements">): unknown;
 }
 
 /** An idempotency key: what a browser form or a client sends, printable and bounded. */
@@ -37,6 +39,15 @@ export function mountRunNow(app: Hono<Env>, runNow: () => RunNowView | undefined
     const identity = c.get("identity");
     const view = runNow();
     if (!view) throw new AppError("not_found", "This server has no task registry loaded, so it runs no job by hand.");
+    const forbidden = (err: unknown) =>
+      err instanceof AppError && err.code === "forbidden" && !identity.authenticated ? authError(identity, String((err.details as { required?: string })?.required ?? "")) : err;
+    // The access answer comes before any 400, as on every other path: a caller without the right learns
+    // nothing from how its query would have been read.
+    try {
+      view.authorize(c.req.param("job") ?? "", identity);
+    } catch (err) {
+      throw forbidden(err);
+    }
     // A typo (?dryrun=true) or a flag sent twice (?dry_run=false&dry_run=true) must not become a real run.
     const route = `POST ${RUN_NOW_PATH}`;
     refuseUnknownQuery(c, route, FLAGS);
@@ -55,8 +66,7 @@ export function mountRunNow(app: Hono<Env>, runNow: () => RunNowView | undefined
     try {
       return c.json(await view.run({ job: c.req.param("job") ?? "", identity, actor: identity.agent, dryRun, evenIfSuspended, key }));
     } catch (err) {
-      if (err instanceof AppError && err.code === "forbidden" && !identity.authenticated) throw authError(identity, String((err.details as { required?: string })?.required ?? ""));
-      throw err;
+      throw forbidden(err);
     }
   });
 }

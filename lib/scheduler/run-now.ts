@@ -101,6 +101,16 @@ export function createRunNow(deps: RunNowDeps) {
     return job;
   };
 
+  /** The job, if it exists (404 listing the known ones) and the caller may run it by hand (403 naming the right). */
+  const authorize = (jobId: string, identity: Pick<RunNowRequest["identity"], "agent" | "entitlements">): ManualJob => {
+    const job = findJob(jobId);
+    const right = runByHandRight(job.entitlement);
+    if (!hasEntitlement(identity.entitlements, right)) {
+      throw new AppError("forbidden", `Agent ${identity.agent} lacks the entitlement ${right} needed to run ${job.id} by hand.`, { details: { required: right } });
+    }
+    return job;
+  };
+
   const rememberKey = (k: string, now: number) => {
     for (const [key, v] of keys) if (now - v.at > ttl) keys.delete(key);
     const seen = keys.get(k);
@@ -120,12 +130,10 @@ export function createRunNow(deps: RunNowDeps) {
       return Boolean(job && hasEntitlement(entitlements, runByHandRight(job.entitlement)));
     },
 
+    authorize,
+
     async run(req: RunNowRequest): Promise<RunNowResult> {
-      const job = findJob(req.job);
-      const right = runByHandRight(job.entitlement);
-      if (!hasEntitlement(req.identity.entitlements, right)) {
-        throw new AppError("forbidden", `Agent ${req.identity.agent} lacks the entitlement ${right} needed to run ${job.id} by hand.`, { details: { required: right } });
-      }
+      const job = authorize(req.job, req.identity);
       const params = { ...(job.params ?? {}) };
       if (req.dryRun) {
         if (!job.dry_run) throw new AppError("invalid_input", `dry_run: ${job.id} (${job.tool}.${job.action}) has no dry run (dry_run is not true in ops/task_registry.yml).`, { details: ["dry_run: not supported by this job"] });

@@ -70,6 +70,11 @@ describe("POST /v1/scheduler/jobs/:job/run", () => {
       expect([who, res.status, (await res.json()).required]).toEqual([who, 403, "tools.backlog.admin"]);
     }
     for (const who of ["none", "bad"] as const) expect([who, (await post(RUN, who)).status]).toEqual([who, 401]);
+    // the access answer comes before any 400: a bad query tells a caller without the right nothing
+    for (const q of ["dry_run=yes", "bogus=1"]) {
+      for (const who of ["writer", "reader"] as const) expect([q, who, (await post(`${RUN}?${q}`, who)).status]).toEqual([q, who, 403]);
+      expect([q, (await post(`${RUN}?${q}`, "none")).status]).toEqual([q, 401]);
+    }
     const risk = await post("/v1/scheduler/jobs/hourly_risk_snapshot/run", "scheduler");
     expect([risk.status, (await risk.json()).required]).toEqual([403, "tools.risk.admin"]);
     expect((await post(RUN, "scheduler")).status).toBe(200);
