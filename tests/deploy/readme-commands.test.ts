@@ -51,6 +51,7 @@ const HOW: Record<string, { run: string[]; usage?: string; env?: Record<string, 
   // a real nested run of two files: the deploy suite (deno) is left out, the other runs
   "npm run test:fast": { run: ["npm run test:fast -- tests/core/isoweek.test.ts tests/deploy/deno.test.ts"], check: (r) => expect([r.stderr.includes("tests/core/isoweek.test.ts:"), r.stderr.includes("tests/deploy/deno.test.ts:")]).toEqual([true, false]) },
   "npm run bench": { run: ["npm run bench -- --help"], usage: "Usage: npx bun run bench" },
+  "npm run typecheck": { run: ["npm run typecheck"] },
 };
 
 /** Runs fn over items, at most `limit` at a time (each command is a separate bun start-up). */
