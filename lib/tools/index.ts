@@ -18,7 +18,7 @@ export { CLI_AGENT, CLI_ENTITLEMENTS, createToolContext, loadToolConfig, resolve
 export interface RegistryOptions {
   /** The backlog policy (envs, categories, defaults). Default: loadPolicy() (BACKLOG_POLICY_FILE). */
   policy?: Policy;
-  /** notify_tool: where webhook URL variables are read (default the process environment), and test seams for HTTP. */
+  /** notify_tool: where webhook URL variables are read (default: the environment, through lib/config), and test seams for HTTP. */
   notify?: NotifyToolOptions;
   /** Load only these tools (a script calling one tool); default every tool. */
   only?: readonly string[];

@@ -16,7 +16,7 @@ import type { Policy } from "../generation/policy.ts";
 import { defineAction, type Tool } from "./types.ts";
 
 export interface NotifyToolOptions extends SenderDeps {
-  /** Where the webhook URL variables are read; default the process environment. */
+  /** Where the webhook URL variables are read; default: the environment, through lib/config. */
   env?: Record<string, string | undefined>;
 }
 
