@@ -27,3 +27,13 @@ export function refuseUnknownQuery(c: Context, route: string, allowed: readonly 
   const lines = unknown.map((k) => `${k}: unknown parameter ${JSON.stringify(k)} (allowed: ${allowed.join(", ")})`);
   throw new AppError("invalid_input", `Invalid query for ${route}:\n  ${lines.join("\n  ")}`, { details: lines });
 }
+
+/** Refuses (400) a parameter of `names` sent more than once (?dry_run=false&dry_run=true: which one wins?). */
+export function refuseRepeatedQuery(c: Context, route: string, names: readonly string[]): void {
+  for (const name of names) {
+    if ((c.req.queries(name)?.length ?? 0) > 1) {
+      const line = `${name}: sent more than once; send it once, true or false`;
+      throw new AppError("invalid_input", `Invalid query for ${route}:\n  ${line}`, { details: [line] });
+    }
+  }
+}

@@ -6,7 +6,7 @@
 import type { Context, Hono } from "hono";
 import type { Identity } from "../access/config.ts";
 import { AppError } from "../core/errors.ts";
-import { refuseUnknownQuery } from "./query.ts";
+import { queryBool, refuseRepeatedQuery, refuseUnknownQuery } from "./query.ts";
 import type { RunNowRequest, RunNowResult } from "../scheduler/run-now.ts";
 
 export const RUN_NOW_PATH = "/v1/scheduler/jobs/:job/run";
@@ -23,10 +23,11 @@ export interface RunNowView {
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{8,200}$/;
 
 /** A query flag: absent, "true" or "false"; anything else is a 400 naming it (dry_run=yes is not a real run). */
-export function flag(name: string, value: string | undefined): boolean {
-  if (value === undefined || value === "false") return false;
-  if (value === "true") return true;
-  throw new AppError("invalid_input", `${name}: expected true or false, got ${JSON.stringify(value.slice(0, 40))}.`, { details: [`${name}: expected true or false`] });
+function flag(name: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const read = queryBool(value);
+  if (typeof read === "boolean") return read;
+  throw new AppError("invalid_input", `${name}: expected true or false, got ${JSON.stringify(read.slice(0, 40))}.`, { details: [`${name}: expected true or false`] });
 }
 
 type Env = { Variables: { identity: Identity } };
@@ -51,12 +52,7 @@ export function mountRunNow(app: Hono<Env>, runNow: () => RunNowView | undefined
     // A typo (?dryrun=true) or a flag sent twice (?dry_run=false&dry_run=true) must not become a real run.
     const route = `POST ${RUN_NOW_PATH}`;
     refuseUnknownQuery(c, route, FLAGS);
-    for (const name of FLAGS) {
-      if ((c.req.queries(name)?.length ?? 0) > 1) {
-        const line = `${name}: sent more than once; send it once, true or false`;
-        throw new AppError("invalid_input", `Invalid query for ${route}:\n  ${line}`, { details: [line] });
-      }
-    }
+    refuseRepeatedQuery(c, route, FLAGS);
     const dryRun = flag("dry_run", c.req.query("dry_run"));
     const evenIfSuspended = flag("even_if_suspended", c.req.query("even_if_suspended"));
     const key = c.req.header("idempotency-key");
