@@ -9,6 +9,7 @@ import postgres from "postgres";
 import type { Sql } from "../../lib/pg/db.ts";
 import { beginSafely } from "../../lib/store/postgres/begin-safely.ts";
 import { isConnectionError } from "../../lib/store/postgres/errors.ts";
+import { lossyProxy } from "../helpers/lossy-proxy.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 
 let db: TestDb;
@@ -45,3 +46,26 @@ for (const next of ["a statement", "a savepoint", "unsafe"] as const) {
     expect([...(await sql`select 2 as x`)]).toEqual([{ x: 2 }]);
   });
 }
+
+test("the connection dies while a savepoint's statement is in flight: no ROLLBACK TO is written on the dead socket, the process lives on", async () => {
+  // The auto replay applies each journal op in a savepoint; a Postgres hard stop mid-batch lands here.
+  // postgres.js answers the failed savepoint with `rollback to` at once, on the connection that just
+  // closed: a TypeError from a setImmediate (an uncaught error, which fails this test) unless held.
+  const proxy = await lossyProxy(db.dsn);
+  const via = postgres(proxy.dsn, { max: 1, onnotice: () => {} }) as unknown as Sql;
+  try {
+    const lost = proxy.loseRequest("select 'in the savepoint'");
+    const out = beginSafely(via, (tx) => tx.savepoint((sp) => sp`select 'in the savepoint' as x`)).then(
+      () => "resolved",
+      (err: unknown) => err,
+    );
+    await lost.happened;
+    lost.cut();
+    expect(isConnectionError(await out)).toBe(true);
+    await settle(100); // an uncaught TypeError from a setImmediate would surface here and fail the test
+    expect([...(await via`select 3 as x`)]).toEqual([{ x: 3 }]); // the pool connects afresh
+  } finally {
+    await via.end({ timeout: 1 });
+    await proxy.close();
+  }
+});
