@@ -140,7 +140,8 @@ export class BacklogReplay implements ReplayHook {
   ) {}
 
   pending(): boolean {
-    return this.journal.size() > (this.mark?.offset ?? 0);
+    // Not ">": a journal another process pruned and replaced may be shorter than our mark.
+    return this.journal.size() !== (this.mark?.offset ?? 0);
   }
 
   quarantined(): number {
