@@ -19,6 +19,9 @@ export { describePg, resolvePgConfig, type PgConfig } from "./config.ts";
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
+/** The transaction handle every write path receives from `sql.begin`. */
+export type Tx = postgres.TransactionSql<Record<string, never>>;
+
 export interface ConnectOptions {
   max?: number;
   /** Applied to every connection: statement timeout etc. */

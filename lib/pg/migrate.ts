@@ -10,8 +10,10 @@ import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { beginSafely } from "./begin-safely.ts";
+import { isConnectionError } from "./connection-errors.ts";
 import type { Sql } from "./db.ts";
-import { AppError } from "../core/errors.ts";
+import { AppError, describeError } from "../core/errors.ts";
 import { silentLogger, type Logger } from "../core/log.ts";
 
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.meta.url));
@@ -107,7 +109,7 @@ export interface MigrateResult {
 }
 
 export async function migrate(sql: Sql, migrations: Migration[], log: Logger = silentLogger): Promise<MigrateResult> {
-  await sql.begin(async (tx) => {
+  await beginSafely(sql, async (tx) => {
     await tx.unsafe(LOCK);
     await tx.unsafe(`create table if not exists backlog_migrations (
       name text primary key,
@@ -121,7 +123,7 @@ export async function migrate(sql: Sql, migrations: Migration[], log: Logger = s
   const applied: string[] = [];
   let alreadyApplied = 0;
   for (const m of migrations) {
-    const did = await sql.begin(async (tx) => {
+    const did = await beginSafely(sql, async (tx) => {
       await tx.unsafe(LOCK);
       const [row] = await tx<{ checksum: string }[]>`select checksum from backlog_migrations where name = ${m.name}`;
       if (row) {
@@ -132,11 +134,20 @@ export async function migrate(sql: Sql, migrations: Migration[], log: Logger = s
       try {
         await tx.unsafe(m.sql);
       } catch (err) {
-        throw sqlError(m, err);
+        // Postgres going away is no fault of the file: reported as the connection failure it is.
+        throw isConnectionError(err) ? err : sqlError(m, err);
       }
       await tx`insert into backlog_migrations (name, checksum) values (${m.name}, ${m.checksum})`;
       log.info("migration applied", { migration: m.name, ms: Math.round(performance.now() - started) });
       return true;
+    }).catch((err) => {
+      if (!isConnectionError(err)) throw err;
+      throw new AppError(
+        "unavailable",
+        `Lost the connection to Postgres while applying ${m.name}: ${describeError(err)}. Each migration is one transaction: ` +
+          `${m.name} was rolled back and the ${applied.length} applied before it in this run stay applied. Run migrate again once Postgres answers.`,
+        { cause: err },
+      );
     });
     if (did) applied.push(m.name);
     else alreadyApplied++;

@@ -16,7 +16,7 @@ import { describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
 import type { PostgresBacklogStore } from "../store/postgres/store.ts";
-import { isConnectionError } from "../store/postgres/errors.ts";
+import { isConnectionError } from "../pg/connection-errors.ts";
 import type { BacklogStore } from "../store/types.ts";
 import { busyRun, finished, isManual, jobStats, latestPerJob, newRun, runSlot, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 import { JsonlRunLedger } from "./ledger-jsonl.ts";

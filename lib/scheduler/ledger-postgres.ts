@@ -10,11 +10,10 @@
  * RESOLVE_MS passes; then it is a 503 (ClaimOutcomeUnknown) and the run is kept so this process's next
  * claim of that minute asks with it again. The cases: docs/scheduler.md "A lost claim answer".
  */
-import type { Sql } from "../pg/db.ts";
+import type { Sql, Tx } from "../pg/db.ts";
 import { tableHint } from "../pg/table-hint.ts";
-import { beginSafely } from "../store/postgres/begin-safely.ts";
-import { isConnectionError } from "../store/postgres/errors.ts";
-import type { Tx } from "../store/postgres/rows.ts";
+import { beginSafely } from "../pg/begin-safely.ts";
+import { isConnectionError } from "../pg/connection-errors.ts";
 import { ClaimOutcomeUnknown, isManual, newRun, runSlot, STUCK_AFTER_MS, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 /** How long a claim whose answer was lost keeps asking: a Postgres restart or a short failover. */

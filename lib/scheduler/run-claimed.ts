@@ -9,7 +9,7 @@
  */
 import { AppError, describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import { isConnectionError } from "../store/postgres/errors.ts";
+import { isConnectionError } from "../pg/connection-errors.ts";
 import { ClaimOutcomeUnknown, scheduledMinute } from "./ledger.ts";
 import { fireFor, LATE_TOLERANCE_MS } from "./schedule.ts";
 

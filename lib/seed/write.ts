@@ -2,8 +2,10 @@
  * Database side of the setup job: check the migrated tables exist, then replace the sample rows of a
  * previous run with the new plan in ONE transaction, so a crash or error leaves the previous state.
  */
+import { beginSafely } from "../pg/begin-safely.ts";
+import { isConnectionError } from "../pg/connection-errors.ts";
 import type { Sql } from "../pg/db.ts";
-import { AppError } from "../core/errors.ts";
+import { AppError, describeError } from "../core/errors.ts";
 import { sampleIds, type SamplePlan } from "./sample.ts";
 
 export const REQUIRED_TABLES = ["tasks", "stories", "story_tasks"] as const;
@@ -41,7 +43,7 @@ export interface ReplaceResult {
 
 export async function replaceSample(sql: Sql, plan: SamplePlan, opts: { failAfterDelete?: boolean } = {}): Promise<ReplaceResult> {
   const { storyIds, taskIds } = sampleIds(plan.project_id);
-  return (await sql.begin(async (tx) => {
+  return (await beginSafely(sql, async (tx) => {
     // Two jobs seeding the same project at once would otherwise race on the primary keys.
     await tx`select pg_advisory_xact_lock(hashtext(${"backlog-bridge:seed:" + plan.project_id}))`;
     // Only the deterministic sample ids: other rows of the project are never touched.
@@ -65,5 +67,13 @@ export async function replaceSample(sql: Sql, plan: SamplePlan, opts: { failAfte
     )}`;
     const m = await tx`insert into story_tasks ${tx(plan.mappings as never, "story_id", "task_id")}`;
     return { created: { tasks: t.count, stories: s.count, mappings: m.count }, removed };
+  }).catch((err) => {
+    if (!isConnectionError(err)) throw err;
+    throw new AppError(
+      "unavailable",
+      `Lost the connection to Postgres while writing the sample of project ${plan.project_id}: ${describeError(err)}. ` +
+        "The transaction was rolled back, so the previous sample (if any) is unchanged. Run the job again once Postgres answers.",
+      { cause: err },
+    );
   })) as ReplaceResult;
 }

@@ -12,6 +12,7 @@ const N = FILES.length;
 import { TEST_PG_PASSWORD, freePort } from "../helpers/pg-cluster.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { expectExit } from "../helpers/exit.ts";
+import { lossyProxy } from "../helpers/lossy-proxy.ts";
 
 const dbs: TestDb[] = [];
 async function db() {
@@ -166,6 +167,30 @@ describe("scripts/migrate.ts", () => {
     expectExit(r, 1);
     expect(r.stderr).toContain("rejected the credentials");
     expect(r.stdout + r.stderr).not.toContain("wrong-pass-123");
+  });
+
+  test("the connection dies in the middle of a migration: a clear error, no stack trace, that file rolled back; the next run applies it", async () => {
+    // postgres.js wrote the transaction's ROLLBACK on the closed socket from a setImmediate: an uncaught
+    // TypeError and its stack were the script's last words (lib/pg/begin-safely.ts).
+    const d = await db();
+    const proxy = await lossyProxy(d.dsn);
+    try {
+      const lost = proxy.loseRequest("create table tasks");
+      const run = runScript("scripts/migrate.ts", ["--dsn", proxy.dsn]);
+      await lost.happened;
+      lost.cut();
+      const r = await run;
+      expectExit(r, 1);
+      expect(r.stderr).not.toMatch(/TypeError|\n\s+at |socket\.write/);
+      expect(r.stderr).toContain(`Lost the connection to Postgres while applying ${FILES[1]}`);
+      expect(r.stderr).toContain("Run migrate again once Postgres answers.");
+      expect(r.stdout + r.stderr).not.toContain(TEST_PG_PASSWORD);
+      expect((await ledger(d)).map((x) => x.name)).toEqual(FILES.slice(0, 1));
+      expectExit(await runScript("scripts/migrate.ts", ["--dsn", d.dsn]), 0);
+      expect((await ledger(d)).map((x) => x.name)).toEqual(FILES);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test("connection refused is reported at once with the redacted target", async () => {

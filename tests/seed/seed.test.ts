@@ -10,6 +10,7 @@ import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 import { startProjectService, teamMembersBody, type ProjectService } from "../helpers/project-service.ts";
 import { assignments, expectedEvents, inOrder, jobEnv, logLines, pgPassword, runSeed, snapshot } from "../helpers/seed-job.ts";
 import { expectExit } from "../helpers/exit.ts";
+import { lossyProxy } from "../helpers/lossy-proxy.ts";
 
 const dbs: TestDb[] = [];
 async function db(migrated = true) {
@@ -176,6 +177,27 @@ describe("seed: re-runs and other rows", () => {
 });
 
 describe("seed: database problems", () => {
+  test("the connection dies between delete and insert: exit 1 with a clear error (no stack trace), the previous sample unchanged", async () => {
+    const d = await db();
+    expectExit(await runSeed(jobEnv(d, svc4.url)), 0);
+    const before = await snapshot(d.sql);
+    const proxy = await lossyProxy(d.dsn);
+    try {
+      const lost = proxy.loseRequest("insert into stories");
+      const run = runSeed(jobEnv(d, svc4.url, { POSTGRES_PORT: new URL(proxy.dsn).port }));
+      await lost.happened;
+      lost.cut();
+      const r = await run;
+      expectExit(r, 1);
+      expect(r.stderr).toContain("Lost the connection to Postgres while writing the sample of project TEST-001");
+      expect(r.stderr).not.toMatch(/TypeError|\n\s+at |socket\.write/);
+    } finally {
+      await proxy.close();
+    }
+    expect(await snapshot(d.sql)).toEqual(before);
+  });
+
+
   test("tables missing → exit 1, 'run migrations first' naming each table, nothing written", async () => {
     const d = await db(false);
     const r = await runSeed(jobEnv(d, svc4.url));

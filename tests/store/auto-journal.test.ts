@@ -5,7 +5,6 @@
  */
 import { describe, expect, test } from "bun:test";
 import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { OpJournal } from "../../lib/store/auto/journal.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

@@ -12,8 +12,10 @@ import { cleanupCutoff, parseStatus, parseTransition, parseUpsert, planComment, 
 import { fieldByCode } from "../postgres/retrying-tx.ts";
 import { lockById } from "../postgres/lock-by-id.ts";
 import { type PostgresBacklogStore } from "../postgres/store.ts";
-import { isConnectionError, pgInputError } from "../postgres/errors.ts";
-import { insertEvents, insertItems, selectForUpdateByKey, updateItems, type Tx } from "../postgres/rows.ts";
+import { isConnectionError } from "../../pg/connection-errors.ts";
+import { pgInputError } from "../postgres/errors.ts";
+import type { Tx } from "../../pg/db.ts";
+import { insertEvents, insertItems, selectForUpdateByKey, updateItems } from "../postgres/rows.ts";
 import type { JsonlBacklogStore } from "../jsonl/store.ts";
 import type { OpJournal, JournalMark } from "./journal.ts";
 import type { BacklogOp } from "./ops.ts";

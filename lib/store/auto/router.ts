@@ -20,7 +20,7 @@ import { describePg, type PgConfig } from "../../pg/db.ts";
 import { AppError, describeError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { PostgresBacklogStore } from "../postgres/store.ts";
-import { isConnectionError } from "../postgres/errors.ts";
+import { isConnectionError } from "../../pg/connection-errors.ts";
 import { SwitchGate } from "./gate.ts";
 
 export const USING_POSTGRES = "backlog_store: using PostgresBacklogStore";

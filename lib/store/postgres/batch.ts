@@ -5,7 +5,8 @@
  * of the items that changed, one insert of all events. Plans come from logic.ts planUpsert.
  */
 import { planUpsert } from "../logic.ts";
-import { insertEvents, insertItems, selectForUpdateByKey, updateItems, type Tx } from "./rows.ts";
+import type { Tx } from "../../pg/db.ts";
+import { insertEvents, insertItems, selectForUpdateByKey, updateItems } from "./rows.ts";
 import type { BacklogEvent, BacklogItem, UpsertInputParsed, UpsertResult } from "../types.ts";
 
 export async function upsertManyTx(tx: Tx, inputs: UpsertInputParsed[], actor: string, now: Date): Promise<UpsertResult[]> {

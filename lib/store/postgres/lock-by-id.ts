@@ -2,7 +2,8 @@
 import type { Sql } from "../../pg/db.ts";
 import { notFound } from "../logic.ts";
 import type { BacklogItem } from "../types.ts";
-import { rowToItem, type Tx } from "./rows.ts";
+import type { Tx } from "../../pg/db.ts";
+import { rowToItem } from "./rows.ts";
 
 /** `id`, or the Postgres item it is an alias of (migration 000005): one primary-key probe more. */
 export function resolved(sql: Sql | Tx, id: string) {

@@ -1,9 +1,9 @@
 /** The store's transactions: retried on serialization failures and deadlocks, errors mapped to 4xx where the input was at fault. */
 import type { Logger } from "../../core/log.ts";
 import type { Sql } from "../../pg/db.ts";
-import { beginSafely } from "./begin-safely.ts";
+import { beginSafely } from "../../pg/begin-safely.ts";
 import { pgInputError } from "./errors.ts";
-import type { Tx } from "./rows.ts";
+import type { Tx } from "../../pg/db.ts";
 
 /** Serialization failures and deadlocks are retried: the whole transaction is simply run again. */
 const RETRYABLE = new Set(["40001", "40P01"]);

@@ -3,12 +3,8 @@
  * Values always travel as parameters of tagged templates; JSON and arrays go as one jsonb parameter
  * expanded with jsonb_to_recordset, so a batch of any size is one statement with one parameter.
  */
-import type { TransactionSql } from "postgres";
-import type { Sql } from "../../pg/db.ts";
+import type { Sql, Tx } from "../../pg/db.ts";
 import type { BacklogEvent, BacklogItem } from "../types.ts";
-
-/** The transaction handle every write path receives from `sql.begin`. */
-export type Tx = TransactionSql<Record<string, never>>;
 
 type Row = Record<string, unknown>;
 

@@ -8,7 +8,7 @@
  *   winner's commit, then update it as an ordinary re-upsert);
  * - timestamps come from the injected clock and are stored/returned with millisecond precision.
  */
-import { connectPg, describePg, ping, type PgConfig, type Sql } from "../../pg/db.ts";
+import { connectPg, describePg, ping, type PgConfig, type Sql, type Tx } from "../../pg/db.ts";
 import { missingMigrations, missingMigrationsText } from "../../pg/schema-version.ts";
 import { AppError, describeError } from "../../core/errors.ts";
 import { log as defaultLog, type Logger } from "../../core/log.ts";
@@ -36,7 +36,6 @@ import {
   rowToItem,
   selectForUpdateByKey,
   updateItems,
-  type Tx,
 } from "./rows.ts";
 import type {
   Actor,

@@ -2,9 +2,8 @@
  * Transactions that survive postgres.js 3.4.9's write-after-close crash (porsager/postgres#1208, #1066);
  * see beginSafely. docs/storage.md "postgres.js caveat".
  */
-import type { Sql } from "../../pg/db.ts";
-import { isConnectionError } from "./errors.ts";
-import type { Tx } from "./rows.ts";
+import type { Sql, Tx } from "./db.ts";
+import { isConnectionError } from "./connection-errors.ts";
 
 /**
  * `sql.begin` minus a postgres.js 3.4.9 crash (porsager/postgres#1208, #1066): any statement written on

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
 import type { Sql } from "../../lib/pg/db.ts";
-import { beginSafely } from "../../lib/store/postgres/begin-safely.ts";
-import { isConnectionError } from "../../lib/store/postgres/errors.ts";
+import { beginSafely } from "../../lib/pg/begin-safely.ts";
+import { isConnectionError } from "../../lib/pg/connection-errors.ts";
 import { lossyProxy } from "../helpers/lossy-proxy.ts";
 import { freshDatabase, type TestDb } from "../helpers/pg.ts";
 
