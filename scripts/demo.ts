@@ -24,7 +24,7 @@ export const DEFAULT_PORT = 8100;
  * BACKLOG_JSONL_DIR / BACKLOG_REPORTS_DIR name.
  */
 async function refuseRealDirs(dataDir: string, given: string): Promise<void> {
-  const [{ readVar }, { displayPath }] = await Promise.all([import("../lib/config/index.ts"), import("../lib/generation/policy.ts")]);
+  const { displayPath, readVar } = await import("../lib/config/index.ts");
   for (const [sub, name] of [["backlog", "BACKLOG_JSONL_DIR"], ["reports", "BACKLOG_REPORTS_DIR"]] as const) {
     const mine = resolve(dataDir, sub);
     const real = [readVar(name, {}), readVar(name)].filter((d): d is string => typeof d === "string").map((d) => resolve(d));
@@ -77,10 +77,9 @@ const say = (line = "") => process.stdout.write(line + "\n");
 
 async function main({ values }: ParsedCli<typeof spec.flags>): Promise<number> {
   // Imported here, not at the top: --help is answered before the config, tools, store and server load.
-  const [{ fromRepo }, { log, logToStderr }, { displayPath }, { hourStart }, { parseBatchText, shiftToNow }, { openStore }, tools, { startServer }] = await Promise.all([
+  const [{ displayPath, fromRepo }, { log, logToStderr }, { hourStart }, { parseBatchText, shiftToNow }, { openStore }, tools, { startServer }] = await Promise.all([
     import("../lib/config/index.ts"),
     import("../lib/core/log.ts"),
-    import("../lib/generation/policy.ts"),
     import("../lib/risk/score.ts"),
     import("../lib/risk/record.ts"),
     import("../lib/store/index.ts"),

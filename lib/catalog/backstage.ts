@@ -9,8 +9,7 @@
 import { globSync, readFileSync } from "node:fs";
 import YAML from "yaml";
 import { AppError } from "../core/errors.ts";
-import { fromRepo, REPO_ROOT } from "../config/index.ts";
-import { displayPath } from "../generation/policy.ts";
+import { displayPath, fromRepo, REPO_ROOT } from "../config/index.ts";
 import type { PolicyData } from "../generation/policy-schema.ts";
 
 export type CatalogConfig = NonNullable<PolicyData["ownership"]["catalog"]>;

@@ -4,7 +4,7 @@
  * each with its schema and fails naming the variable, what is allowed and what was given. It is the only
  * reader of process.env in lib/.
  */
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as v from "valibot";
@@ -30,6 +30,12 @@ function specOf(name: string): VarSpec {
 
 /** A relative path is taken from the repository root, not the current directory. */
 export const fromRepo = (p: string) => (isAbsolute(p) ? p : resolve(REPO_ROOT, p));
+
+/** Shown in messages: `config/backlog_policy.yml` rather than a long absolute path (outside the repository: as given). */
+export function displayPath(file: string): string {
+  const rel = relative(REPO_ROOT, file);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
+}
 
 /**
  * One variable's value: unset or "" → its default (or undefined), else parsed; paths resolved against

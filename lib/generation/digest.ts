@@ -18,7 +18,7 @@ import { AppError, formatIssues } from "../core/errors.ts";
 import { platformDigestSchema, riskDigestSchema, type PlatformDigest, type RiskDigest } from "./digest-schema.ts";
 import { isValidDate, isValidIsoWeek } from "../core/isoweek.ts";
 import type { Logger } from "../core/log.ts";
-import { displayPath } from "./policy.ts";
+import { displayPath } from "../config/index.ts";
 import type { PolicyData } from "./policy-schema.ts";
 
 export * from "./digest-schema.ts";

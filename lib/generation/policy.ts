@@ -7,14 +7,14 @@
  *     categories.security.priority: expected one of P0|P1|P2|P3, got "P9" (line 45)
  */
 import { readFileSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
+import { resolve } from "node:path";
 import * as v from "valibot";
 import type { Document, LineCounter } from "yaml";
 import { AppError, formatIssue } from "../core/errors.ts";
 import { resolveOwner } from "../lifecycle/owner.ts";
 import { parseYamlText, withLine } from "../core/yaml-text.ts";
 import { BANDS, PolicySchema, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy, type PolicyData } from "./policy-schema.ts";
-import { processEnv, readVar, REPO_ROOT, varSource, type Env } from "../config/index.ts";
+import { displayPath, processEnv, readVar, varSource, type Env } from "../config/index.ts";
 
 export { BANDS, DEFAULT_CATEGORIES, TITLE_PLACEHOLDERS, type Band, type CategoryPolicy } from "./policy-schema.ts";
 export { evaluateAlerts, type Alert } from "./alerts.ts";
@@ -26,12 +26,6 @@ export type Policy = PolicyData & {
   /** The file it came from (for messages), relative to the repo root when inside it. */
   source: string;
 };
-
-/** Shown in messages: `config/backlog_policy.yml` rather than a long absolute path. */
-export function displayPath(file: string): string {
-  const rel = relative(REPO_ROOT, file);
-  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
-}
 
 /** Which file: explicit path → BACKLOG_POLICY_FILE → config/backlog_policy.yml. */
 export function resolvePolicyFile(path?: string, env: Env = processEnv()): string {

@@ -10,10 +10,9 @@ import * as v from "valibot";
 import YAML from "yaml";
 import { AppError, parseOrThrow } from "../core/errors.ts";
 import { BANDS, type Band } from "../generation/policy-schema.ts";
-import { displayPath } from "../generation/policy.ts";
 import { SIGNAL_NAMES, SIGNALS, type SignalName } from "./signals.ts";
 import { strictObject } from "../core/strict.ts";
-import { processEnv, readVar, type Env } from "../config/index.ts";
+import { displayPath, processEnv, readVar, type Env } from "../config/index.ts";
 
 export const RISK_POLICY_PATH = "config/risk_policy.yml";
 export { BANDS, type Band };

@@ -9,6 +9,7 @@
  * counted (`onError`), not thrown at every fire.
  */
 import { statSync } from "node:fs";
+import { displayPath } from "../config/index.ts";
 import { describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { type JobSpec, loadRegistry, suspendedJobs } from "./registry.ts";
@@ -19,6 +20,8 @@ export interface RegistryView {
   suspended: ReadonlyMap<string, string | null>;
   /** Catch-up window per job id in ms (0: none). */
   catchUpMs: Record<string, number>;
+  /** The file, as messages name it (lib/config displayPath). */
+  source: string;
 }
 
 export interface RegistryWatchOptions {
@@ -33,8 +36,8 @@ export interface RegistryWatch {
   current(): RegistryView;
 }
 
-function viewOf(jobs: JobSpec[]): RegistryView {
-  return { jobs, suspended: suspendedJobs(jobs), catchUpMs: Object.fromEntries(jobs.map((j) => [j.id, j.catchUpMs])) };
+function viewOf(jobs: JobSpec[], file: string): RegistryView {
+  return { jobs, suspended: suspendedJobs(jobs), catchUpMs: Object.fromEntries(jobs.map((j) => [j.id, j.catchUpMs])), source: displayPath(file) };
 }
 
 /** What tells a changed file: an editor's atomic rename changes the inode, an in-place write mtime/size. */
@@ -50,7 +53,7 @@ function stamp(file: string): string {
 /** Loads `file` now (a bad file throws: the server does not start on it) and watches it from then on. */
 export function watchRegistry(file: string, options: RegistryWatchOptions): RegistryWatch {
   let seen = stamp(file);
-  let view = viewOf(loadRegistry(file));
+  let view = viewOf(loadRegistry(file), file);
   return {
     file,
     current(): RegistryView {
@@ -69,7 +72,7 @@ export function watchRegistry(file: string, options: RegistryWatchOptions): Regi
         options.onLoad?.(false);
         return view;
       }
-      const next = viewOf(jobs);
+      const next = viewOf(jobs, file);
       const suspended = [...next.suspended.keys()].filter((id) => !view.suspended.has(id));
       const resumed = [...view.suspended.keys()].filter((id) => !next.suspended.has(id));
       options.log.info("task registry reloaded", { file, suspended, resumed, jobs: jobs.length });

@@ -86,11 +86,11 @@ export interface ClaimableJob {
   suspended?: string | null;
 }
 
-/** The 409 for a claim of a suspended job: the same words for the HTTP claim path and its tests. */
-export function suspendedError(job: string, reason: string | null | undefined): AppError {
+/** The 409 for a claim of a suspended job: the same words for the HTTP claim path and its tests. `registry`: the file as configured. */
+export function suspendedError(job: string, reason: string | null | undefined, registry = "ops/task_registry.yml"): AppError {
   return new AppError(
     "conflict",
-    `job: ${job} is suspended in ops/task_registry.yml${reason ? ` (${reason})` : ""}; nothing was claimed or run. Resume it by removing suspend, or run it once by hand with the runner's --even-if-suspended.`,
+    `job: ${job} is suspended in ${registry}${reason ? ` (${reason})` : ""}; nothing was claimed or run. Resume it by removing suspend, or run it once by hand with the runner's --even-if-suspended.`,
     { details: { suspended: true, job, ...(reason ? { suspend_reason: reason } : {}) } },
   );
 }
@@ -105,12 +105,12 @@ const FUTURE_SKEW_MS = 60_000;
  * the job, or a fire older than its window is `invalid_input` (400) and nothing is recorded. A suspended
  * job is `conflict` (409) unless the operator asked for it (`evenIfSuspended`, the runner's override).
  */
-export function claimableFire(jobs: readonly ClaimableJob[], jobId: string, at: Date, now: Date, evenIfSuspended = false): { job: ClaimableJob; minute: string } {
+export function claimableFire(jobs: readonly ClaimableJob[], jobId: string, at: Date, now: Date, evenIfSuspended = false, registry?: string): { job: ClaimableJob; minute: string } {
   const job = jobs.find((j) => j.id === jobId);
   if (!job) {
     throw new AppError("invalid_input", `job: unknown job ${JSON.stringify(jobId)}; known jobs: ${jobs.map((j) => j.id).join(", ")}.`, { details: [`job: expected one of ${jobs.map((j) => j.id).join("|")}`] });
   }
-  if (job.suspended !== undefined && !evenIfSuspended) throw suspendedError(job.id, job.suspended);
+  if (job.suspended !== undefined && !evenIfSuspended) throw suspendedError(job.id, job.suspended, registry);
   if (Number.isNaN(at.getTime()) || at.getTime() > now.getTime() + FUTURE_SKEW_MS) {
     throw new AppError("invalid_input", `scheduled_at: ${JSON.stringify(Number.isNaN(at.getTime()) ? String(at) : at.toISOString())} is in the future (now ${now.toISOString()}); a run can only be claimed for a fire that has come.`, {
       details: ["scheduled_at: must not be in the future"],

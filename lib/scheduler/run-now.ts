@@ -66,6 +66,8 @@ export interface RunNowDeps {
    * as the job's latest run and quiet BacklogJobMissedSchedule), as for a fire (scheduler.ts).
    */
   degradedFor?(tool: string, action: string): boolean;
+  /** The registry file as messages name it (default ops/task_registry.yml). */
+  registrySource?(): string | undefined;
   onRun?(job: string, outcome: "success" | "error" | "skipped", endedAt: Date, skipReason?: SkipReason): void;
   /** How long a key is remembered (default 10 min). */
   keyTtlMs?: number;
@@ -90,11 +92,12 @@ export function createRunNow(deps: RunNowDeps) {
   /** job + key → when seen and the run it started (null while it starts). */
   const keys = new Map<string, { at: number; run_id: string | null }>();
 
+  const registry = () => deps.registrySource?.() ?? "ops/task_registry.yml";
   const findJob = (id: string): ManualJob => {
     const all = deps.jobs();
     const job = all.find((j) => j.id === id);
     if (!job) {
-      throw new AppError("not_found", `job: no job ${JSON.stringify(id.slice(0, 80))} in ops/task_registry.yml; known jobs: ${all.map((j) => j.id).join(", ")}.`, {
+      throw new AppError("not_found", `job: no job ${JSON.stringify(id.slice(0, 80))} in ${registry()}; known jobs: ${all.map((j) => j.id).join(", ")}.`, {
         details: { known_jobs: all.map((j) => j.id) },
       });
     }
@@ -136,13 +139,13 @@ export function createRunNow(deps: RunNowDeps) {
       const job = authorize(req.job, req.identity);
       const params = { ...(job.params ?? {}) };
       if (req.dryRun) {
-        if (!job.dry_run) throw new AppError("invalid_input", `dry_run: ${job.id} (${job.tool}.${job.action}) has no dry run (dry_run is not true in ops/task_registry.yml).`, { details: ["dry_run: not supported by this job"] });
+        if (!job.dry_run) throw new AppError("invalid_input", `dry_run: ${job.id} (${job.tool}.${job.action}) has no dry run (dry_run is not true in ${registry()}).`, { details: ["dry_run: not supported by this job"] });
         // Like the claim path's dry run: nothing is claimed or recorded, and a suspended job is not refused.
         const result = await deps.dispatch(req.identity, { tool: job.tool, action: job.action, params: { ...params, dry_run: true } });
         return { job: job.id, dry_run: true, actor: req.actor, result };
       }
       if (job.suspend && !req.evenIfSuspended) {
-        throw new AppError("conflict", `job: ${job.id} is suspended in ops/task_registry.yml${job.suspend_reason ? ` (${job.suspend_reason})` : ""}; nothing was run. Send even_if_suspended=true to run it once anyway.`, {
+        throw new AppError("conflict", `job: ${job.id} is suspended in ${registry()}${job.suspend_reason ? ` (${job.suspend_reason})` : ""}; nothing was run. Send even_if_suspended=true to run it once anyway.`, {
           details: { suspended: true, job: job.id, ...(job.suspend_reason ? { suspend_reason: job.suspend_reason } : {}) },
         });
       }

@@ -35,7 +35,7 @@ export interface SchedulerDeps {
    * The task registry as it is now (registry-watch.ts): when given, suspensions and catch-up windows are
    * read from it at every fire, catch-up and claim, instead of `suspended` / `catchUpMs` fixed at start.
    */
-  taskRegistry?: () => { suspended: ReadonlyMap<string, string | null>; catchUpMs: Record<string, number>; jobs?: readonly RegistryJob[] };
+  taskRegistry?: () => { suspended: ReadonlyMap<string, string | null>; catchUpMs: Record<string, number>; jobs?: readonly RegistryJob[]; source?: string };
   registry: Registry;
   ledger: RunLedger;
   toolContext(identity: SchedulerIdentity): ToolContext;
@@ -178,6 +178,7 @@ export function createScheduler(deps: SchedulerDeps) {
   const runNow = deps.taskRegistry?.().jobs
     ? createRunNow({
         jobs: () => tasks().jobs ?? [],
+        registrySource: () => tasks().source,
         ledger: deps.ledger,
         dispatch: (identity, call) => dispatch(deps.registry, call, deps.toolContext(identity)),
         clock,
@@ -212,7 +213,7 @@ export function createScheduler(deps: SchedulerDeps) {
      * against its schedule and catch-up window (lib/scheduler/run-claimed.ts claimableFire).
      */
     claimable(job: string, at: Date, now: Date = clock(), evenIfSuspended = false): { minute: string; tool: string; action: string } {
-      const { catchUpMs, suspended } = tasks();
+      const { catchUpMs, suspended, source } = tasks();
       const jobs = deps.jobs.map((j) => ({
         id: j.id,
         schedule: j.schedule,
@@ -221,7 +222,7 @@ export function createScheduler(deps: SchedulerDeps) {
         catchUpMs: catchUpMs[j.id] ?? 0,
         ...(suspended.has(j.id) ? { suspended: suspended.get(j.id) ?? null } : {}),
       }));
-      const { job: j, minute } = claimableFire(jobs, job, at, now, evenIfSuspended);
+      const { job: j, minute } = claimableFire(jobs, job, at, now, evenIfSuspended, source);
       return { minute, tool: j.tool, action: j.action };
     },
 

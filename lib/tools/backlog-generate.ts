@@ -18,7 +18,8 @@ import { planItems, selectDaily, selectWeekly, skipReason, SOURCES, type Generat
 import { isoWeekLabel } from "../core/isoweek.ts";
 import { lineageOf } from "../lifecycle/lineage.ts";
 import { planLifecycle, resolveLink, type Step } from "../lifecycle/plan.ts";
-import { categoryOf, displayPath, type Policy } from "../generation/policy.ts";
+import { displayPath } from "../config/index.ts";
+import { categoryOf, type Policy } from "../generation/policy.ts";
 import { refuseWhileDegraded } from "../store/index.ts";
 import { parseUpsert, planUpsert } from "../store/logic.ts";
 import { todayUtc } from "../store/dates.ts";

@@ -73,6 +73,11 @@ describe("task registry changed while the server runs", () => {
     const refused = await claim("2026-11-24T03:40:00Z");
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ suspended: true, suspend_reason: "INC-77 retention migration" });
+    // The file as configured (BACKLOG_TASK_REGISTRY_FILE), not the default path, in the claim's and Run now's 409.
+    expect(refused.body.error).toContain(`is suspended in ${FILE} (INC-77 retention migration)`);
+    const runNow = await fetch(`${server.url}/v1/scheduler/jobs/${JOB}/run`, { method: "POST", headers: auth });
+    expect(runNow.status).toBe(409);
+    expect((await runNow.json()).error).toContain(`is suspended in ${FILE} (INC-77 retention migration)`);
     expect(await jobView()).toMatchObject({ suspended: true, suspend_reason: "INC-77 retention migration" });
     expect(await metrics()).toContain(`backlog_job_suspended{task="${JOB}"} 1`);
     expect(lines.some((l) => l.includes('"task registry reloaded"') && l.includes(`"suspended":["${JOB}"]`))).toBe(true);

@@ -63,7 +63,7 @@ describe("suspended job over HTTP", () => {
     const r = await claim();
     expect(r.status).toBe(409);
     expect(r.body).toEqual({
-      error: `job: ${JOB} is suspended in ops/task_registry.yml (${REASON}); nothing was claimed or run. Resume it by removing suspend, or run it once by hand with the runner's --even-if-suspended.`,
+      error: `job: ${JOB} is suspended in ${SUSPENDED_REGISTRY} (${REASON}); nothing was claimed or run. Resume it by removing suspend, or run it once by hand with the runner's --even-if-suspended.`,
       suspended: true,
       job: JOB,
       suspend_reason: REASON,
