@@ -13,7 +13,7 @@ import YAML from "yaml";
 import type { PolicyData } from "../generation/policy-schema.ts";
 import { LATE_TOLERANCE_MS } from "../scheduler/schedule.ts";
 
-export const ALERT_NAMES = ["BacklogOverdueItems", "BacklogOverdueP0", "BacklogJobMissedSchedule", "BacklogJobStuck", "BacklogStoreDegraded"] as const;
+export const ALERT_NAMES = ["BacklogOverdueItems", "BacklogOverdueP0", "BacklogJobMissedSchedule", "BacklogJobStuck", "BacklogJobFailing", "BacklogStoreDegraded"] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
 /** docs/alerting.md section per alert (the heading's anchor). */
@@ -22,6 +22,7 @@ export const RUNBOOK_ANCHORS: Record<AlertName, string> = {
   BacklogOverdueP0: "backlogoverduep0",
   BacklogJobMissedSchedule: "backlogjobmissedschedule",
   BacklogJobStuck: "backlogjobstuck",
+  BacklogJobFailing: "backlogjobfailing",
   BacklogStoreDegraded: "backlogstoredegraded",
 };
 export const RUNBOOK_DOC = "docs/alerting.md";
@@ -80,6 +81,8 @@ export const FOR = {
   page: "5m",
   /** The expression already waits out the catch-up window plus the late tolerance. */
   missed: "5m",
+  /** A failed run is known at once; 5m lets a person who saw it re-run the job before anyone is notified. */
+  failed: "5m",
 } as const;
 
 export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOptions): RuleGroup[] {
@@ -99,19 +102,23 @@ export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOpti
     `max by (task) (max_over_time((timestamp(max by (task) (backlog_job_suspended) == 1))[${SUSPENDED_LOOKBACK}])) >= on (task) max by (task) (backlog_job_previous_fire_timestamp_seconds)`;
   // Degraded for longer than one reconnect attempt: the first retry after the outage failed too.
   const degradedFor = duration(Math.ceil(options.retrySeconds / 60) * 60 + 60);
+  /** An alert that notifies the policy's notify_target (warning), with its runbook section. */
+  const notify = (alert: AlertName, expr: string, forDuration: string, summary: string, description: string): AlertRule => ({
+    alert,
+    expr,
+    for: f(forDuration),
+    labels: { severity: "warning", team: a.notify_target, action: "notify" },
+    annotations: { summary, description, runbook_url: runbook(alert) },
+  });
 
   const rules: Rule[] = [
-    {
-      alert: "BacklogOverdueItems",
-      expr: `max by (env) (sum without (priority) (backlog_overdue_items)) > ${a.overdue_notify_above}`,
-      for: f(FOR.overdue),
-      labels: { severity: "warning", team: a.notify_target, action: "notify" },
-      annotations: {
-        summary: `{{ $labels.env }}: {{ $value }} overdue backlog items (threshold: more than ${a.overdue_notify_above})`,
-        description: "Unfinished backlog items in {{ $labels.env }} are past their due date. Triage them: close, re-plan (new due date) or reassign.",
-        runbook_url: runbook("BacklogOverdueItems"),
-      },
-    },
+    notify(
+      "BacklogOverdueItems",
+      `max by (env) (sum without (priority) (backlog_overdue_items)) > ${a.overdue_notify_above}`,
+      FOR.overdue,
+      `{{ $labels.env }}: {{ $value }} overdue backlog items (threshold: more than ${a.overdue_notify_above})`,
+      "Unfinished backlog items in {{ $labels.env }} are past their due date. Triage them: close, re-plan (new due date) or reassign.",
+    ),
   ];
   if (a.page_on_overdue_p0) {
     rules.push({
@@ -132,47 +139,42 @@ export function alertRules(policy: Pick<PolicyData, "alerts">, options: RuleOpti
       record: SUSPENDED_LAST_SEEN,
       expr: `max by (task) (timestamp(max by (task) (backlog_job_suspended) == 1))\nor\nmax by (task) (${SUSPENDED_LAST_SEEN})`,
     },
-    {
-      alert: "BacklogJobMissedSchedule",
-      // The latest fire has no run in the ledger, and it is older than the catch-up window plus the
-      // late tolerance (a late runner may still claim it until then).
-      expr:
-        `max by (task) (backlog_job_previous_fire_timestamp_seconds) > max by (task) (backlog_job_last_run_timestamp_seconds)\n` +
+    // The latest fire has no run in the ledger, and it is older than the catch-up window plus the
+    // late tolerance (a late runner may still claim it until then).
+    notify(
+      "BacklogJobMissedSchedule",
+      `max by (task) (backlog_job_previous_fire_timestamp_seconds) > max by (task) (backlog_job_last_run_timestamp_seconds)\n` +
         `and on (task)\n` +
         `time() - max by (task) (backlog_job_previous_fire_timestamp_seconds) > max by (task) (backlog_job_catch_up_window_seconds) + ${graceSeconds}\n` +
         notSkippedWhileSuspended,
-      for: f(FOR.missed),
-      labels: { severity: "warning", team: a.notify_target, action: "notify" },
-      annotations: {
-        summary: "Governance job {{ $labels.task }} missed its scheduled run",
-        description: "No run of {{ $labels.task }} was recorded for its latest scheduled fire, and its catch-up window has passed. Check cron / the scheduler and run it by hand.",
-        runbook_url: runbook("BacklogJobMissedSchedule"),
-      },
-    },
-    {
-      alert: "BacklogJobStuck",
-      // A run nobody will finish: its minute counts as run (so BacklogJobMissedSchedule stays quiet), but
-      // the job did not do its work. The 30 minutes are in the metric (STUCK_AFTER_MS).
-      expr: `max by (task) (backlog_job_last_run_stuck) > 0\n${notSuspended}`,
-      for: f(FOR.missed),
-      labels: { severity: "warning", team: a.notify_target, action: "notify" },
-      annotations: {
-        summary: "Governance job {{ $labels.task }}: its latest run is stuck in running",
-        description: "A run of {{ $labels.task }} started more than 30 minutes ago and never finished: its process died mid-run or gave up on a lost claim answer, and nothing will finish or repeat it. Check its logs and run the job by hand if its work is not done.",
-        runbook_url: runbook("BacklogJobStuck"),
-      },
-    },
-    {
-      alert: "BacklogStoreDegraded",
-      expr: "max without (instance, pod) (backlog_store_degraded) == 1",
-      for: f(degradedFor),
-      labels: { severity: "warning", team: a.notify_target, action: "notify" },
-      annotations: {
-        summary: `The backlog store has been degraded for more than ${degradedFor} (one reconnect period of ${options.retrySeconds}s, plus a minute)`,
-        description: "backlog-bridge serves from its JSONL fallback (or cannot write it): writes to items only in Postgres are refused. Restore Postgres; replay runs by itself.",
-        runbook_url: runbook("BacklogStoreDegraded"),
-      },
-    },
+      FOR.missed,
+      "Governance job {{ $labels.task }} missed its scheduled run",
+      "No run of {{ $labels.task }} was recorded for its latest scheduled fire, and its catch-up window has passed. Check cron / the scheduler and run it by hand.",
+    ),
+    // A run nobody will finish: its minute counts as run (so BacklogJobMissedSchedule stays quiet), but
+    // the job did not do its work. The 30 minutes are in the metric (STUCK_AFTER_MS).
+    notify(
+      "BacklogJobStuck",
+      `max by (task) (backlog_job_last_run_stuck) > 0\n${notSuspended}`,
+      FOR.missed,
+      "Governance job {{ $labels.task }}: its latest run is stuck in running",
+      "A run of {{ $labels.task }} started more than 30 minutes ago and never finished: its process died mid-run or gave up on a lost claim answer, and nothing will finish or repeat it. Check its logs and run the job by hand if its work is not done.",
+    ),
+    // A run that failed is a run: its minute is not missed and not stuck, yet the job's work was not done.
+    notify(
+      "BacklogJobFailing",
+      `max by (task) (backlog_job_last_run_failed) > 0\n${notSuspended}`,
+      FOR.failed,
+      "Governance job {{ $labels.task }}: its latest run failed",
+      "The latest run of {{ $labels.task }} ended in error, so its work was not done, and nothing repeats it before its next fire. Read the error (GET /v1/scheduler/jobs, last_run.error, or /ui/jobs), fix the cause and run the job again by hand.",
+    ),
+    notify(
+      "BacklogStoreDegraded",
+      "max without (instance, pod) (backlog_store_degraded) == 1",
+      degradedFor,
+      `The backlog store has been degraded for more than ${degradedFor} (one reconnect period of ${options.retrySeconds}s, plus a minute)`,
+      "backlog-bridge serves from its JSONL fallback (or cannot write it): writes to items only in Postgres are refused. Restore Postgres; replay runs by itself.",
+    ),
   );
   return [{ name: "backlog-bridge", rules }];
 }

@@ -18,8 +18,10 @@ export interface JobMetric {
   last_success: number | null;
   /** 1 when the latest run is still running past STUCK_AFTER_MS (lib/scheduler/ledger.ts). */
   stuck: 0 | 1;
-  /** 1 when the task registry suspends the job (the missed/stuck alerts stay quiet for it). */
+  /** 1 when the task registry suspends the job (the missed/stuck/failing alerts stay quiet for it). */
   suspended: 0 | 1;
+  /** 1 when the job's latest run ended in error (lib/scheduler/ledger.ts JobStats.last_failed). */
+  failed: 0 | 1;
   runs: JobStats["runs"];
   previous_fire: number | null;
   next_fire: number | null;
@@ -84,6 +86,7 @@ export async function takeSnapshot(deps: SnapshotDeps, now: Date): Promise<Metri
       last_success: secs(s?.last_success_at),
       runs: s?.runs ?? { running: 0, success: 0, error: 0 },
       stuck: s?.stuck ?? 0,
+      failed: s?.last_failed ?? 0,
       suspended: j.suspended ? 1 : 0,
       previous_fire: fires.prev ? fires.prev.getTime() / 1000 : null,
       next_fire: fires.next ? fires.next.getTime() / 1000 : null,

@@ -169,7 +169,8 @@ export function createMetrics(snapshot: (now: Date) => Promise<MetricsSnapshot>,
   perJob("backlog_job_previous_fire_timestamp_seconds", "Each job's latest scheduled fire at or before now (UTC cron schedule).", (j) => j.previous_fire);
   perJob("backlog_job_next_fire_timestamp_seconds", "Each job's next scheduled fire (UTC cron schedule).", (j) => j.next_fire);
   perJob("backlog_job_last_run_stuck", "1 when a job's latest run is still running 30 min after it started (its process died or gave up on a lost claim answer; nobody will finish or repeat it), else 0.", (j) => j.stuck);
-  perJob("backlog_job_suspended", "1 when ops/task_registry.yml suspends the job (no runner runs it; BacklogJobMissedSchedule and BacklogJobStuck stay quiet for it), else 0.", (j) => j.suspended);
+  perJob("backlog_job_last_run_failed", "1 when a job's latest run ended in error (a claim refused before it ran is no run), else 0.", (j) => j.failed);
+  perJob("backlog_job_suspended", "1 when the task registry suspends the job (no runner runs it; BacklogJobMissedSchedule, BacklogJobStuck and BacklogJobFailing stay quiet for it), else 0.", (j) => j.suspended);
   perJob("backlog_job_catch_up_window_seconds", "How late a missed fire may still run (task registry catch_up; 0 = none).", (j) => j.catch_up_seconds);
   gauge("backlog_job_runs", "Runs the run ledger keeps, by task (job id) and status (running, success, error).", ["task", "status"], (g, s) => {
     for (const j of s.jobs) for (const [status, n] of Object.entries(j.runs)) g.set({ task: j.job, status }, n);

@@ -18,7 +18,7 @@ import type { FallbackRouter, ReplayHook } from "../store/auto/router.ts";
 import type { PostgresBacklogStore } from "../store/postgres/store.ts";
 import { isConnectionError } from "../pg/connection-errors.ts";
 import type { BacklogStore } from "../store/types.ts";
-import { busyRun, finished, isManual, jobStats, latestPerJob, newRun, runSlot, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { busyRun, finished, isManual, jobStats, latestPerJob, neverRan, newRun, NOT_RUN, runSlot, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 import { JsonlRunLedger } from "./ledger-jsonl.ts";
 import { PostgresRunLedger } from "./ledger-postgres.ts";
 
@@ -64,7 +64,8 @@ export class AutoRunLedger implements RunLedger {
       name: "run ledger",
       order: 30,
       replay: async (pg) => {
-        const pushed = await this.postgres(pg).pushRuns(await this.jsonl.allRuns());
+        // A claim Postgres refused never ran: Postgres has the run that did (or a manual run's instant of its own).
+        const pushed = await this.postgres(pg).pushRuns((await this.jsonl.allRuns()).filter((r) => !neverRan(r)));
         if (pushed) this.log.info("scheduler_runs_replayed", { pushed, from: this.jsonl.file });
       },
     };
@@ -89,7 +90,7 @@ export class AutoRunLedger implements RunLedger {
         remote = await this.postgres(pg).claimRun(local.run);
       } catch (err) {
         if (!isConnectionError(err)) {
-          await this.jsonl.finish(local.run.run_id, { status: "error", error: `not run: the Postgres claim failed: ${describeError(err)}` }, now).catch(() => {});
+          await this.jsonl.finish(local.run.run_id, { status: "error", error: `${NOT_RUN}the Postgres claim failed: ${describeError(err)}` }, now).catch(() => {});
           throw err;
         }
         // Postgres went away mid-claim: the local claim stands and is pushed by the replay.
@@ -97,7 +98,7 @@ export class AutoRunLedger implements RunLedger {
         return local;
       }
       if (remote.claimed) return local;
-      await this.jsonl.finish(local.run.run_id, { status: "error", error: `not run: Postgres already has ${remote.existing.scheduled_at === local.run.scheduled_at ? "this minute" : "a run of the job running"} (run ${remote.existing.run_id} by ${remote.existing.source})` }, now);
+      await this.jsonl.finish(local.run.run_id, { status: "error", error: `${NOT_RUN}Postgres already has ${remote.existing.scheduled_at === local.run.scheduled_at ? "this minute" : "a run of the job running"} (run ${remote.existing.run_id} by ${remote.existing.source})` }, now);
       return remote;
     });
   }

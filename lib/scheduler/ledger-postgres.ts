@@ -14,7 +14,7 @@ import type { Sql, Tx } from "../pg/db.ts";
 import { tableHint } from "../pg/table-hint.ts";
 import { beginSafely } from "../pg/begin-safely.ts";
 import { isConnectionError } from "../pg/connection-errors.ts";
-import { ClaimOutcomeUnknown, isManual, newRun, runSlot, STUCK_AFTER_MS, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
+import { ClaimOutcomeUnknown, isManual, newRun, NOT_RUN, runSlot, STUCK_AFTER_MS, summarize, type ClaimResult, type JobStats, type Outcome, type RunLedger, type RunRecord } from "./ledger.ts";
 
 /** How long a claim whose answer was lost keeps asking: a Postgres restart or a short failover. */
 export const RESOLVE_MS = 30_000;
@@ -192,17 +192,21 @@ export class PostgresRunLedger implements RunLedger {
 
   async stats(now: Date): Promise<Map<string, JobStats>> {
     const stuckBefore = new Date(now.getTime() - STUCK_AFTER_MS);
-    const rows = await hinted("read the run statistics", () => this.sql<{ job: string; running: number; stuck: 0 | 1; success: number; error: number; last_run_at: Date | null; last_success_at: Date | null }[]>`
+    const rows = await hinted("read the run statistics", () => this.sql<{ job: string; running: number; stuck: 0 | 1; last_failed: 0 | 1; success: number; error: number; last_run_at: Date | null; last_success_at: Date | null }[]>`
       select job,
              count(*) filter (where status = 'running')::int as running,
              (bool_or(status = 'running' and started_at < ${stuckBefore} and scheduled_at = latest))::int as stuck,
+             coalesce(bool_or(status = 'error' and ran and scheduled_at = latest_ran), false)::int as last_failed,
              count(*) filter (where status = 'success')::int as success,
              count(*) filter (where status = 'error')::int as error,
              max(scheduled_at) as last_run_at,
              max(ended_at) filter (where status = 'success') as last_success_at
-        from (select *, max(scheduled_at) over (partition by job) as latest from scheduler_runs) runs group by job`);
+        from (select *, max(scheduled_at) over (partition by job) as latest,
+                     max(scheduled_at) filter (where ran) over (partition by job) as latest_ran
+                from (select *, not (status = 'error' and coalesce(starts_with(error, ${NOT_RUN}), false)) as ran from scheduler_runs) r) runs
+       group by job`);
     const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
-    return new Map(rows.map((r) => [r.job, { job: r.job, runs: { running: r.running, success: r.success, error: r.error }, stuck: r.stuck, last_run_at: iso(r.last_run_at), last_success_at: iso(r.last_success_at) }]));
+    return new Map(rows.map((r) => [r.job, { job: r.job, runs: { running: r.running, success: r.success, error: r.error }, stuck: r.stuck, last_run_at: iso(r.last_run_at), last_success_at: iso(r.last_success_at), last_failed: r.last_failed }]));
   }
 
   async close(): Promise<void> {}

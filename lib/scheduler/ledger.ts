@@ -52,18 +52,33 @@ export interface JobStats {
   last_run_at: string | null;
   /** When the latest successful run ended. */
   last_success_at: string | null;
+  /** 1 when the latest run that ran (not one refused before it started: NOT_RUN) ended in error, else 0. */
+  last_failed: 0 | 1;
 }
+
+/**
+ * The error text of a claim recorded on one side and refused by the other before anything ran (the auto
+ * ledger: a JSONL claim Postgres refused). Such a record is no run: it never counts as the job failing,
+ * and the replay does not push it to Postgres.
+ */
+export const NOT_RUN = "not run: ";
+export const neverRan = (r: Pick<RunRecord, "status" | "error">) => r.status === "error" && (r.error ?? "").startsWith(NOT_RUN);
 
 /** The same numbers the Postgres ledger computes in SQL. */
 export function jobStats(runs: Iterable<RunRecord>, now: Date): Map<string, JobStats> {
   const out = new Map<string, JobStats>();
+  const lastRan = new Map<string, string>();
   for (const r of runs) {
     let s = out.get(r.job);
-    if (!s) out.set(r.job, (s = { job: r.job, runs: { running: 0, success: 0, error: 0 }, stuck: 0, last_run_at: null, last_success_at: null }));
+    if (!s) out.set(r.job, (s = { job: r.job, runs: { running: 0, success: 0, error: 0 }, stuck: 0, last_run_at: null, last_success_at: null, last_failed: 0 }));
     s.runs[r.status]++;
     if (s.last_run_at === null || r.scheduled_at > s.last_run_at) {
       s.last_run_at = r.scheduled_at;
       s.stuck = isStuck(r, now) ? 1 : 0;
+    }
+    if (!neverRan(r) && r.scheduled_at > (lastRan.get(r.job) ?? "")) {
+      lastRan.set(r.job, r.scheduled_at);
+      s.last_failed = r.status === "error" ? 1 : 0;
     }
     if (r.status === "success" && r.ended_at && (s.last_success_at === null || r.ended_at > s.last_success_at)) s.last_success_at = r.ended_at;
   }

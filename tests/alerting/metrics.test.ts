@@ -17,7 +17,7 @@ import { silentLogger } from "../../lib/core/log.ts";
 import { JsonlRunLedger } from "../../lib/scheduler/ledger-jsonl.ts";
 import { MemoryRunLedger } from "../../lib/scheduler/ledger-open.ts";
 import { PostgresRunLedger } from "../../lib/scheduler/ledger-postgres.ts";
-import type { RunLedger } from "../../lib/scheduler/ledger.ts";
+import { NOT_RUN, type RunLedger } from "../../lib/scheduler/ledger.ts";
 import { JsonlBacklogStore } from "../../lib/store/jsonl/store.ts";
 import { MemoryBacklogStore } from "../../lib/store/memory.ts";
 import { PostgresBacklogStore } from "../../lib/store/postgres/store.ts";
@@ -126,6 +126,13 @@ describe("job statistics from the run ledger", () => {
     // never finished: started 2 h ago (stuck at NOW) and 29 min ago (not yet)
     await ledger.claim("weekly", at(2).toISOString(), "t", at(2));
     await ledger.claim("weekly", at(29 / 60).toISOString(), "t", at(29 / 60));
+    // A claim refused before anything ran (NOT_RUN) after a failure, and after a success: no run, either way.
+    for (const [job, before] of [["failing", "error"], ["fine", "success"]] as const) {
+      const ran = await ledger.claim(job, at(3).toISOString(), "t", at(3));
+      if (ran.claimed) await ledger.finish(ran.run.run_id, { status: before, ...(before === "error" ? { error: "boom" } : {}) }, at(3));
+      const refused = await ledger.claim(job, at(1).toISOString(), "t", at(1));
+      if (refused.claimed) await ledger.finish(refused.run.run_id, { status: "error", error: `${NOT_RUN}Postgres already has this minute` }, at(1));
+    }
   }
 
   test("memory, JSONL and Postgres ledgers report the same per-job numbers", async () => {
@@ -138,8 +145,10 @@ describe("job statistics from the run ledger", () => {
       stats.push(Object.fromEntries(await l.stats(NOW)));
     }
     for (const s of stats) expect(s).toEqual(stats[0]!);
-    expect(stats[0]!.hourly).toEqual({ job: "hourly", runs: { running: 1, success: 2, error: 1 }, stuck: 0, last_run_at: NOW.toISOString(), last_success_at: "2026-11-23T09:00:05.000Z" });
-    expect(stats[0]!.daily).toEqual({ job: "daily", runs: { running: 0, success: 0, error: 1 }, stuck: 0, last_run_at: "2026-11-22T04:00:00.000Z", last_success_at: null });
+    expect(stats[0]!.hourly).toEqual({ job: "hourly", runs: { running: 1, success: 2, error: 1 }, stuck: 0, last_run_at: NOW.toISOString(), last_success_at: "2026-11-23T09:00:05.000Z", last_failed: 0 });
+    expect(stats[0]!.daily).toEqual({ job: "daily", runs: { running: 0, success: 0, error: 1 }, stuck: 0, last_run_at: "2026-11-22T04:00:00.000Z", last_success_at: null, last_failed: 1 });
+    expect(stats[0]!.failing).toMatchObject({ runs: { error: 2 }, last_failed: 1 });
+    expect(stats[0]!.fine).toMatchObject({ runs: { success: 1, error: 1 }, last_failed: 0 });
     expect(stats[0]!.weekly).toMatchObject({ runs: { running: 2, success: 0, error: 0 }, stuck: 0 }); // its latest run is 29 min old
     // the stuck run is the latest: a job whose only run started 2 h ago
     for (const l of ledgers) await l.claim("monthly", new Date(NOW.getTime() - 7_200_000).toISOString(), "t", new Date(NOW.getTime() - 7_200_000));

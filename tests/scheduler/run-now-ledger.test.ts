@@ -122,3 +122,23 @@ describe.each(LEDGERS)("manual runs beside the cron minute: %s", (_name, make) =
     expect(await ledger.runningRuns("daily_backlog_cleanup")).toEqual([]);
   });
 });
+
+test("auto: a run-now Postgres refused (the job runs elsewhere) is no run: not pushed to Postgres by the replay, not counted as failing", async () => {
+  const db = await freshDatabase({ migrated: true });
+  dbs.push(db);
+  const store = await AutoBacklogStore.open({ pg: resolvePgConfig({ dsn: db.dsn, connectTimeoutSeconds: 5 }, {})!, dir: tempDir("bb-runnow-refused-"), retrySeconds: 3600, log: silentLogger });
+  closers.push(() => store.close());
+  const ledger = openRunLedger(store, silentLogger);
+  const J = "daily_backlog_cleanup";
+  // Another host's run-now of the job is running: Postgres has it, this host's JSONL does not.
+  const elsewhere = await new PostgresRunLedger(db.sql).claim(J, "2026-11-23T03:40:12.345Z", "manual:alice", at("2026-11-23T03:40:12.345Z"));
+  expect(elsewhere.claimed).toBe(true);
+  const mine = await ledger.claim(J, "2026-11-23T03:41:00.000Z", "manual:bob", at("2026-11-23T03:41:00.000Z"));
+  expect(mine).toMatchObject({ claimed: false, existing: { source: "manual:alice", status: "running" } });
+  // The replay runs at the next recovery: after a connection loss (simulated), it pushes the JSONL runs.
+  store.router.fallBack(store.serving!, Object.assign(new Error("test: connection reset"), { code: "ECONNRESET" }));
+  expect(await store.recover()).toBe(true);
+  const rows = await db.sql<{ source: string; status: string }[]>`select source, status from scheduler_runs where job = ${J} order by scheduled_at`;
+  expect([...rows]).toEqual([{ source: "manual:alice", status: "running" }]);
+  expect((await ledger.stats(at("2026-11-23T03:42:00.000Z"))).get(J)).toMatchObject({ last_failed: 0, runs: { running: 1, error: 0 } });
+});
