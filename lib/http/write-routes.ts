@@ -41,7 +41,7 @@ export function mountWriteRoutes(app: Hono<AppEnv>, deps: WriteDeps, run: RunToo
     // A deciding action refuses on the auto store's fallback: claimed, the minute would be recorded failed
     // and never run again. Not claimed, claim_failed lets the runner ask again (docs/generation.md).
     if (def.needs_full_view && deps.backend().degraded) {
-      throw new AppError("degraded", `store degraded: Postgres is unavailable, and ${tool}.${action} decides from the whole backlog; ${job} at ${scheduledAt} was not claimed and nothing ran. Ask again when readyz reports ready.`, { details: { claim_failed: true } });
+      throw new AppError("degraded", `store degraded: Postgres is unavailable, and ${tool}.${action} decides from the whole store; ${job} at ${scheduledAt} was not claimed and nothing ran. Ask again when readyz reports ready.`, { details: { claim_failed: true } });
     }
     // The caller's claim_token names its run, so asking again after a failed claim is recognised (runner).
     // One call per claim_token at a time here: the ledger grants a run id it finds still `running` to

@@ -61,7 +61,7 @@ export interface RunNowDeps {
   clock: () => Date;
   log: Logger;
   /**
-   * True when `tool.action` decides from the whole backlog and the auto store serves from its JSONL
+   * True when `tool.action` decides from the whole store and the auto store serves from its JSONL
    * fallback: the action would refuse, so the run is not claimed (a failed run in the ledger would count
    * as the job's latest run and quiet BacklogJobMissedSchedule), as for a fire (scheduler.ts).
    */
@@ -150,7 +150,7 @@ export function createRunNow(deps: RunNowDeps) {
         });
       }
       if (deps.degradedFor?.(job.tool, job.action)) {
-        throw new AppError("degraded", `store degraded: Postgres is unavailable, and ${job.tool}.${job.action} decides from the whole backlog; ${job.id} was not claimed and nothing ran. Run it again when readyz reports ready.`, { details: { claim_failed: true } });
+        throw new AppError("degraded", `store degraded: Postgres is unavailable, and ${job.tool}.${job.action} decides from the whole store; ${job.id} was not claimed and nothing ran. Run it again when readyz reports ready.`, { details: { claim_failed: true } });
       }
       const mine = inFlight.get(job.id);
       if (mine) throw runningError(job.id, { run_id: mine.run_id ?? "(being claimed)", started_at: mine.started_at, source: manualSource(mine.actor) });

@@ -19,6 +19,7 @@ import { DAY_MS, hourStart, latestSignals, scoreSignals, topSignals } from "../r
 import { Instant, MAX_FUTURE_SKEW_MS, ServiceName, SignalsSchema } from "../risk/signals.ts";
 import { riskHistoryFor } from "../risk/storage.ts";
 import { todayUtc } from "../store/dates.ts";
+import { refuseWhileDegraded } from "../store/index.ts";
 import { strictObject } from "../core/strict.ts";
 import { defineAction, type Tool, type ToolContext } from "./types.ts";
 
@@ -91,13 +92,18 @@ export function createRiskTool(policy: Policy, risk: RiskPolicy) {
         params: params({ env: Env, at: v.optional(Instant), dry_run: DryRun }),
         entitlement: "tools.risk.write",
         writes: true,
+        needs_full_view: true,
         run: async (p, ctx) => {
+          // Before the reads, and again after them: a switch to the fallback mid-read is refused too.
+          const refuse = () => refuseOnFallback(ctx, "snapshot");
+          refuse();
           const now = ctx.now();
           const at = pastInstant("at", p.at, now);
           const hour = hourStart(at);
           const store = storage(ctx);
           const from = new Date(at.getTime() - risk.stale_after_days * DAY_MS).toISOString();
           const latest = latestSignals(await store.signals(p.env, from, at.toISOString()), from, at.toISOString());
+          refuse();
           const rows: HistoryRow[] = [...latest.values()].map((l) => ({
             env: p.env,
             service: l.service,
@@ -137,7 +143,10 @@ export function createRiskTool(policy: Policy, risk: RiskPolicy) {
         params: params({ env: Env, date: v.optional(DateString), dry_run: DryRun }),
         entitlement: "tools.risk.write",
         writes: true,
+        needs_full_view: true,
         run: async (p, ctx) => {
+          const refuse = () => refuseOnFallback(ctx, "digest");
+          refuse();
           const now = ctx.now();
           const date = p.date ?? todayUtc(now);
           const endOfDate = parseDate(date).getTime() + DAY_MS - 1;
@@ -156,6 +165,7 @@ export function createRiskTool(policy: Policy, risk: RiskPolicy) {
               `${NO_RISK_HISTORY} for ${p.env} in the 24 hours before ${asOf}. Run ${RISK_TOOL}.snapshot first (after recording signals with ${RISK_TOOL}.record). No risk digest was written.`,
             );
           }
+          refuse(); // after the read: a switch to the fallback mid-read
           const paths = reportPaths(ctx.paths.reportsDir, "risk", p.env, date, envs[0]);
           if (!p.dry_run) await writeReport(paths, digest, renderRiskMarkdown(digest));
           return { dry_run: p.dry_run, env: p.env, date, files: paths, written: !p.dry_run, services: digest.services.length, digest };
@@ -184,4 +194,15 @@ export function createRiskTool(policy: Policy, risk: RiskPolicy) {
       }),
     },
   } satisfies Tool;
+}
+
+/** What the fallback cannot know for each deciding risk action (needs_full_view). */
+const FULL_VIEW_WHY = {
+  snapshot:
+    "each service is scored from its latest signals, most of them recorded there (the fallback holds only those of the outage): a wrong score would stay as the hour's history row",
+  digest: "the digest reads 7 days of risk history held there: written from the fallback it would list only the services snapshotted during the outage, and the daily generation would act on it",
+} as const;
+
+function refuseOnFallback(ctx: ToolContext, action: keyof typeof FULL_VIEW_WHY): void {
+  refuseWhileDegraded(ctx.store, FULL_VIEW_WHY[action], `The scheduler asks again within the job's catch-up window; or run ${RISK_TOOL}.${action} again once readyz reports ready.`);
 }

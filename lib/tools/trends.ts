@@ -7,6 +7,7 @@
  */
 import * as v from "valibot";
 import { addDays, todayUtc } from "../store/dates.ts";
+import { refuseWhileDegraded } from "../store/index.ts";
 import type { Policy } from "../generation/policy.ts";
 import { strictObject } from "../core/strict.ts";
 import { takeSnapshot } from "../trends/snapshot.ts";
@@ -32,10 +33,20 @@ export function createTrendsTool(policy: Policy) {
         params: params({ env: v.optional(Env), dry_run: DryRun }),
         entitlement: "tools.backlog.write",
         writes: true,
+        needs_full_view: true,
         run: async (p, ctx) => {
+          // A gap in a chart is honest; a day counted from the fallback's few items would show a false dip.
+          const refuse = () =>
+            refuseWhileDegraded(
+              ctx.store,
+              "today's counts are taken from all items, some of which exist only there",
+              "The scheduler asks again within the job's catch-up window; or run trends_tool.snapshot again once readyz reports ready (a re-run the same day replaces the row).",
+            );
+          refuse();
           const now = ctx.now();
           const rows = [];
           for (const env of p.env === undefined ? envs : [p.env]) rows.push(await takeSnapshot(ctx.store, env, now));
+          refuse(); // after the reads: a switch to the fallback mid-read
           if (!p.dry_run) await trendsFor(ctx.store, ctx.log).put(rows);
           return { rows, dry_run: p.dry_run };
         },

@@ -1,10 +1,11 @@
 /**
  * Risk history on the auto backend through a real Postgres outage (a private cluster, stopped like a
- * crash): the hourly snapshot keeps working on JSONL, and once Postgres is back the outage's rows are
- * in the tables exactly once.
+ * crash): signals keep being recorded on JSONL, the hourly snapshot (which scores from every service's
+ * signals, most of them only in Postgres) refuses with 503 instead of scoring from the fallback, and once
+ * Postgres is back the outage's signals are in the tables exactly once and the hour's snapshot uses them.
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -31,7 +32,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("snapshot during an outage lands on JSONL; after recovery it is in Postgres once and the files are empty", async () => {
+test("signals recorded during an outage land on JSONL, the snapshot is refused; after recovery they are in Postgres once and the hour is scored with them", async () => {
   const sql = postgres(cluster.dsn, { max: 1, onnotice: () => {} });
   await migrate(sql as never, await loadMigrations());
   let now = new Date("2026-03-11T10:05:00.000Z");
@@ -57,13 +58,13 @@ test("snapshot during an outage lands on JSONL; after recovery it is in Postgres
     const during = await call("record", { service: "gw", signals: { slo_burn_rate: 3 }, ts: "2026-03-11T11:00:00Z" });
     expect(during.storage).toBe("JsonlRiskHistory");
     expect(store.name).toBe("JsonlBacklogStore");
-    expect(await call("snapshot", {})).toMatchObject({ inserted: 1, storage: "JsonlRiskHistory" });
-    expect(readFileSync(join(dir, "risk_history.jsonl"), "utf8")).toContain('"hour":"2026-03-11T11:00:00.000Z"');
+    await expect(call("snapshot", {})).rejects.toMatchObject({ code: "degraded", status: 503 });
 
     cluster.resume();
     expect(await store.recover()).toBe(true);
     now = new Date("2026-03-11T11:30:00.000Z");
-    // Same hour again: the replayed row is there, so nothing new.
+    // The same hour, on the full view: scored with the signal recorded in the outage; a second run adds nothing.
+    expect(await call("snapshot", {})).toMatchObject({ inserted: 1, storage: "PostgresRiskHistory" });
     expect(await call("snapshot", {})).toMatchObject({ inserted: 0, existing: 1, storage: "PostgresRiskHistory" });
     const digest = await call("digest", {});
     expect(digest.digest.services[0]).toMatchObject({ service: "gw", risk_score: 15, delta_24h: 0 });
@@ -78,8 +79,9 @@ test("snapshot during an outage lands on JSONL; after recovery it is in Postgres
     } finally {
       await check.end();
     }
-    expect(readFileSync(join(dir, "risk_history.jsonl"), "utf8")).toBe("");
-    expect(readFileSync(join(dir, "risk_signals.jsonl"), "utf8")).toBe("");
+    const left = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), "utf8") : "");
+    expect(left("risk_history.jsonl")).toBe("");
+    expect(left("risk_signals.jsonl")).toBe("");
   } finally {
     await store.close();
     await sql.end({ timeout: 1 }).catch(() => {});
