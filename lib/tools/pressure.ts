@@ -16,6 +16,7 @@ import { checkDigest, reportPaths, writeReport } from "../generation/reports.ts"
 import type { RiskPolicy } from "../risk/policy.ts";
 import { DAY_MS } from "../risk/score.ts";
 import { riskHistoryFor } from "../risk/storage.ts";
+import { refuseWhileDegraded } from "../store/index.ts";
 import { OPEN_STATUSES } from "../store/types.ts";
 import { strictObject } from "../core/strict.ts";
 import { RISK_TOOL } from "./risk.ts";
@@ -54,7 +55,16 @@ export function createPressureTool(policy: Policy, risk: RiskPolicy) {
         params: strictObject({ env: Env, week: v.optional(IsoWeekString), dry_run: v.optional(v.boolean(), false) }, "parameter"),
         entitlement: "tools.pressure.write",
         writes: true,
+        needs_full_view: true,
         run: async (p, ctx) => {
+          // Before the reads, and again after them: a switch to the fallback mid-read is refused too.
+          const refuse = () =>
+            refuseWhileDegraded(
+              ctx.store,
+              "the digest reads a week of risk history and the open and overdue items held there: from the fallback it would list only the outage's services, and the weekly generation would auto-resolve the items of every service missing from it",
+              "The scheduler asks again within the job's catch-up window; or run architecture_pressure_tool.digest again once readyz reports ready.",
+            );
+          refuse();
           const now = ctx.now();
           const current = isoWeekLabel(now);
           const week = p.week ?? current;
@@ -72,6 +82,7 @@ export function createPressureTool(policy: Policy, risk: RiskPolicy) {
           }
           const services = [...new Set(history.map((r) => r.service))];
           const counts = await backlogCounts(ctx, p.env, services, now);
+          refuse();
           const digest = checkDigest(
             platformDigestSchema(Object.keys(policy.categories)),
             buildPlatformDigest({ env: p.env, week, generatedAt: now.toISOString(), history, counts, policy: risk }),

@@ -1,13 +1,13 @@
 /**
- * The risk and trends jobs on the auto store while its PRIVATE Postgres cluster is stopped. The JSONL
- * fallback holds only what was recorded during the outage, so a snapshot scored from it, a digest read
- * from it or a day's counts taken from it would be wrong and would stay: a risk digest listing only the
- * services snapshotted in the outage (which the daily generation then acts on), a false dip in a trend
- * chart. They refuse with the store's `degraded` error (503) and write nothing; recording signals goes on.
+ * The risk, pressure and trends jobs on the auto store while its PRIVATE Postgres cluster is stopped. The
+ * JSONL fallback holds only what was recorded during the outage, so a snapshot scored from it, a digest
+ * read from it or a day's counts taken from it would be wrong and would stay: a risk or platform digest
+ * listing only the outage's services (the generations then act on it: the weekly one auto-resolves the
+ * items of every service missing from it), a false dip in a trend chart. They refuse with the store's
+ * `degraded` error (503) and write nothing; recording signals goes on.
  */
 import { expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
 import { silentLogger } from "../../lib/core/log.ts";
 import { parsePolicyText } from "../../lib/generation/policy.ts";
 import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
@@ -16,15 +16,15 @@ import { autoHarness, pgConfig, waitFor } from "../store/auto-harness.ts";
 
 setDefaultTimeout(90_000);
 const { pause, resume, database, tempDir, cleanups } = autoHarness();
-const TOOLS = await loadToolRegistry({ policy: parsePolicyText("envs: [prod]\n", "outage.yml"), only: ["risk_history_tool", "trends_tool"] });
+const TOOLS = await loadToolRegistry({ policy: parsePolicyText("envs: [prod]\n", "outage.yml"), only: ["risk_history_tool", "architecture_pressure_tool", "trends_tool"] });
 
-test("risk snapshot, risk digest and trends snapshot with Postgres down: 503, nothing written; signals are still recorded; after the recovery all run on the full view", async () => {
+test("risk snapshot, risk digest, platform digest and trends snapshot with Postgres down: 503, nothing written; signals are still recorded; after the recovery all run on the full view", async () => {
   const { dsn, sql } = await database();
   const reports = tempDir();
   let now = new Date("2026-11-23T05:10:00Z");
   const store = await AutoBacklogStore.open({ pg: pgConfig(dsn), dir: tempDir(), retrySeconds: 1, clock: () => now, log: silentLogger });
   cleanups.push(() => store.close());
-  const ctx = createToolContext({ store, agent: "scheduler", entitlements: ["tools.risk.write", "tools.backlog.write"], now: () => now, log: silentLogger, paths: { root: reports, reportsDir: reports, policyFile: "outage.yml" } });
+  const ctx = createToolContext({ store, agent: "scheduler", entitlements: ["tools.risk.write", "tools.pressure.write", "tools.backlog.write"], now: () => now, log: silentLogger, paths: { root: reports, reportsDir: reports, policyFile: "outage.yml" } });
   const call = (tool: string, action: string, params: Record<string, unknown> = {}) => dispatch(TOOLS, { tool, action, params }, ctx) as Promise<any>;
 
   // Postgres serving: two services report, the 05:00 snapshot scores both.
@@ -42,12 +42,13 @@ test("risk snapshot, risk digest and trends snapshot with Postgres down: 503, no
     for (const [tool, action, params] of [
       ["risk_history_tool", "snapshot", { env: "prod" }],
       ["risk_history_tool", "digest", { env: "prod" }],
+      ["architecture_pressure_tool", "digest", { env: "prod" }],
       ["trends_tool", "snapshot", {}],
     ] as const) {
       await expect(call(tool, action, { ...params, dry_run }), `${tool}.${action} dry_run=${dry_run}`).rejects.toMatchObject({ code: "degraded", status: 503 });
     }
   }
-  expect(existsSync(join(reports, "risk")) ? readdirSync(join(reports, "risk"), { recursive: true }) : []).toEqual([]);
+  expect(existsSync(reports) ? readdirSync(reports, { recursive: true }) : []).toEqual([]);
 
   resume();
   await waitFor("the switch back to Postgres", () => store.name === "PostgresBacklogStore");
@@ -58,5 +59,6 @@ test("risk snapshot, risk digest and trends snapshot with Postgres down: 503, no
   // On the full view: the 06:00 snapshot scores both services, the digest lists both.
   expect(await call("risk_history_tool", "snapshot", { env: "prod" })).toMatchObject({ inserted: 2 });
   expect(await call("risk_history_tool", "digest", { env: "prod" })).toMatchObject({ written: true, services: 2 });
+  expect(await call("architecture_pressure_tool", "digest", { env: "prod" })).toMatchObject({ written: true, services: 2 });
   expect((await call("trends_tool", "snapshot", {})).rows).toHaveLength(1);
 });
