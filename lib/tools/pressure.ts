@@ -73,6 +73,7 @@ export function createPressureTool(policy: Policy, risk: RiskPolicy) {
 
           const window = weekWindow(week, now);
           const history = await riskHistoryFor(ctx.store, ctx.log).history(p.env, window.from, window.to);
+          refuse(); // read from the fallback after a switch mid-read, it is no "no history"
           if (!history.length) {
             throw new AppError(
               "not_found",
@@ -82,7 +83,7 @@ export function createPressureTool(policy: Policy, risk: RiskPolicy) {
           }
           const services = [...new Set(history.map((r) => r.service))];
           const counts = await backlogCounts(ctx, p.env, services, now);
-          refuse();
+          refuse(); // and again after the item counts
           const digest = checkDigest(
             platformDigestSchema(Object.keys(policy.categories)),
             buildPlatformDigest({ env: p.env, week, generatedAt: now.toISOString(), history, counts, policy: risk }),

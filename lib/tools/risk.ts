@@ -154,6 +154,7 @@ export function createRiskTool(policy: Policy, risk: RiskPolicy) {
           const asOf = new Date(Math.min(endOfDate, now.getTime())).toISOString();
           const store = storage(ctx);
           const history = await store.history(p.env, new Date(Date.parse(asOf) - DIGEST_LOOKBACK_MS).toISOString(), asOf);
+          refuse(); // after the read: from the fallback after a switch mid-read, it is no "no history"
           const digest = checkDigest(
             riskDigestSchema(Object.keys(policy.categories)),
             buildRiskDigest({ env: p.env, date, asOf, generatedAt: now.toISOString(), history, policy: risk }),
@@ -165,7 +166,6 @@ export function createRiskTool(policy: Policy, risk: RiskPolicy) {
               `${NO_RISK_HISTORY} for ${p.env} in the 24 hours before ${asOf}. Run ${RISK_TOOL}.snapshot first (after recording signals with ${RISK_TOOL}.record). No risk digest was written.`,
             );
           }
-          refuse(); // after the read: a switch to the fallback mid-read
           const paths = reportPaths(ctx.paths.reportsDir, "risk", p.env, date, envs[0]);
           if (!p.dry_run) await writeReport(paths, digest, renderRiskMarkdown(digest));
           return { dry_run: p.dry_run, env: p.env, date, files: paths, written: !p.dry_run, services: digest.services.length, digest };

@@ -35,7 +35,10 @@ test("risk snapshot, risk digest, platform digest and trends snapshot with Postg
   // The outage: ledger reports again (accepted, on the fallback); the deciding calls refuse.
   now = new Date("2026-11-23T06:10:00Z");
   await pause();
-  await store.list(); // fails over to JSONL
+  // The first call finds Postgres gone in the middle of its read and finishes that read on the fallback
+  // (no history there): refused as degraded after the read, not "No risk history".
+  expect(store.name).toBe("PostgresBacklogStore");
+  await expect(call("architecture_pressure_tool", "digest", { env: "prod" })).rejects.toMatchObject({ code: "degraded", status: 503 });
   expect(store.name).toBe("JsonlBacklogStore");
   expect(await call("risk_history_tool", "record", { env: "prod", service: "ledger", signals: { critical_vulns: 4 } })).toMatchObject({ recorded: 1 });
   for (const dry_run of [false, true]) {
@@ -61,4 +64,11 @@ test("risk snapshot, risk digest, platform digest and trends snapshot with Postg
   expect(await call("risk_history_tool", "digest", { env: "prod" })).toMatchObject({ written: true, services: 2 });
   expect(await call("architecture_pressure_tool", "digest", { env: "prod" })).toMatchObject({ written: true, services: 2 });
   expect((await call("trends_tool", "snapshot", {})).rows).toHaveLength(1);
+
+  // The risk digest, too, when the switch comes during its read.
+  await pause();
+  expect(store.name).toBe("PostgresBacklogStore");
+  await expect(call("risk_history_tool", "digest", { env: "prod" })).rejects.toMatchObject({ code: "degraded", status: 503 });
+  expect(store.name).toBe("JsonlBacklogStore");
+  resume();
 });
