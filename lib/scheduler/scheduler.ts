@@ -12,10 +12,12 @@ import { servingBackend } from "../store/index.ts";
 import { dispatch, type Registry } from "../tools/dispatch.ts";
 import type { ToolContext } from "../tools/types.ts";
 import type { CronJob } from "./cron-file.ts";
-import { ClaimOutcomeUnknown, scheduledMinute, sourceView, stuckNote, type RunLedger } from "./ledger.ts";
-import { createRunNow, runByHandRight, type ManualJob } from "./run-now.ts";
+import { jobViews, type JobView } from "./job-view.ts";
+import { ClaimOutcomeUnknown, scheduledMinute, type RunLedger } from "./ledger.ts";
+import { DeferredFires } from "./deferred-fires.ts";
+import { createRunNow, type ManualJob } from "./run-now.ts";
 import { claimableFire, runClaimed, type SkipReason } from "./run-claimed.ts";
-import { fireFor, firesAt, LATE_TOLERANCE_MS, latestFire, nextFire } from "./schedule.ts";
+import { fireFor, firesAt, LATE_TOLERANCE_MS, latestFire } from "./schedule.ts";
 
 export { firesAt, latestFire } from "./schedule.ts";
 
@@ -55,25 +57,6 @@ export type RunOutcome =
   | { job: string; scheduled_at: string; status: "error"; error: string; ms: number }
   | { job: string; scheduled_at: string; skipped: "already ran" | "still running" | "suspended" | "store degraded" };
 
-export interface JobView {
-  id: string;
-  schedule: string;
-  timezone: "UTC";
-  tool: string;
-  action: string;
-  params: Record<string, unknown>;
-  next_run: string | null;
-  /** The registry's suspend; next_run is when it would fire, were it resumed. */
-  suspended: boolean;
-  suspend_reason?: string;
-  /** From the task registry (absent when the server has none): what the job does, the entitlement it runs with, the right to run it by hand, whether it has a dry run. */
-  description?: string;
-  entitlement?: string;
-  run_by_hand?: string;
-  dry_run?: boolean;
-  /** `source` is `manual` for a run started by hand, with `actor` (who); the scheduled_at of a manual run is the instant it was asked for. */
-  last_run: { run_id: string; scheduled_at: string; status: string; started_at: string; ended_at: string | null; source: string; actor?: string; error?: string; stuck?: string } | null;
-}
 
 export function createScheduler(deps: SchedulerDeps) {
   const clock = deps.clock ?? (() => new Date());
@@ -82,6 +65,7 @@ export function createScheduler(deps: SchedulerDeps) {
   const tasks = () => deps.taskRegistry?.() ?? fixed;
   const crons: Cron[] = [];
   const retries = new Set<ReturnType<typeof setTimeout>>();
+  const deferred = new DeferredFires();
   let stopped = false;
 
   /**
@@ -89,13 +73,14 @@ export function createScheduler(deps: SchedulerDeps) {
    * asking again later runs the job if Postgres recorded it (and says "already ran" if another claimer
    * won). Only while a late claim of that fire is still allowed: max(catch-up window, late tolerance).
    */
-  function askAgainLater(job: CronJob, at: Date, source: string, why = "claim outcome unknown"): void {
+  /** True when asked again later; false when past the job's window (or stopped). */
+  function askAgainLater(job: CronJob, at: Date, source: string, why = "claim outcome unknown"): boolean {
     const retryMs = deps.claimRetryMs ?? 60_000;
     const window = Math.max(tasks().catchUpMs[job.id] ?? 0, LATE_TOLERANCE_MS);
     const fields = { job: job.id, scheduled_at: scheduledMinute(at) };
     if (stopped || clock().getTime() + retryMs - at.getTime() > window) {
       deps.log.error(`scheduler: ${why}, past the job's window: not asked again`, { ...fields, window_ms: window });
-      return;
+      return false;
     }
     deps.log.warn(`scheduler: ${why}, asking again`, { ...fields, retry_ms: retryMs });
     const t = setTimeout(() => {
@@ -104,14 +89,25 @@ export function createScheduler(deps: SchedulerDeps) {
     }, retryMs);
     t.unref();
     retries.add(t);
+    return true;
   }
 
+  const needsFullView = (tool: string, action: string) => Boolean(deps.registry.get(tool)?.actions[action]?.needs_full_view);
   /** A deciding action (needs_full_view) while the auto store serves from its fallback: not claimed now. */
   function deciding(tool: string, action: string): boolean {
-    return Boolean(deps.registry.get(tool)?.actions[action]?.needs_full_view && servingBackend(deps.toolContext(deps.identity).store).degraded);
+    return needsFullView(tool, action) && servingBackend(deps.toolContext(deps.identity).store).degraded;
   }
 
   async function runJob(job: CronJob, at: Date, source = "in-process"): Promise<RunOutcome> {
+    let owed = false; // deferred again: later fires keep waiting for this one (deferred-fires.ts)
+    try {
+      return await runFire(job, at, source, () => (owed = true));
+    } finally {
+      if (!owed) deferred.settled(job.id, at);
+    }
+  }
+
+  async function runFire(job: CronJob, at: Date, source: string, owe: () => void): Promise<RunOutcome> {
     const scheduled_at = scheduledMinute(at);
     if (tasks().suspended.has(job.id)) {
       // debug: a suspended every-minute job would otherwise log 1440 lines a day; start() says it once at info
@@ -130,7 +126,15 @@ export function createScheduler(deps: SchedulerDeps) {
     // would record it as failed and nothing would run it again (catch-up: already ran): a weekly
     // generation skipped for a week. So the fire is not claimed and asked again within its window.
     if (deciding(job.tool, job.action)) {
-      askAgainLater(job, at, source, "store degraded, fire deferred");
+      deferred.defer(job.id, at);
+      if (askAgainLater(job, at, source, "store degraded, fire deferred")) owe();
+      return { job: job.id, scheduled_at, skipped: "store degraded" };
+    }
+    // An earlier deferred fire of a deciding job runs first (a digest before the generation that reads it).
+    const first = needsFullView(job.tool, job.action) ? deferred.waitingFor(job.id, at) : undefined;
+    if (first) {
+      deferred.defer(job.id, at);
+      if (askAgainLater(job, at, source, `the deferred fire of ${first} runs first`)) owe();
       return { job: job.id, scheduled_at, skipped: "store degraded" };
     }
     running.add(job.id);
@@ -265,27 +269,7 @@ export function createScheduler(deps: SchedulerDeps) {
     runNow,
 
     async jobs(): Promise<JobView[]> {
-      const last = await deps.ledger.lastRuns();
-      const now = clock();
-      const { suspended, jobs: registryJobs } = tasks();
-      return deps.jobs.map((j) => {
-        const l = last.get(j.id);
-        const stuck = l && stuckNote(l, now);
-        const r = registryJobs?.find((x) => x.id === j.id);
-        return {
-          id: j.id,
-          schedule: j.schedule,
-          timezone: "UTC" as const,
-          tool: j.tool,
-          action: j.action,
-          params: j.params,
-          next_run: nextFire(j.schedule, now)?.toISOString() ?? null,
-          suspended: suspended.has(j.id),
-          ...(suspended.get(j.id) ? { suspend_reason: suspended.get(j.id)! } : {}),
-          ...(r ? { description: r.description, entitlement: r.entitlement, run_by_hand: runByHandRight(r.entitlement), dry_run: r.dry_run } : {}),
-          last_run: l ? { run_id: l.run_id, scheduled_at: l.scheduled_at, status: l.status, started_at: l.started_at, ended_at: l.ended_at, ...sourceView(l.source), ...(l.error ? { error: l.error } : {}), ...(stuck ? { stuck } : {}) } : null,
-        };
-      });
+      return jobViews(deps.jobs, await deps.ledger.lastRuns(), clock(), tasks());
     },
   };
 }

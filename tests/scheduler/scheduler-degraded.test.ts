@@ -15,7 +15,10 @@ import { parseCron } from "../../lib/scheduler/cron-file.ts";
 import { openRunLedger } from "../../lib/scheduler/ledger-open.ts";
 import { createScheduler } from "../../lib/scheduler/scheduler.ts";
 import { AutoBacklogStore } from "../../lib/store/auto/store.ts";
-import { createToolContext, dispatch, loadToolRegistry } from "../../lib/tools/index.ts";
+import * as v from "valibot";
+import { createToolContext, dispatch, loadToolRegistry, resolveToolPaths } from "../../lib/tools/index.ts";
+import { createRegistry } from "../../lib/tools/dispatch.ts";
+import { defineAction, type Tool } from "../../lib/tools/types.ts";
 import { autoHarness, pgConfig, waitFor } from "../store/auto-harness.ts";
 import { auth, buildTestApp } from "../http/harness.ts";
 
@@ -146,4 +149,60 @@ test("run now of a deciding job while Postgres is down: 503 store degraded, noth
   resume();
   await waitFor("the switch back to Postgres", () => store.name === "PostgresBacklogStore");
   expect(await sql`select 1 from scheduler_runs`).toHaveLength(0);
+});
+
+test("fires deferred by one outage run in the order they were due: the digest's before the generation that reads it", async () => {
+  // Two deciding jobs (needs_full_view) like the platform digest (06:00) and the weekly generation (06:20).
+  const calls: string[] = [];
+  const tool: Tool = {
+    name: "order_tool",
+    description: "records the order of deciding runs",
+    actions: {
+      decide: defineAction({
+        description: "a deciding action that takes a while",
+        params: v.strictObject({ tag: v.string() }),
+        entitlement: "tools.backlog.write",
+        writes: false,
+        needs_full_view: true,
+        async run(p) {
+          calls.push(`${p.tag}:start`);
+          await new Promise((r) => setTimeout(r, p.tag === "digest" ? 800 : 10));
+          calls.push(`${p.tag}:end`);
+          return {};
+        },
+      }),
+    },
+  };
+  const jobs = parseCron(
+    [
+      "0 6 * * 1 x bun run ops/scripts/run_governance_job.ts --job digest_job --tool order_tool --action decide --params-json '{\"tag\":\"digest\"}'",
+      "20 6 * * 1 x bun run ops/scripts/run_governance_job.ts --job generate_job --tool order_tool --action decide --params-json '{\"tag\":\"generate\"}'",
+    ].join("\n"),
+  ).jobs;
+  const { dsn } = await database();
+  const store = await AutoBacklogStore.open({ pg: pgConfig(dsn), dir: tempDir(), retrySeconds: 1, log: silentLogger });
+  cleanups.push(() => store.close());
+  let now = new Date("2026-11-23T06:20:30Z");
+  const identity = { agent: "scheduler", entitlements: ["tools.backlog.write"], authenticated: true };
+  const scheduler = createScheduler({
+    jobs,
+    catchUpMs: { digest_job: 12 * 3_600_000, generate_job: 12 * 3_600_000 },
+    registry: createRegistry([tool]),
+    ledger: openRunLedger(store, silentLogger),
+    toolContext: (id) => createToolContext({ store, agent: id.agent, entitlements: id.entitlements, now: () => now, log: silentLogger, paths: resolveToolPaths({}) }),
+    identity,
+    clock: () => now,
+    log: silentLogger,
+    claimRetryMs: 100,
+  });
+  cleanups.push(() => scheduler.stop());
+
+  await pause();
+  await store.list(); // fails over to JSONL
+  expect(await scheduler.runDue(new Date("2026-11-23T06:00:00Z"))).toMatchObject([{ job: "digest_job", skipped: "store degraded" }]);
+  expect(await scheduler.runDue(new Date("2026-11-23T06:20:00Z"))).toMatchObject([{ job: "generate_job", skipped: "store degraded" }]);
+  resume();
+  await waitFor("both deferred fires run", () => calls.length === 4);
+  // Without the order the generation's retry started while the digest was still running.
+  expect(calls).toEqual(["digest:start", "digest:end", "generate:start", "generate:end"]);
 });

@@ -4,7 +4,7 @@
  * one function), every state in words (stuck, suspended with its reason, the last run's status), and a
  * "Run now" form (POST /ui/jobs/:job/run, CSRF token and a one-time key) for whoever may run the job by hand.
  */
-import type { JobView } from "../../scheduler/scheduler.ts";
+import type { JobView } from "../../scheduler/job-view.ts";
 import { Layout, Messages, render, type View } from "./layout.tsx";
 
 export interface JobsData {

@@ -7,7 +7,7 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { Identity } from "../../access/config.ts";
 import { AppError } from "../../core/errors.ts";
-import type { JobView } from "../../scheduler/scheduler.ts";
+import type { JobView } from "../../scheduler/job-view.ts";
 import type { AppDeps } from "../app.ts";
 import { methodNotAllowed } from "../methods.ts";
 import { renderJobsPage } from "./jobs-page.tsx";
