@@ -84,6 +84,18 @@ export async function ping(sql: Sql, cfg: PgConfig): Promise<void> {
   } catch (err) {
     throw pgConnectError(err, cfg);
   }
+  typesFetched(sql);
+}
+
+/**
+ * Call after the pool's first successful query: its first connection has fetched the array types into
+ * the pool's shared options, so the connections it opens later need not fetch them again. postgres.js
+ * 3.4.9 fetches them on every new connection in a promise nobody awaits: a Postgres going away during
+ * that fetch rejects it with the next reconnect's error (`connect ECONNREFUSED`), an unhandled
+ * rejection that ends the process (seen in tests/store/auto-stress.test.ts; tests/pg/type-fetch-outage.test.ts).
+ */
+export function typesFetched(sql: Sql): void {
+  (sql.options as { fetch_types: boolean }).fetch_types = false;
 }
 
 /** Maps driver/server errors at connect time to operator sentences. */

@@ -12,7 +12,7 @@
  * loopback well under a millisecond; on a network, one round trip): a request in that window may get
  * the answer from before that write.
  */
-import { connectPg, type PgConfig, type Sql } from "../../pg/db.ts";
+import { connectPg, typesFetched, type PgConfig, type Sql } from "../../pg/db.ts";
 import { describeError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 
@@ -73,6 +73,7 @@ export class ChangeFeed {
     if (this.closed || !this.sql) return;
     try {
       await this.sql.unsafe(`listen ${CHANGE_CHANNEL}`);
+      typesFetched(this.sql);
       this.epoch++;
       this.listening = true;
     } catch (err) {
