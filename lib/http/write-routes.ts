@@ -11,7 +11,7 @@ import { hasEntitlement } from "../access/entitlements.ts";
 import { parseJsonBounded, parseUtcTimestamp, ScheduledAt } from "../domain/schemas.ts";
 import { AppError, parseOrThrow } from "../core/errors.ts";
 import { CLAIM_TOKEN, runIdFor } from "../scheduler/ledger.ts";
-import { runClaimed } from "../scheduler/run-claimed.ts";
+import { notClaimedWhileDegraded, runClaimed } from "../scheduler/run-claimed.ts";
 import { resolveAction } from "../tools/dispatch.ts";
 import { authError, requireEntitlement, type RunTool } from "./api-auth.ts";
 import type { AppDeps, AppEnv } from "./app.ts";
@@ -41,7 +41,7 @@ export function mountWriteRoutes(app: Hono<AppEnv>, deps: WriteDeps, run: RunToo
     // A deciding action refuses on the auto store's fallback: claimed, the minute would be recorded failed
     // and never run again. Not claimed, claim_failed lets the runner ask again (docs/generation.md).
     if (def.needs_full_view && deps.backend().degraded) {
-      throw new AppError("degraded", `store degraded: Postgres is unavailable, and ${tool}.${action} decides from the whole store; ${job} at ${scheduledAt} was not claimed and nothing ran. Ask again when readyz reports ready.`, { details: { claim_failed: true } });
+      throw notClaimedWhileDegraded(tool, action, `${job} at ${scheduledAt}`, "Ask again when readyz reports ready.");
     }
     // The caller's claim_token names its run, so asking again after a failed claim is recognised (runner).
     // One call per claim_token at a time here: the ledger grants a run id it finds still `running` to

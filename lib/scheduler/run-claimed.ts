@@ -95,6 +95,16 @@ export function suspendedError(job: string, reason: string | null | undefined, r
   );
 }
 
+/**
+ * The 503 for a run of a deciding job (needs_full_view) not claimed while the auto store serves from its
+ * fallback: the same words for the HTTP claim path and run-now. `what` names the run, `next` the way on.
+ */
+export function notClaimedWhileDegraded(tool: string, action: string, what: string, next: string): AppError {
+  return new AppError("degraded", `store degraded: Postgres is unavailable, and ${tool}.${action} decides from the whole store; ${what} was not claimed and nothing ran. ${next}`, {
+    details: { claim_failed: true },
+  });
+}
+
 /** A caller's clock may run this far ahead of ours. */
 const FUTURE_SKEW_MS = 60_000;
 

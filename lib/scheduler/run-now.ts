@@ -14,7 +14,7 @@ import { hasEntitlement, parseEntitlement } from "../access/entitlements.ts";
 import { AppError, describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { isStuck, manualSource, MANUAL, runSlot, type RunLedger, type RunRecord } from "./ledger.ts";
-import { runClaimed, type SkipReason } from "./run-claimed.ts";
+import { notClaimedWhileDegraded, runClaimed, type SkipReason } from "./run-claimed.ts";
 
 /** What run-now needs of a registry job (registry.ts JobSpec has it). */
 export interface ManualJob {
@@ -150,7 +150,7 @@ export function createRunNow(deps: RunNowDeps) {
         });
       }
       if (deps.degradedFor?.(job.tool, job.action)) {
-        throw new AppError("degraded", `store degraded: Postgres is unavailable, and ${job.tool}.${job.action} decides from the whole store; ${job.id} was not claimed and nothing ran. Run it again when readyz reports ready.`, { details: { claim_failed: true } });
+        throw notClaimedWhileDegraded(job.tool, job.action, job.id, "Run it again when readyz reports ready.");
       }
       const mine = inFlight.get(job.id);
       if (mine) throw runningError(job.id, { run_id: mine.run_id ?? "(being claimed)", started_at: mine.started_at, source: manualSource(mine.actor) });
